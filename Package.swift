@@ -1,0 +1,93 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "medsettle",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "medsettle", targets: ["medsettle"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // libpq, the PostgreSQL C client library (apt: libpq-dev).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // A small, safe Swift layer over libpq: connections, prepared statements, typed rows.
+        .target(name: "PGClient", dependencies: ["CLibPQ"]),
+        // Pure business logic: money, pricing, PIN policy, card lifecycle. No I/O.
+        .target(name: "MedsettleCore"),
+        // MSLP/1 line parsing and encoding. No I/O.
+        .target(name: "MSLP", dependencies: ["MedsettleCore"]),
+        // The SQL migrations and the demo seed, shipped as resources of this target.
+        .target(
+            name: "MedsettleSQL",
+            path: "sql",
+            resources: [.copy("migrations"), .copy("seed")]
+        ),
+        // Each operation as one short PostgreSQL transaction.
+        .target(
+            name: "MedsettleStore",
+            dependencies: [
+                "PGClient", "MedsettleCore", "MedsettleSQL",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // MSLP over SwiftNIO: the line framing both sides share, and a client connection.
+        .target(
+            name: "MSLPChannel",
+            dependencies: [
+                "MSLP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Starts a private PostgreSQL cluster (initdb + pg_ctl) for the demo and the tests.
+        .target(name: "LocalPostgres", dependencies: ["CSpawn"]),
+        // posix_spawn's close-from file action, which Swift's Glibc module does not expose.
+        .target(name: "CSpawn"),
+        // The SwiftNIO TCP front.
+        .target(
+            name: "MedsettleServer",
+            dependencies: [
+                "MSLP", "MSLPChannel", "MedsettleCore", "MedsettleStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "medsettle",
+            dependencies: [
+                "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "MedsettleCoreTests", dependencies: ["MedsettleCore"]),
+        .testTarget(name: "MSLPTests", dependencies: ["MSLP", "MedsettleCore"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+    ]
+)

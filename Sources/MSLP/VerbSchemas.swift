@@ -1,0 +1,54 @@
+/// The fields of each verb, transcribed from PROTOCOL.md. Each schema is built once (a static
+/// constant), so `verb.schema` on the hot path costs a retain, not an allocation.
+extension Verb {
+    public var schema: FieldSchema {
+        switch self {
+        case .ping, .signOut: return Schemas.none
+        case .signIn: return Schemas.signIn
+        case .cardInfo: return Schemas.cardInfo
+        case .pinChange: return Schemas.pinChange
+        case .price: return Schemas.price
+        case .settle: return Schemas.settle
+        case .cancel: return Schemas.cancel
+        case .reverse, .query: return Schemas.traceOnly
+        case .admit: return Schemas.admit
+        case .fees: return Schemas.fees
+        case .discharge: return Schemas.discharge
+        case .recon: return Schemas.recon
+        case .enroll: return Schemas.enroll
+        case .credit: return Schemas.credit
+        case .issue: return Schemas.issue
+        case .unlock, .pinReset, .reportLost, .unlost: return Schemas.cardWindow
+        case .replace, .cancelCard: return Schemas.cardWindowReason
+        case .personUpdate: return Schemas.personUpdate
+        case .qrCode: return Schemas.qrCode
+        }
+    }
+}
+
+private enum Schemas {
+    static let none = FieldSchema(forms: [FieldSchema.Form([])])
+    static let signIn = FieldSchema(["terminal", "mac"])
+    static let cardInfo = FieldSchema([.cred])
+    // PINCHANGE names the card and its old PIN explicitly; a QR cannot change a PIN.
+    static let pinChange = FieldSchema(["card", "pin", "new"])
+    static let price = FieldSchema(forms: [
+        FieldSchema.Form([.cred, "items"], optional: ["visit"]),
+        // Prices an open admission's fee lines as a discharge now would.
+        FieldSchema.Form(["admission"], onlyFor: [.hospital]),
+    ])
+    static let settle = FieldSchema(["trace", .cred, "items"], optional: ["visit", "use_account"])
+    static let cancel = FieldSchema(["trace", "settlement"])
+    static let traceOnly = FieldSchema(["trace"])
+    static let admit = FieldSchema(["trace", .cred], optional: ["ward"])
+    static let fees = FieldSchema(["trace", "admission", "items"])
+    static let discharge = FieldSchema(["trace", "admission", .cred], optional: ["use_account"])
+    static let recon = FieldSchema(["date", "count", "total", "fund", "account", "cash"], optional: ["scope"])
+    static let enroll = FieldSchema(["id_no", "name", "insurance"], optional: ["area"])
+    static let credit = FieldSchema(["trace", "id_no", "amount"])
+    static let issue = FieldSchema(["id_no"], optional: ["agent_id"])
+    static let cardWindow = FieldSchema(["card", "id_no"], optional: ["agent_id"])
+    static let cardWindowReason = FieldSchema(["card", "id_no", "reason"], optional: ["agent_id"])
+    static let personUpdate = FieldSchema(["id_no"], optional: ["name", "new_id_no", "agent_id"])
+    static let qrCode = FieldSchema(["card"])
+}

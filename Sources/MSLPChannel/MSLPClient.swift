@@ -1,0 +1,129 @@
+import Crypto
+import MSLP
+import NIOCore
+import NIOPosix
+
+/// A client connection to an MSLP server, for the CLI client, the tests and the load harness.
+///
+/// Use it inside `MSLPClient.withConnection`, which closes the connection when the body returns.
+/// Not thread-safe: one task drives one connection.
+public final class MSLPConnection {
+    public struct Closed: Error, CustomStringConvertible {
+        public var description: String { "the server closed the connection" }
+    }
+
+    public struct UnexpectedLine: Error, CustomStringConvertible {
+        public let line: String
+        public var description: String { "unexpected line from the server: \(line)" }
+    }
+
+    private var inbound: NIOAsyncChannelInboundStream<FramedLine>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private let allocator: ByteBufferAllocator
+    private var nextTag = 0
+    /// The greeting the server opened with.
+    public private(set) var greeting: Greeting?
+
+    init(inbound: NIOAsyncChannelInboundStream<FramedLine>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.inbound = inbound.makeAsyncIterator()
+        self.outbound = outbound
+        self.allocator = ByteBufferAllocator()
+    }
+
+    /// The next line from the server without its LF, or nil at EOF.
+    public func readLine() async throws -> [UInt8]? {
+        switch try await inbound.next() {
+        case .line(let bytes)?: return bytes
+        case .tooLong?: throw UnexpectedLine(line: "(a line longer than the client's limit)")
+        case nil: return nil
+        }
+    }
+
+    /// Sends bytes as they are (tests use this for malformed input).
+    public func send(raw bytes: [UInt8]) async throws {
+        try await outbound.write(allocator.buffer(bytes: bytes))
+    }
+
+    /// Sends one request line (LF added) and returns its reply.
+    public func request(_ line: String) async throws -> ReplyLine {
+        try await send(raw: Array((line + "\n").utf8))
+        return try await readReply()
+    }
+
+    /// Sends a request and returns its reply.
+    public func request(_ request: Request) async throws -> ReplyLine {
+        try await send(raw: request.encoded())
+        return try await readReply()
+    }
+
+    /// Builds a request with a fresh tag (`c1`, `c2`, …).
+    public func request(_ verb: Verb, _ fields: KeyValuePairs<String, String>) async throws -> ReplyLine {
+        try await request(Request(tag: freshTag(), verb: verb, fields))
+    }
+
+    /// Sends many requests at once, then reads their replies (in order).
+    public func pipeline(_ lines: [String]) async throws -> [ReplyLine] {
+        var bytes: [UInt8] = []
+        for line in lines { bytes.append(contentsOf: line.utf8); bytes.append(UInt8(ascii: "\n")) }
+        try await send(raw: bytes)
+        var replies: [ReplyLine] = []
+        for _ in lines { replies.append(try await readReply()) }
+        return replies
+    }
+
+    public func readReply() async throws -> ReplyLine {
+        guard let line = try await readLine() else { throw Closed() }
+        guard let reply = ReplyLine.parse(line) else { throw UnexpectedLine(line: String(decoding: line, as: UTF8.self)) }
+        return reply
+    }
+
+    public func freshTag() -> String {
+        nextTag += 1
+        return "c\(nextTag)"
+    }
+
+    /// Signs in with the terminal's key (`SIGNIN terminal= mac=`) and returns the reply.
+    public func signIn(terminal: String, key: [UInt8]) async throws -> ReplyLine {
+        guard let greeting else { throw UnexpectedLine(line: "(no greeting)") }
+        let mac = MAC.hmacSHA256(key: key, message: greeting.macMessage(terminal: terminal))
+        return try await request(.signIn, ["terminal": terminal, "mac": Greeting.hex(mac)])
+    }
+
+    fileprivate func readGreeting() async throws {
+        guard let line = try await readLine() else { throw Closed() }
+        guard let greeting = Greeting.parse(line) else {
+            throw UnexpectedLine(line: String(decoding: line, as: UTF8.self))
+        }
+        self.greeting = greeting
+    }
+}
+
+public enum MSLPClient {
+    /// Connects, reads the greeting, runs `body`, and closes the connection.
+    public static func withConnection<Result: Sendable>(
+        host: String, port: Int, maxLineLength: Int = 1 << 20,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        _ body: (MSLPConnection) async throws -> Result
+    ) async throws -> Result {
+        let channel = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxLineLength)))
+                    return try NIOAsyncChannel<FramedLine, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            let connection = MSLPConnection(inbound: inbound, outbound: outbound)
+            try await connection.readGreeting()
+            return try await body(connection)
+        }
+    }
+}
+
+/// The SIGNIN MAC: HMAC-SHA256(key, challenge + ":" + terminal).
+public enum MAC {
+    public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+}

@@ -1,0 +1,91 @@
+import MSLP
+import MedsettleCore
+import MedsettleStore
+
+/// Typed decoding of a validated request's field values. Each decoder answers a `ValueError`
+/// (BAD_REQUEST, BAD_ID_NO, TOO_MANY_ITEMS) for the first bad value, before anything is done.
+enum Commands {
+    typealias Decoded<T> = Result<T, ValueError>
+
+    /// The longest QR token accepted; real tokens are far shorter.
+    static let maxQRLength = 512
+
+    static func required(_ request: Request, _ key: String) -> Decoded<String> {
+        guard let value = request.value(key) else { return .failure(ValueError(message: "missing key \(key)")) }
+        return .success(value)
+    }
+
+    static func credential(_ request: Request) -> Decoded<Credential> {
+        if let qr = request.value("qr") {
+            guard (1...maxQRLength).contains(qr.utf8.count) else {
+                return .failure(ValueError(message: "qr must be 1-\(maxQRLength) bytes"))
+            }
+            return .success(.qr(qr))
+        }
+        return required(request, "card").flatMap { ValueSyntax.cardNumber($0) }.flatMap { card in
+            required(request, "pin").flatMap { ValueSyntax.pin($0) }.map { .card(number: card, pin: $0) }
+        }
+    }
+
+    static func trace(_ request: Request) -> Decoded<String> {
+        required(request, "trace").flatMap { ValueSyntax.trace($0) }
+    }
+
+    static func idNo(_ request: Request, key: String = "id_no") -> Decoded<String> {
+        required(request, key).flatMap { ValueSyntax.idNo($0, key: key) }
+    }
+
+    /// The optional proxy (代办) agent's resident ID number.
+    static func agent(_ request: Request) -> Decoded<String?> {
+        guard request.value("agent_id") != nil else { return .success(nil) }
+        return idNo(request, key: "agent_id").map { $0 }
+    }
+
+    /// `visit`: a pharmacy settles `pharmacy`, a hospital `outpatient` (its default); inpatient care
+    /// goes through DISCHARGE. Anything else is BAD_REQUEST.
+    static func visit(_ request: Request, kind: TerminalKind) -> Decoded<VisitType> {
+        let expected: VisitType = kind == .hospital ? .outpatient : .pharmacy
+        guard let value = request.value("visit") else { return .success(expected) }
+        guard value == expected.rawValue else {
+            return .failure(ValueError(message: "visit must be \(expected.rawValue) at a \(kind.rawValue)"))
+        }
+        return .success(expected)
+    }
+
+    static func useAccount(_ request: Request) -> Decoded<Bool> {
+        guard let value = request.value("use_account") else { return .success(true) }
+        return ValueSyntax.flag(value, key: "use_account")
+    }
+
+    static func claim(_ request: Request, kind: TerminalKind) -> Decoded<ClaimRequest> {
+        credential(request).flatMap { credential in
+            required(request, "items").flatMap { ItemList.parse($0) }.flatMap { lines in
+                visit(request, kind: kind).flatMap { visit in
+                    useAccount(request).map { use in
+                        ClaimRequest(credential: credential, lines: lines, visit: visit, useAccount: use)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A person's name: 1–64 characters, no control characters.
+    static func name(_ request: Request) -> Decoded<String> {
+        required(request, "name").flatMap { name in
+            guard (1...64).contains(name.count) else { return .failure(ValueError(message: "name must be 1-64 characters")) }
+            guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                return .failure(ValueError(message: "name must not contain control characters"))
+            }
+            return .success(name)
+        }
+    }
+
+    /// A plan area code: 6 digits (an administrative division code).
+    static func area(_ request: Request) -> Decoded<String?> {
+        guard let area = request.value("area") else { return .success(nil) }
+        guard area.utf8.count == 6, area.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            return .failure(ValueError(message: "area must be 6 digits"))
+        }
+        return .success(area)
+    }
+}

@@ -1,0 +1,184 @@
+import Crypto
+import Logging
+import MSLP
+import MedsettleCore
+import MedsettleStore
+import NIOCore
+import NIOPosix
+
+/// A reply to send and what to do after it.
+struct RoutedReply: Sendable {
+    let reply: Reply
+    let action: SessionAction
+}
+
+/// The outcome of routing one line: answered at once, or after work on a database thread.
+enum RouteStep {
+    case none
+    case now(RoutedReply)
+    case later(EventLoopFuture<RoutedReply>)
+}
+
+/// Turns request lines into replies: parse, sign-in and kind checks, field decoding, then the
+/// store's operation on a thread of the blocking pool (libpq never runs on an event loop).
+struct RequestRouter: Sendable {
+    let store: Store
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    func route(_ line: [UInt8], session: Session, on eventLoop: any EventLoop) -> RouteStep {
+        let request: Request
+        switch RequestParser.parse(line) {
+        case .empty: return .none
+        case .failure(let failure): return .now(RoutedReply(reply: failure.reply, action: .none))
+        case .request(let parsed): request = parsed
+        }
+        let tag = request.tag
+        func refuse(_ code: ErrorCode, _ message: String) -> RouteStep {
+            .now(RoutedReply(reply: .error(tag: tag, code: code, message: message), action: .none))
+        }
+        // Session verbs and the sign-in gate.
+        switch request.verb {
+        case .ping:
+            if let failure = request.validate() { return .now(RoutedReply(reply: failure.reply, action: .none)) }
+            return .now(RoutedReply(reply: .ok(tag: tag), action: .none))
+        case .signIn:
+            if let failure = request.validate() { return .now(RoutedReply(reply: failure.reply, action: .none)) }
+            return signIn(request, session: session, on: eventLoop)
+        default:
+            break
+        }
+        guard let terminal = session.terminal else { return refuse(.notSignedIn, "sign in first") }
+        guard request.verb.isAllowed(for: terminal.kind) else {
+            return refuse(.forbidden, "\(request.verb.rawValue) is not allowed for a \(terminal.kind.rawValue) terminal")
+        }
+        if let failure = request.validate(kind: terminal.kind) {
+            return .now(RoutedReply(reply: failure.reply, action: .none))
+        }
+        if request.verb == .signOut {
+            return .now(RoutedReply(reply: .ok(tag: tag), action: .close))
+        }
+        switch operation(for: request, by: terminal) {
+        case .failure(let error):
+            return .now(RoutedReply(reply: error.reply(tag: tag), action: .none))
+        case .success(let work):
+            let future = threadPool.runIfActive(eventLoop: eventLoop) { work() }
+            return .later(future.map { outcome in
+                RoutedReply(reply: Self.reply(tag: tag, outcome), action: .none)
+            }.recover { _ in
+                RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the engine is shutting down"), action: .none)
+            })
+        }
+    }
+
+    typealias Work = @Sendable () -> Outcome
+
+    /// Decodes the request's values and returns the store operation to run, or the first bad value.
+    func operation(for request: Request, by terminal: TerminalContext) -> Result<Work, ValueError> {
+        let store = self.store
+        switch request.verb {
+        case .enroll:
+            return Commands.idNo(request).flatMap { idNo in
+                Commands.name(request).flatMap { name in
+                    Commands.required(request, "insurance").flatMap { ValueSyntax.oneOf($0, key: "insurance", as: InsuranceType.self) }.flatMap { insurance in
+                        Commands.area(request).map { area in
+                            { store.enroll(idNo: idNo, name: name, insurance: insurance, area: area) }
+                        }
+                    }
+                }
+            }
+        case .credit:
+            return Commands.trace(request).flatMap { trace in
+                Commands.idNo(request).flatMap { idNo in
+                    Commands.required(request, "amount").flatMap { ValueSyntax.positiveAmount($0) }.flatMap { amount in
+                        guard amount <= Store.maxCredit else {
+                            return .failure(ValueError(message: "amount must be at most \(Store.maxCredit) fen"))
+                        }
+                        let traced = Self.traced(request, trace: trace)
+                        return .success({ store.credit(idNo: idNo, amount: amount, traced: traced, by: terminal) })
+                    }
+                }
+            }
+        case .issue:
+            return Commands.idNo(request).flatMap { idNo in
+                Commands.agent(request).map { agent in { store.issue(idNo: idNo, agent: agent, by: terminal) } }
+            }
+        case .pinChange:
+            return Commands.required(request, "card").flatMap { ValueSyntax.cardNumber($0) }.flatMap { card in
+                Commands.required(request, "pin").flatMap { ValueSyntax.pin($0) }.flatMap { old in
+                    Commands.required(request, "new").flatMap { ValueSyntax.pin($0, key: "new") }.map { new in
+                        { store.changePIN(cardNo: card, oldPIN: old, newPIN: new, by: terminal) }
+                    }
+                }
+            }
+        case .cardInfo:
+            return Commands.credential(request).map { credential in { store.cardInfo(credential, by: terminal) } }
+        case .price:
+            if request.value("admission") != nil { return notYet(request) }
+            return Commands.claim(request, kind: terminal.kind).map { claim in { store.price(claim, by: terminal) } }
+        case .settle:
+            return Commands.trace(request).flatMap { trace in
+                Commands.claim(request, kind: terminal.kind).map { claim in
+                    let traced = Self.traced(request, trace: trace)
+                    return { store.settle(claim, traced: traced, by: terminal) }
+                }
+            }
+        case .query:
+            return Commands.trace(request).map { trace in { store.query(trace: trace, by: terminal) } }
+        case .cancel, .reverse, .admit, .fees, .discharge, .recon, .unlock, .pinReset, .reportLost, .unlost,
+             .replace, .cancelCard, .personUpdate, .qrCode:
+            return notYet(request)
+        case .ping, .signIn, .signOut:
+            preconditionFailure("session verbs are routed before operations")
+        }
+    }
+
+    private func notYet(_ request: Request) -> Result<Work, ValueError> {
+        .failure(ValueError(code: .unknownVerb, message: "\(request.verb.rawValue) is not supported by this engine version yet"))
+    }
+
+    static func traced(_ request: Request, trace: String) -> TracedRequest {
+        TracedRequest(trace: trace, verb: request.verb.rawValue, fingerprint: RequestFingerprint.of(request))
+    }
+
+    static func reply(tag: String, _ outcome: Outcome) -> Reply {
+        if let code = outcome.code {
+            return .error(tag: tag, code: code, message: outcome.message, fields: outcome.fields)
+        }
+        return .ok(tag: tag, fields: outcome.fields)
+    }
+
+    // MARK: - SIGNIN
+
+    private func signIn(_ request: Request, session: Session, on eventLoop: any EventLoop) -> RouteStep {
+        let tag = request.tag
+        let terminal = request.value("terminal") ?? ""
+        let mac = request.value("mac") ?? ""
+        let challenge = session.challenge
+        let store = self.store
+        let future = threadPool.runIfActive(eventLoop: eventLoop) { () -> RoutedReply in
+            let failed = RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "sign-in failed"), action: .authFailed)
+            let credentials: TerminalCredentials?
+            do {
+                credentials = try store.terminalCredentials(terminal)
+            } catch {
+                return RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the database cannot be reached"), action: .none)
+            }
+            guard let credentials, let given = decodeHex(mac), given.count == 32 else { return failed }
+            // isValidAuthenticationCode compares in constant time: no leak of how many bytes matched.
+            guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array("\(challenge):\(terminal)".utf8),
+                                                         using: SymmetricKey(data: credentials.key)) else { return failed }
+            guard credentials.enabled else {
+                return RoutedReply(reply: .error(tag: tag, code: .terminalDisabled, message: "terminal is disabled"), action: .none)
+            }
+            let context = credentials.context
+            return RoutedReply(reply: .ok(tag: tag, fields: [("institution", context.institution),
+                                                             ("kind", context.kind.rawValue),
+                                                             ("date", store.businessDate().yyyymmdd)]),
+                               action: .signedIn(context))
+        }
+        return .later(future.recover { _ in
+            RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the engine is shutting down"), action: .none)
+        })
+    }
+}

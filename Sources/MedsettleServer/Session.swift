@@ -1,0 +1,22 @@
+import MedsettleStore
+
+/// One connection's protocol state: the challenge it was greeted with, who signed in, and how
+/// many sign-ins failed. Owned by the connection's handler, changed only on its event loop.
+struct Session {
+    /// The greeting's challenge as sent (lowercase hex).
+    let challenge: String
+    var terminal: TerminalContext?
+    var authFailures = 0
+
+    /// After this many failed sign-ins the connection is closed (PROTOCOL.md "Session").
+    static let maxAuthFailures = 3
+}
+
+/// What the connection does after writing a reply.
+enum SessionAction: Sendable {
+    case none
+    case signedIn(TerminalContext)
+    case authFailed
+    /// SIGNOUT: the reply is sent, then the connection is closed.
+    case close
+}

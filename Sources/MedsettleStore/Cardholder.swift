@@ -1,0 +1,114 @@
+import MedsettleCore
+import PGClient
+
+/// A person and one of their cards, read with the person's row locked.
+struct Cardholder {
+    let personID: Int64
+    let idNo: String
+    let name: String
+    let insurance: InsuranceType
+    let hasAccount: Bool
+    let balance: Fen
+    let insured: Bool
+    let cardNo: String
+    let card: CardState
+    let pinSalt: [UInt8]
+    let pinHash: [UInt8]
+}
+
+enum CardholderSQL {
+    /// Locks the card's holder. The card is read by a second statement, after the lock is held,
+    /// so that it reflects every transaction that held the lock before (READ COMMITTED takes a new
+    /// snapshot per statement; a join in the locking statement could see a stale card row).
+    static let lockHolderOfCard = PGStatement("lock_holder_of_card", """
+        SELECT id, id_no, name, insurance, has_account, balance, insured
+        FROM person WHERE id = (SELECT person_id FROM card WHERE card_no = $1)
+        FOR UPDATE
+        """)
+    static let readCard = PGStatement("read_card", """
+        SELECT status, wrong_count, status_before_loss, pin_salt, pin_hash, person_id
+        FROM card WHERE card_no = $1
+        """)
+    static let setWrongCount = PGStatement("set_wrong_count", """
+        UPDATE card SET wrong_count = $2, updated_at = now() WHERE card_no = $1
+        """)
+    static let insertEvent = PGStatement("insert_card_event", """
+        INSERT INTO card_event (card_no, person_id, event, terminal, institution, channel, agent_id, detail)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        """)
+}
+
+extension Store {
+    /// Locks the holder of `cardNo` and reads the card; nil when no such card exists.
+    func lockCardholder(_ connection: PGConnection, cardNo: String) throws -> Cardholder? {
+        let person = try connection.query(CardholderSQL.lockHolderOfCard, [cardNo])
+        guard person.rowCount == 1 else { return nil }
+        let card = try connection.query(CardholderSQL.readCard, [cardNo])
+        guard card.rowCount == 1,
+              let insurance = InsuranceType(rawValue: try person.requireString(0, 3)),
+              let status = CardStatus(rawValue: try card.requireString(0, 0)) else {
+            throw PGError(kind: .decoding, message: "unreadable card or person row for a card")
+        }
+        let before = card.string(0, 2).flatMap(CardStatus.init(rawValue:))
+        return Cardholder(
+            personID: try person.requireInt64(0, 0), idNo: try person.requireString(0, 1),
+            name: try person.requireString(0, 2), insurance: insurance,
+            hasAccount: try person.requireBool(0, 4), balance: try person.requireInt64(0, 5),
+            insured: try person.requireBool(0, 6), cardNo: cardNo,
+            card: CardState(status: status, wrongCount: try card.requireInt(0, 1), statusBeforeLoss: before),
+            pinSalt: try card.requireBytes(0, 3), pinHash: try card.requireBytes(0, 4))
+    }
+
+    /// Appends one event to the card's log. Never pass a PIN or a QR token in `detail`.
+    func logCardEvent(_ connection: PGConnection, cardNo: String, personID: Int64, event: String,
+                      by context: TerminalContext, agent: String? = nil, detail: String? = nil) throws {
+        try connection.query(CardholderSQL.insertEvent,
+                             [cardNo, personID, event, context.terminal, context.institution,
+                              context.kind.rawValue, agent, detail])
+    }
+
+    /// Verifies a credential for a card-presenting verb and persists the PIN bookkeeping.
+    /// On refusal the transaction must still commit (a wrong PIN is counted).
+    func present(_ connection: PGConnection, _ credential: Credential, by context: TerminalContext) throws -> Result<Cardholder, Outcome> {
+        switch credential {
+        case .qr:
+            // E-card tokens are verified by the QR module; until one is issued none is valid.
+            return .failure(.refused(.qrInvalid, "QR code is not valid"))
+        case .card(let number, let pin):
+            guard let holder = try lockCardholder(connection, cardNo: number) else {
+                return .failure(.refused(.cardNotFound, "no such card"))
+            }
+            let matches = secrets.pinMatches(pin, salt: holder.pinSalt, cardNo: number, hash: holder.pinHash)
+            let decision = CardRules.present(holder.card, pinMatches: matches)
+            try record(decision, holder: holder, connection, by: context)
+            if let refusal = decision.refusal { return .failure(Self.outcome(for: refusal)) }
+            return .success(holder)
+        }
+    }
+
+    /// Writes the count change and the failure/lock events that a decision calls for.
+    func record(_ decision: CardPresentation, holder: Cardholder, _ connection: PGConnection, by context: TerminalContext) throws {
+        if let count = decision.newWrongCount {
+            try connection.query(CardholderSQL.setWrongCount, [holder.cardNo, count])
+        }
+        if decision.pinFailed {
+            try logCardEvent(connection, cardNo: holder.cardNo, personID: holder.personID, event: "pin_failed",
+                             by: context, detail: "count=\(decision.newWrongCount ?? holder.card.wrongCount)")
+        }
+        if decision.lockedNow {
+            try logCardEvent(connection, cardNo: holder.cardNo, personID: holder.personID, event: "locked", by: context)
+        }
+    }
+
+    static func outcome(for refusal: CardRefusal) -> Outcome {
+        switch refusal {
+        case .cancelled: return .refused(.cardCancelled, "card is cancelled")
+        case .replaced: return .refused(.cardReplaced, "card has been replaced")
+        case .lost: return .refused(.cardLost, "card is reported lost")
+        case .locked: return .refused(.cardLocked, "card is locked after 6 wrong PINs; unlock it at a service window")
+        case .pinWrong(let left): return .refused(.pinWrong, "wrong PIN", [("left", String(left))])
+        case .pinChangeRequired: return .refused(.pinChangeRequired, "the initial PIN must be changed first")
+        case .pinWeak: return .refused(.pinWeak, "new PIN is too weak")
+        }
+    }
+}

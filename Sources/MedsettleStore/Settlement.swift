@@ -1,0 +1,188 @@
+import MedsettleCore
+import PGClient
+
+/// A claim as a card-presenting verb sends it (PRICE, SETTLE).
+public struct ClaimRequest: Sendable {
+    public let credential: Credential
+    public let lines: [ClaimLine]
+    public let visit: VisitType
+    public let useAccount: Bool
+
+    public init(credential: Credential, lines: [ClaimLine], visit: VisitType, useAccount: Bool) {
+        self.credential = credential
+        self.lines = lines
+        self.visit = visit
+        self.useAccount = useAccount
+    }
+}
+
+/// A settlement row as replies and queries need it.
+struct SettlementRecord {
+    let id: Int64
+    let split: Split
+    let balanceAfter: Fen
+    let state: String
+
+    var replyFields: [(String, String)] {
+        [("settlement", SettlementID.encode(id))] + split.fields + [("balance", String(balanceAfter))]
+    }
+}
+
+enum SettlementSQL {
+    static let readAccumulator = PGStatement("read_accumulator", """
+        SELECT deductible_met, fund_paid FROM accumulator WHERE person_id = $1 AND year = $2 AND visit = $3
+        """)
+    static let load = PGStatement("load_settlement", """
+        SELECT id, total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after, state
+        FROM settlement WHERE id = $1
+        """)
+    /// Every write of a settlement in one statement: the settlement, its lines, the account debit,
+    /// the year accumulators and the trace record. Data-modifying CTEs run exactly once each.
+    static let write = PGStatement("write_settlement", """
+        WITH s AS (
+            INSERT INTO settlement (terminal, institution, trace, person_id, card_no, visit, business_date,
+                                    total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash,
+                                    balance_after)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::date, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            RETURNING id
+        ), lines AS (
+            INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
+            SELECT s.id, x.line_no, x.code, x.qty_milli, x.price, x.amount, x.selfpay_full, x.selfpay_first
+            FROM s, unnest($17::smallint[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[])
+                 AS x(line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
+        ), debit AS (
+            UPDATE person SET balance = balance - $14, updated_at = now() WHERE id = $4 AND $14 > 0
+        ), acc AS (
+            INSERT INTO accumulator (person_id, year, visit, deductible_met, fund_paid)
+            SELECT $4, $24, $6, $12, $13 WHERE $12 > 0 OR $13 > 0
+            ON CONFLICT (person_id, year, visit) DO UPDATE
+            SET deductible_met = accumulator.deductible_met + excluded.deductible_met,
+                fund_paid = accumulator.fund_paid + excluded.fund_paid
+        ), t AS (
+            INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
+            SELECT $1, $3, $25, $26, s.id FROM s
+        )
+        SELECT id FROM s
+        """)
+    static let queryTrace = PGStatement("query_trace", """
+        SELECT t.verb, s.id, s.total, s.selfpay_full, s.selfpay_first, s.inscope, s.deductible, s.fund,
+               s.account, s.cash, s.balance_after, s.state
+        FROM trace t LEFT JOIN settlement s ON s.id = t.settlement_id
+        WHERE t.terminal = $1 AND t.trace = $2
+        """)
+}
+
+extension Store {
+    /// PRICE (预结算): prices a claim with the holder's current accumulators and balance, commits
+    /// nothing but the PIN bookkeeping.
+    public func price(_ claim: ClaimRequest, by context: TerminalContext) -> Outcome {
+        if let refusal = checkClaim(claim, by: context) { return refusal }
+        return perform("PRICE") { connection in
+            try connection.transaction {
+                switch try priceClaim(connection, claim, by: context) {
+                case .failure(let outcome): return outcome
+                case .success(let (_, priced)): return .ok(priced.split.fields)
+                }
+            }
+        }
+    }
+
+    /// SETTLE (结算): prices and, in one transaction, debits the account, adds to the year's
+    /// accumulators, records the settlement with its lines and binds the trace.
+    public func settle(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext) -> Outcome {
+        if let refusal = checkClaim(claim, by: context) { return refusal }
+        return perform("SETTLE") { connection in
+            try connection.transaction {
+                if let prior = try priorOutcome(connection, request, by: context) { return prior }
+                let (holder, priced): (Cardholder, PricedClaim)
+                switch try priceClaim(connection, claim, by: context) {
+                case .failure(let outcome): return outcome
+                case .success(let value): (holder, priced) = value
+                }
+                let date = businessDate()
+                let split = priced.split
+                let lines = priced.lines
+                let result = try connection.query(SettlementSQL.write, [
+                    context.terminal, context.institution, request.trace, holder.personID, holder.cardNo,
+                    claim.visit.rawValue, date.yyyymmdd,
+                    split.total, split.selfpayFull, split.selfpayFirst, split.inscope, split.deductible,
+                    split.fund, split.account, split.cash, priced.balanceAfter,
+                    PGArray(lines.indices.map { Int64($0 + 1) }),
+                    PGArray(lines.map { $0.line.code }),
+                    PGArray(lines.map { $0.line.quantity.milli }),
+                    PGArray(lines.map { $0.line.price }),
+                    PGArray(lines.map { $0.amount }),
+                    PGArray(lines.map { $0.selfpayFull }),
+                    PGArray(lines.map { $0.selfpayFirst }),
+                    date.year, request.verb, PGBytes(request.fingerprint),
+                ])
+                let id = try result.requireInt64(0, 0)
+                let record = SettlementRecord(id: id, split: split, balanceAfter: priced.balanceAfter, state: "settled")
+                return .ok(record.replyFields)
+            }
+        }
+    }
+
+    /// QUERY: what became of a SETTLE (or DISCHARGE) trace of this terminal.
+    public func query(trace: String, by context: TerminalContext) -> Outcome {
+        perform("QUERY") { connection in
+            let row = try connection.query(SettlementSQL.queryTrace, [context.terminal, trace])
+            guard row.rowCount == 1 else { return .ok([("state", "unknown")]) }
+            guard let id = try row.int64(0, 1) else {
+                return .refused(.badRequest, "trace \(trace) names a \(try row.requireString(0, 0)), not a settlement")
+            }
+            let record = try Self.settlementRecord(row, offset: 1)
+            return .ok([("state", record.state), ("settlement", SettlementID.encode(id))] + record.split.fields)
+        }
+    }
+
+    func loadSettlement(_ connection: PGConnection, id: Int64) throws -> SettlementRecord? {
+        let row = try connection.query(SettlementSQL.load, [id])
+        guard row.rowCount == 1 else { return nil }
+        return try Self.settlementRecord(row, offset: 0)
+    }
+
+    /// Reads id, the 8 split figures, balance_after and state starting at column `offset`.
+    static func settlementRecord(_ row: PGResult, offset: Int) throws -> SettlementRecord {
+        let f = { (i: Int) throws -> Fen in try row.requireInt64(0, offset + i) }
+        let split = Split(total: try f(1), selfpayFull: try f(2), selfpayFirst: try f(3), inscope: try f(4),
+                          deductible: try f(5), fund: try f(6), account: try f(7), cash: try f(8))
+        return SettlementRecord(id: try f(0), split: split, balanceAfter: try f(9),
+                                state: try row.requireString(0, offset + 10))
+    }
+
+    /// What can be refused before touching the database: unknown items, a policy gap.
+    func checkClaim(_ claim: ClaimRequest, by context: TerminalContext) -> Outcome? {
+        for line in claim.lines where reference.catalog[line.code] == nil {
+            return .refused(.unknownItem, "item \(line.code) is not in the catalog", [("item", line.code)])
+        }
+        return nil
+    }
+
+    /// Presents the credential and prices the claim with the holder's locked balance and
+    /// accumulators. Refusals come back as outcomes (the transaction still commits PIN counts).
+    func priceClaim(_ connection: PGConnection, _ claim: ClaimRequest, by context: TerminalContext) throws -> Result<(Cardholder, PricedClaim), Outcome> {
+        let holder: Cardholder
+        switch try present(connection, claim.credential, by: context) {
+        case .failure(let outcome): return .failure(outcome)
+        case .success(let value): holder = value
+        }
+        guard let policy = reference.policy(for: holder.insurance, visit: claim.visit, level: context.level) else {
+            logger.error("no policy row", metadata: ["insurance": "\(holder.insurance)", "visit": "\(claim.visit)", "level": "\(context.level)"])
+            return .failure(.refused(.internal, "no insurance policy for this claim"))
+        }
+        let year = businessDate().year
+        let acc = try connection.query(SettlementSQL.readAccumulator, [holder.personID, year, claim.visit.rawValue])
+        let met: Fen = acc.rowCount == 1 ? try acc.requireInt64(0, 0) : 0
+        let paid: Fen = acc.rowCount == 1 ? try acc.requireInt64(0, 1) : 0
+        let input = PricingInput(lines: claim.lines, policy: policy, deductibleMet: met, fundPaidThisYear: paid,
+                                 balance: holder.hasAccount ? holder.balance : 0, useAccount: claim.useAccount)
+        switch Pricing.price(input, catalog: reference.catalog) {
+        case .success(let priced): return .success((holder, priced))
+        case .failure(.unknownItem(let code)):
+            return .failure(.refused(.unknownItem, "item \(code) is not in the catalog", [("item", code)]))
+        case .failure(let error):
+            return .failure(.refused(error.errorCode, "claim amounts are out of range"))
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Logging
+import MedsettleCore
+import PGClient
+
+/// The engine's state in PostgreSQL. Every public operation is one short transaction on one pooled
+/// connection, run on the calling thread (which must not be an event loop: callers use a thread
+/// pool), and answers an `Outcome`; database trouble becomes `UNAVAILABLE`, `BUSY` or `INTERNAL`.
+///
+/// Locking discipline (no deadlocks, no lost updates): every transaction that changes a person's
+/// card, balance, accumulators or settlements first locks that person's row (`FOR UPDATE`), and
+/// reads the card only after that lock is held. Concurrent work for one person therefore
+/// serialises on one row; work for different people never waits on each other.
+public final class Store: Sendable {
+    public let pool: PGPool
+    let secrets: ServerSecrets
+    public let reference: ReferenceData
+    public let institutions: [String: InstitutionRecord]
+    let clock: any Clock
+    let logger: Logger
+
+    /// Connects, and loads the catalog, policy and institutions (reference data changes only by
+    /// migration or seed, so a restart picks up changes).
+    public init(pool: PGPool, secrets: ServerSecrets, clock: any Clock = SystemClock(),
+                logger: Logger = Logger(label: "medsettle.store")) throws {
+        self.pool = pool
+        self.secrets = secrets
+        self.clock = clock
+        self.logger = logger
+        (reference, institutions) = try pool.withConnection { try Self.loadReference($0) }
+    }
+
+    /// The business date now, in Asia/Shanghai.
+    public func businessDate() -> BusinessDate { BusinessDate(unixSeconds: clock.now()) }
+
+    /// Runs one operation: retries a transaction that lost a serialisation race or met a
+    /// concurrent twin of its own trace (the retry then finds the twin's record), and maps
+    /// infrastructure failures to the protocol's codes.
+    func perform(_ operation: String, _ body: (PGConnection) throws -> Outcome) -> Outcome {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try pool.withConnection { connection in try body(connection) }
+            } catch let error as PGError where attempt < 4 && (error.isRetryable || error.isUniqueViolation) {
+                logger.debug("retrying after a concurrent conflict", metadata: ["operation": "\(operation)", "sqlstate": "\(error.sqlState ?? "")"])
+                continue
+            } catch let error as PGError where error.isConnectionFailure {
+                logger.warning("database unavailable", metadata: ["operation": "\(operation)", "error": "\(error)"])
+                return .refused(.unavailable, "the database cannot be reached; nothing was done")
+            } catch is PGPool.Exhausted {
+                return .refused(.busy, "the engine is busy; try again")
+            } catch {
+                logger.error("operation failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
+                return .refused(.internal, "internal error")
+            }
+        }
+    }
+
+    static func loadReference(_ connection: PGConnection) throws -> (ReferenceData, [String: InstitutionRecord]) {
+        var catalog: [String: CatalogItem] = [:]
+        let items = try connection.query("SELECT code, name, class, unit, price_limit, first_selfpay_bp FROM catalog_item")
+        for row in 0..<items.rowCount {
+            guard let itemClass = ItemClass(rawValue: try items.requireString(row, 2)) else { continue }
+            let item = CatalogItem(code: try items.requireString(row, 0), name: try items.requireString(row, 1),
+                                   itemClass: itemClass, unit: try items.requireString(row, 3),
+                                   priceLimit: try items.requireInt64(row, 4), firstSelfPayBP: try items.requireInt64(row, 5))
+            catalog[item.code] = item
+        }
+        var policies: [PolicyKey: Policy] = [:]
+        let rows = try connection.query("""
+            SELECT insurance, visit, level, deductible, deductible_scope, fund_ratio_bp, annual_ceiling, account_pays_full
+            FROM policy
+            """)
+        for row in 0..<rows.rowCount {
+            guard let insurance = InsuranceType(rawValue: try rows.requireString(row, 0)),
+                  let visit = VisitType(rawValue: try rows.requireString(row, 1)),
+                  let scope = DeductibleScope(rawValue: try rows.requireString(row, 4)) else { continue }
+            let policy = Policy(insurance: insurance, visit: visit, level: try rows.requireInt(row, 2),
+                                deductible: try rows.requireInt64(row, 3), deductibleScope: scope,
+                                fundRatioBP: try rows.requireInt64(row, 5), annualCeiling: try rows.requireInt64(row, 6),
+                                accountPaysFull: try rows.requireBool(row, 7))
+            policies[policy.key] = policy
+        }
+        var institutions: [String: InstitutionRecord] = [:]
+        let inst = try connection.query("SELECT code, name, kind, level FROM institution")
+        for row in 0..<inst.rowCount {
+            guard let kind = TerminalKind(rawValue: try inst.requireString(row, 2)) else { continue }
+            let record = InstitutionRecord(code: try inst.requireString(row, 0), name: try inst.requireString(row, 1),
+                                           kind: kind, level: try inst.requireInt(row, 3))
+            institutions[record.code] = record
+        }
+        return (ReferenceData(catalog: catalog, policies: policies), institutions)
+    }
+}

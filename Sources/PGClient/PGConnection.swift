@@ -1,0 +1,157 @@
+import CLibPQ
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One libpq connection.
+///
+/// `PGconn` is not thread-safe, so this class is `@unchecked Sendable` on one condition, kept by
+/// `PGPool`: a connection is used by one thread at a time (the pool hands it to exactly one borrower).
+/// Every call blocks; never call it from an event loop thread.
+public final class PGConnection: @unchecked Sendable {
+    private var handle: OpaquePointer?
+    private var preparedNames: Set<String> = []
+
+    /// Connects with a libpq connection string: a URL (`postgresql://...`) or `key=value` pairs.
+    public init(conninfo: String) throws {
+        guard let conn = PQconnectdb(conninfo) else {
+            throw PGError(kind: .connection, message: "out of memory creating a connection")
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = Self.connectionMessage(conn)
+            PQfinish(conn)
+            throw PGError(kind: .connection, message: message)
+        }
+        // Server notices ("relation already exists, skipping") are not errors; keep them off stderr.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        handle = conn
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// False once the connection has been lost; the pool then replaces it.
+    public var isHealthy: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// True while a transaction block is open (or failed and not yet rolled back).
+    public var inTransaction: Bool {
+        guard let handle else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    }
+
+    /// Runs one or more statements without parameters (simple query protocol); results are discarded.
+    public func execute(_ sql: String) throws {
+        let conn = try liveHandle()
+        let result = PQexec(conn, sql)
+        _ = try check(result, conn)
+    }
+
+    /// Runs one statement with parameters (extended protocol, unnamed statement).
+    @discardableResult
+    public func query(_ sql: String, _ params: [(any PGBindable)?] = []) throws -> PGResult {
+        let conn = try liveHandle()
+        let result = withCStrings(params) { values in
+            PQexecParams(conn, sql, Int32(values.count), nil, values, nil, nil, 0)
+        }
+        return try check(result, conn)
+    }
+
+    /// Runs a named statement, preparing it on this connection the first time.
+    @discardableResult
+    public func query(_ statement: PGStatement, _ params: [(any PGBindable)?] = []) throws -> PGResult {
+        let conn = try liveHandle()
+        try prepareIfNeeded(statement, conn)
+        let result = withCStrings(params) { values in
+            PQexecPrepared(conn, statement.name, Int32(values.count), values, nil, nil, 0)
+        }
+        return try check(result, conn)
+    }
+
+    /// Runs `body` inside BEGIN … COMMIT; any error rolls back and is rethrown.
+    ///
+    /// A connection lost during COMMIT surfaces as `PGError.Kind.connection`: the outcome is then
+    /// unknown, and the caller must not report it as failed.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            rollbackQuietly()
+            throw error
+        }
+    }
+
+    /// Rolls back if a transaction is open; a failure here means the connection is gone anyway.
+    public func rollbackQuietly() {
+        guard let handle, inTransaction else { return }
+        if let result = PQexec(handle, "ROLLBACK") { PQclear(result) }
+    }
+
+    // MARK: - internals
+
+    private func liveHandle() throws -> OpaquePointer {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else {
+            throw PGError(kind: .connection, message: "connection is closed")
+        }
+        return handle
+    }
+
+    private func prepareIfNeeded(_ statement: PGStatement, _ conn: OpaquePointer) throws {
+        if preparedNames.contains(statement.name) { return }
+        let result = PQprepare(conn, statement.name, statement.sql, 0, nil)
+        _ = try check(result, conn)
+        preparedNames.insert(statement.name)
+    }
+
+    private func check(_ result: OpaquePointer?, _ conn: OpaquePointer) throws -> PGResult {
+        guard let result else {
+            throw PGError(kind: .connection, message: Self.connectionMessage(conn))
+        }
+        let status = PQresultStatus(result)
+        if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY {
+            return PGResult(handle: result)
+        }
+        let error = Self.error(from: result, conn)
+        PQclear(result)
+        throw error
+    }
+
+    static func error(from result: OpaquePointer, _ conn: OpaquePointer) -> PGError {
+        func field(_ code: UInt8) -> String? {
+            guard let text = PQresultErrorField(result, Int32(code)) else { return nil }
+            return String(cString: text)
+        }
+        let sqlState = field(UInt8(ascii: "C"))
+        let message = field(UInt8(ascii: "M")) ?? connectionMessage(conn)
+        let constraint = field(UInt8(ascii: "n"))
+        let lost = PQstatus(conn) != CONNECTION_OK
+        return PGError(kind: lost || sqlState == nil ? .connection : .server,
+                       sqlState: sqlState, message: message, constraint: constraint)
+    }
+
+    static func connectionMessage(_ conn: OpaquePointer) -> String {
+        guard let text = PQerrorMessage(conn) else { return "unknown libpq error" }
+        let message = String(cString: text)
+        return message.split(separator: "\n").joined(separator: "; ")
+    }
+}
+
+/// Calls `body` with C strings for the parameters (NULL for nil), freed afterwards.
+func withCStrings<R>(_ params: [(any PGBindable)?], _ body: ([UnsafePointer<CChar>?]) throws -> R) rethrows -> R {
+    let owned: [UnsafeMutablePointer<CChar>?] = params.map { param in
+        guard let param else { return nil }
+        return strdup(param.pgText)
+    }
+    defer { for pointer in owned { free(pointer) } }
+    return try body(owned.map { $0.map { UnsafePointer($0) } })
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct Medsettle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "medsettle",
+        abstract: "Medical-insurance settlement engine: social security cards, claims and personal accounts over MSLP/1.",
+        discussion: """
+            Start with `medsettle demo`: it runs the engine on 127.0.0.1:7411 with the demo data set, on a \
+            private PostgreSQL it starts itself (or on DATABASE_URL when set). Then try a settlement with \
+            `medsettle client`.
+            """,
+        subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, ClientCommand.self]
+    )
+}

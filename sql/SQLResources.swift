@@ -1,0 +1,44 @@
+import Foundation
+
+/// The SQL files shipped inside the binary's resource bundle: numbered migrations and the demo seed.
+public enum SQLResources {
+    public struct Migration: Sendable {
+        /// The number that orders migrations (`0001_core.sql` is 1).
+        public let version: Int
+        public let name: String
+        public let sql: String
+    }
+
+    public struct Missing: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// All migrations, in version order.
+    public static func migrations() throws -> [Migration] {
+        guard let dir = Bundle.module.url(forResource: "migrations", withExtension: nil) else {
+            throw Missing(description: "the migrations resource folder is missing from the bundle")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sql") }
+        var result: [Migration] = []
+        for file in files {
+            guard let version = Int(file.prefix { $0.isNumber }) else {
+                throw Missing(description: "migration \(file) does not start with its number")
+            }
+            let sql = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+            result.append(Migration(version: version, name: file, sql: sql))
+        }
+        result.sort { $0.version < $1.version }
+        for (a, b) in zip(result, result.dropFirst()) where a.version == b.version {
+            throw Missing(description: "two migrations share number \(a.version): \(a.name), \(b.name)")
+        }
+        return result
+    }
+
+    /// A file of the demo seed (`institutions.csv`, `terminals.csv`, `catalog.csv`, `policy.csv`).
+    public static func seedFile(_ name: String) throws -> String {
+        guard let dir = Bundle.module.url(forResource: "seed", withExtension: nil) else {
+            throw Missing(description: "the seed resource folder is missing from the bundle")
+        }
+        return try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+    }
+}
