@@ -44,6 +44,11 @@ public final class MSLPConnection {
         try await outbound.write(allocator.buffer(bytes: bytes))
     }
 
+    /// Half-closes: the server sees EOF, answers what it has read, then closes.
+    public func finishSending() {
+        outbound.finish()
+    }
+
     /// Sends one request line (LF added) and returns its reply.
     public func request(_ line: String) async throws -> ReplyLine {
         try await send(raw: Array((line + "\n").utf8))
@@ -110,7 +115,9 @@ public enum MSLPClient {
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxLineLength)))
-                    return try NIOAsyncChannel<FramedLine, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return try NIOAsyncChannel<FramedLine, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(isOutboundHalfClosureEnabled: true))
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in
