@@ -86,18 +86,23 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .tooLong:
                 lineTooLong(context)
             case .line(let bytes):
+                let started = NIODeadline.now()
                 switch router.route(bytes, session: session, on: context.eventLoop) {
                 case .none:
                     continue
                 case .now(let routed):
+                    log(bytes, routed, started)
                     deliver(routed, context)
                 case .later(let future):
                     busy = true
                     future.assumeIsolated().whenComplete { result in
                         self.busy = false
                         switch result {
-                        case .success(let routed): self.deliver(routed, context)
-                        case .failure: self.closeNow(context)
+                        case .success(let routed):
+                            self.log(bytes, routed, started)
+                            self.deliver(routed, context)
+                        case .failure:
+                            self.closeNow(context)
                         }
                         self.pump(context)
                     }
@@ -112,6 +117,23 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if inputClosed, !busy, queue.isEmpty, !closing {
             closeNow(context)
         }
+    }
+
+    /// One debug line per request: terminal, tag, verb, outcome, latency. Never a field value, so
+    /// never a PIN, key or QR token.
+    private func log(_ line: [UInt8], _ routed: RoutedReply, _ started: NIODeadline) {
+        guard logger.logLevel <= .debug else { return }
+        let verb = String(decoding: line.prefix { $0 != UInt8(ascii: " ") }.prefix(16), as: UTF8.self).uppercased()
+        let outcome: String
+        switch routed.reply.outcome {
+        case .ok: outcome = "OK"
+        case .error(let code, _): outcome = code.rawValue
+        }
+        let micros = (NIODeadline.now() - started).nanoseconds / 1_000
+        logger.debug("request", metadata: [
+            "terminal": "\(session.terminal?.terminal ?? "-")", "tag": "\(routed.reply.tag)",
+            "verb": "\(verb.allSatisfy { $0.isLetter } ? verb : "?")", "code": "\(outcome)", "latency_us": "\(micros)",
+        ])
     }
 
     private func deliver(_ routed: RoutedReply, _ context: ChannelHandlerContext) {

@@ -58,8 +58,9 @@ CREATE TABLE person (
     CHECK (insured OR balance = 0)
 );
 
--- Card numbers: one uppercase letter and 8 digits, from this sequence (700000001 is H00000001).
-CREATE SEQUENCE card_no_seq START WITH 700000001 MAXVALUE 2599999999 NO CYCLE;
+-- Card numbers: one uppercase letter and 8 digits, from this sequence (700001001 is H00001001;
+-- the numbers below it are left to the demo cards, H00000017 to H00000019).
+CREATE SEQUENCE card_no_seq START WITH 700001001 MAXVALUE 2599999999 NO CYCLE;
 
 -- A card. The PIN is kept only as HMAC-SHA256(pin key, salt || card_no || pin).
 CREATE TABLE card (
