@@ -48,6 +48,4 @@ enum ByteClass {
 
     /// Upper-case hex digits, as replies and requests are written.
     static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
-    /// Lower-case hex digits, as the greeting's challenge is written.
-    static let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)
 }

@@ -1,3 +1,5 @@
+import MedsettleCore
+
 /// The line the server sends on connect: `* HELLO proto=MSLP/1 challenge=<32 lowercase hex>`.
 ///
 /// The challenge is 16 random bytes drawn by the server (randomness is I/O, so the caller supplies
@@ -48,11 +50,6 @@ public struct Greeting: Sendable, Hashable {
 
     /// Lower-case hex of `bytes` (the greeting's and `SIGNIN`'s spelling).
     public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        var out = [UInt8]()
-        for b in bytes {
-            out.append(ByteClass.lowerHex[Int(b >> 4)])
-            out.append(ByteClass.lowerHex[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        encodeHex(bytes)
     }
 }

@@ -70,18 +70,10 @@ public enum ValueSyntax {
         }
     }
 
-    /// A date `YYYYMMDD` that exists in the calendar.
-    public static func date(_ value: String, key: String = "date") -> Result<WireDate, ValueError> {
-        let u = value.utf8
-        guard u.count == 8, u.allSatisfy(ByteClass.isDigit) else { return bad("\(key) must be YYYYMMDD") }
-        var digits = [Int]()
-        digits.reserveCapacity(8)
-        for b in u { digits.append(Int(b &- 0x30)) }
-        let year = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3]
-        let month = digits[4] * 10 + digits[5]
-        let day = digits[6] * 10 + digits[7]
-        guard let date = WireDate(year: year, month: month, day: day) else {
-            return bad("\(key) is not a calendar date")
+    /// A date `YYYYMMDD` that exists in the calendar (a business date, Asia/Shanghai).
+    public static func date(_ value: String, key: String = "date") -> Result<BusinessDate, ValueError> {
+        guard let date = BusinessDate(yyyymmdd: value) else {
+            return bad("\(key) must be a calendar date YYYYMMDD")
         }
         return .success(date)
     }
@@ -107,29 +99,14 @@ public enum ValueSyntax {
     /// A resident ID number (GB 11643): 17 digits and an ISO 7064 MOD 11-2 check character `0-9`
     /// or upper-case `X`. Answers `BAD_ID_NO` (RULES.md §1), not `BAD_REQUEST`.
     public static func idNo(_ value: String, key: String = "id_no") -> Result<String, ValueError> {
-        let u = value.utf8
-        guard u.count == 18 else {
+        guard value.utf8.count == 18 else {
             return .failure(ValueError(code: .badIdNo, message: "\(key) must be 18 characters"))
         }
-        var sum = 0
-        var i = 0
-        var check: UInt8 = 0
-        for b in u {
-            if i == 17 { check = b; break }
-            guard ByteClass.isDigit(b) else {
-                return .failure(ValueError(code: .badIdNo, message: "\(key) must be 17 digits and a check character"))
-            }
-            sum += Int(b &- 0x30) * idWeights[i]
-            i += 1
-        }
-        let expected = Array("10X98765432".utf8)[sum % 11]
-        guard check == expected else {
-            return .failure(ValueError(code: .badIdNo, message: "\(key) has a wrong check character"))
+        guard ResidentID.isValid(value) else {
+            return .failure(ValueError(code: .badIdNo, message: "\(key) must be 17 digits and their check character"))
         }
         return .success(value)
     }
-
-    private static let idWeights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
     /// Lower-case hex of exactly `byteCount` bytes (the `SIGNIN` mac is 32), decoded.
     public static func lowerHex(_ value: String, key: String, byteCount: Int) -> Result<[UInt8], ValueError> {

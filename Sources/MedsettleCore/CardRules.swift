@@ -25,15 +25,30 @@ public enum CardRules {
     /// which then answers `PIN_CHANGE_REQUIRED` (the holder proved the PIN; only its change is due).
     public static func present(_ state: CardState, pinMatches: Bool) -> CardPresentation {
         if let refusal = statusRefusal(state) { return CardPresentation(refusal: refusal) }
-        switch PinPolicy.attempt(wrongCount: state.wrongCount, pinMatches: pinMatches) {
-        case .wrong(let count, let left):
-            return CardPresentation(refusal: .pinWrong(left: left), newWrongCount: count, pinFailed: true)
-        case .locked(let count):
-            return CardPresentation(refusal: .locked, newWrongCount: count, pinFailed: true, lockedNow: true)
-        case .accepted(let count):
-            let reset = state.wrongCount == count ? nil : count
+        switch countAttempt(state, pinMatches: pinMatches) {
+        case .refused(let wrong): return wrong
+        case .accepted(let reset):
             let refusal: CardRefusal? = state.status == .pending ? .pinChangeRequired : nil
             return CardPresentation(refusal: refusal, newWrongCount: reset)
+        }
+    }
+
+    private enum CountedAttempt {
+        case refused(CardPresentation)
+        /// The wrong count to store, or nil when it is already 0.
+        case accepted(reset: Int?)
+    }
+
+    /// One PIN comparison on a card that passed the status checks: a wrong PIN is counted (the 6th
+    /// locks) and refused; a right one succeeds with the count to store (nil when already 0).
+    private static func countAttempt(_ state: CardState, pinMatches: Bool) -> CountedAttempt {
+        switch PinPolicy.attempt(wrongCount: state.wrongCount, pinMatches: pinMatches) {
+        case .wrong(let count, let left):
+            return .refused(CardPresentation(refusal: .pinWrong(left: left), newWrongCount: count, pinFailed: true))
+        case .locked(let count):
+            return .refused(CardPresentation(refusal: .locked, newWrongCount: count, pinFailed: true, lockedNow: true))
+        case .accepted(let count):
+            return .accepted(reset: state.wrongCount == count ? nil : count)
         }
     }
 
@@ -46,13 +61,9 @@ public enum CardRules {
     /// clear only for the "same as old" weakness rule, since the stored PIN is a hash.
     public static func changePIN(_ state: CardState, oldPINMatches: Bool, oldPIN: String, newPIN: String) -> CardPresentation {
         if let refusal = statusRefusal(state) { return CardPresentation(refusal: refusal) }
-        switch PinPolicy.attempt(wrongCount: state.wrongCount, pinMatches: oldPINMatches) {
-        case .wrong(let count, let left):
-            return CardPresentation(refusal: .pinWrong(left: left), newWrongCount: count, pinFailed: true)
-        case .locked(let count):
-            return CardPresentation(refusal: .locked, newWrongCount: count, pinFailed: true, lockedNow: true)
-        case .accepted(let count):
-            let reset = state.wrongCount == count ? nil : count
+        switch countAttempt(state, pinMatches: oldPINMatches) {
+        case .refused(let wrong): return wrong
+        case .accepted(let reset):
             if PinPolicy.isWeak(new: newPIN, old: oldPIN) {
                 return CardPresentation(refusal: .pinWeak, newWrongCount: reset)
             }

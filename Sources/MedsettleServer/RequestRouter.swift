@@ -164,7 +164,7 @@ struct RequestRouter: Sendable {
             } catch {
                 return RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the database cannot be reached"), action: .none)
             }
-            guard let credentials, let given = decodeHex(mac), given.count == 32 else { return failed }
+            guard let credentials, case .success(let given) = ValueSyntax.lowerHex(mac, key: "mac", byteCount: 32) else { return failed }
             // isValidAuthenticationCode compares in constant time: no leak of how many bytes matched.
             guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array("\(challenge):\(terminal)".utf8),
                                                          using: SymmetricKey(data: credentials.key)) else { return failed }

@@ -44,7 +44,7 @@ public struct ServerSecrets: Sendable {
 
     /// A fresh random secret, as hex, for a new installation.
     public static func generateHex() -> String {
-        Hex.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+        encodeHex(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
     }
 
     func pinHash(salt: [UInt8], cardNo: String, pin: String) -> [UInt8] {
@@ -83,17 +83,4 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
     return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-}
-
-/// Lowercase hex, as the fixtures and the protocol spell keys and MACs (decoding: `decodeHex`).
-public enum Hex {
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }

@@ -29,7 +29,7 @@ struct PinTests {
         try await engine.withTerminal("H001-01") { (c: MSLPConnection) async throws -> Void in
             let weak = try await c.code("PINCHANGE t1 card=\(card) pin=123456 new=\(newPIN)")
             #expect(weak == .pinWeak)
-            let status = try await engine.scalar("SELECT count(*) FROM card WHERE card_no = $1 AND status = 'PENDING'", [card])
+            let status = try engine.scalar("SELECT count(*) FROM card WHERE card_no = $1 AND status = 'PENDING'", [card])
             #expect(status == 1)
         }
         await engine.stop()

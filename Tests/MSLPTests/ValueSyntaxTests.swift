@@ -56,7 +56,7 @@ struct ValueSyntaxTests {
         let d = try ValueSyntax.date("20261129").get()
         #expect((d.year, d.month, d.day) == (2026, 11, 29))
         #expect(d.description == "20261129")
-        #expect(d.number == 20_261_129)
+        #expect(d.yyyymmdd == "20261129")
         #expect(ValueSyntax.date("20240229").successValue != nil)
         #expect(ValueSyntax.date("20000229").successValue != nil)
         #expect(ValueSyntax.date("00010101").successValue?.description == "00010101")
