@@ -1,0 +1,72 @@
+import MedsettleStore
+import PGClient
+import Testing
+
+/// The libpq layer and the migrator against a real PostgreSQL.
+@Suite(.timeLimit(.minutes(2)))
+struct DatabaseLayerTests {
+    @Test func typedRowsParametersAndArrays() throws {
+        let connection = try PGConnection(conninfo: try TestDatabaseServer.shared.freshDatabase())
+        let row = try connection.query("SELECT $1::bigint, $2::text, $3::boolean, $4::bytea, NULL::text, $5::bigint[]",
+                                       [Int64(-9_007_199_254_740_993), "名 \"quoted\" \\ x", true,
+                                        PGBytes([0, 1, 0xFE, 0xFF]), PGArray([1, 2, 3])])
+        #expect(try row.requireInt64(0, 0) == -9_007_199_254_740_993)
+        #expect(try row.requireString(0, 1) == "名 \"quoted\" \\ x")
+        #expect(try row.requireBool(0, 2))
+        #expect(try row.requireBytes(0, 3) == [0, 1, 0xFE, 0xFF])
+        #expect(row.isNull(0, 4) && row.string(0, 4) == nil)
+        #expect(try row.requireString(0, 5) == "{1,2,3}")
+        let texts = try connection.query("SELECT unnest($1::text[])", [PGArray(["a,b", "\"q\"", "back\\slash", ""])])
+        #expect(try (0..<texts.rowCount).map { try texts.requireString($0, 0) } == ["a,b", "\"q\"", "back\\slash", ""])
+    }
+
+    @Test func errorsCarrySQLStateAndTransactionsRollBack() throws {
+        let connection = try PGConnection(conninfo: try TestDatabaseServer.shared.freshDatabase())
+        try connection.execute("CREATE TABLE t (k int PRIMARY KEY, v int CHECK (v >= 0))")
+        let insert = PGStatement("t_insert", "INSERT INTO t VALUES ($1, $2)")
+        try connection.query(insert, [1, 10])
+        do {
+            try connection.query(insert, [1, 20])
+            Issue.record("a duplicate key was accepted")
+        } catch let error as PGError {
+            #expect(error.isUniqueViolation && error.sqlState == "23505" && error.constraint == "t_pkey")
+        }
+        do {
+            try connection.transaction {
+                try connection.query(insert, [2, 5])
+                try connection.query("UPDATE t SET v = v - 100 WHERE k = 2")
+            }
+            Issue.record("a CHECK violation was accepted")
+        } catch let error as PGError {
+            #expect(error.isCheckViolation)
+        }
+        #expect(!connection.inTransaction)
+        #expect(try connection.query("SELECT count(*) FROM t").requireInt64(0, 0) == 1)
+    }
+
+    @Test func badConninfoIsAConnectionError() {
+        #expect(throws: PGError.self) { try PGConnection(conninfo: "host=/nonexistent-dir port=1 connect_timeout=1") }
+    }
+
+    @Test func migrationsAreRecordedAndSafeToRerun() throws {
+        let conninfo = try TestDatabaseServer.shared.freshDatabase()
+        let connection = try PGConnection(conninfo: conninfo)
+        #expect(try Migrator.migrate(connection).isEmpty)
+        let applied = try connection.query("SELECT count(*) FROM schema_migrations").requireInt64(0, 0)
+        #expect(applied >= 1)
+        try DatabaseSetup.prepare(conninfo: conninfo, secrets: TestDatabaseServer.shared.secrets,
+                                  loadReferenceData: true, demoPeople: true)
+        #expect(try connection.query("SELECT count(*) FROM person").requireInt64(0, 0) == 3)
+        #expect(try connection.query("SELECT count(*) FROM terminal").requireInt64(0, 0) == 12)
+    }
+
+    /// Terminal keys are stored sealed: no column holds the fixture key's bytes.
+    @Test func terminalKeysAreSealedAtRest() throws {
+        let connection = try PGConnection(conninfo: try TestDatabaseServer.shared.freshDatabase())
+        let row = try connection.query("SELECT key_sealed FROM terminal WHERE id = 'P001-01'")
+        let sealed = try row.requireBytes(0, 0)
+        let key = Terminals.key("P001-01")
+        #expect(sealed.count == 12 + 32 + 16)
+        #expect(!sealed.indices.contains { i in i + 8 <= sealed.count && Array(sealed[i..<i + 8]) == Array(key[0..<8]) })
+    }
+}
