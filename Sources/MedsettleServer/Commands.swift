@@ -27,6 +27,26 @@ enum Commands {
         }
     }
 
+    static func cardNumber(_ request: Request) -> Decoded<String> {
+        required(request, "card").flatMap { ValueSyntax.cardNumber($0) }
+    }
+
+    /// `reason=` from a fixed list when the verb takes one; nil when it does not.
+    static func reason(_ request: Request, allowed: [String]?) -> Decoded<String?> {
+        guard let allowed else { return .success(nil) }
+        return required(request, "reason").flatMap { ValueSyntax.oneOf($0, key: "reason", allowed: allowed) }.map { $0 }
+    }
+
+    static func optionalIDNo(_ request: Request, key: String) -> Decoded<String?> {
+        guard request.value(key) != nil else { return .success(nil) }
+        return idNo(request, key: key).map { $0 }
+    }
+
+    static func optionalName(_ request: Request) -> Decoded<String?> {
+        guard request.value("name") != nil else { return .success(nil) }
+        return name(request).map { $0 }
+    }
+
     static func trace(_ request: Request) -> Decoded<String> {
         required(request, "trace").flatMap { ValueSyntax.trace($0) }
     }
@@ -37,8 +57,7 @@ enum Commands {
 
     /// The optional proxy (代办) agent's resident ID number.
     static func agent(_ request: Request) -> Decoded<String?> {
-        guard request.value("agent_id") != nil else { return .success(nil) }
-        return idNo(request, key: "agent_id").map { $0 }
+        optionalIDNo(request, key: "agent_id")
     }
 
     /// `visit`: a pharmacy settles `pharmacy`, a hospital `outpatient` (its default); inpatient care

@@ -104,7 +104,7 @@ struct RequestRouter: Sendable {
                 Commands.agent(request).map { agent in { store.issue(idNo: idNo, agent: agent, by: terminal) } }
             }
         case .pinChange:
-            return Commands.required(request, "card").flatMap { ValueSyntax.cardNumber($0) }.flatMap { card in
+            return Commands.cardNumber(request).flatMap { card in
                 Commands.required(request, "pin").flatMap { ValueSyntax.pin($0) }.flatMap { old in
                     Commands.required(request, "new").flatMap { ValueSyntax.pin($0, key: "new") }.map { new in
                         { store.changePIN(cardNo: card, oldPIN: old, newPIN: new, by: terminal) }
@@ -125,11 +125,48 @@ struct RequestRouter: Sendable {
             }
         case .query:
             return Commands.trace(request).map { trace in { store.query(trace: trace, by: terminal) } }
-        case .cancel, .reverse, .admit, .fees, .discharge, .recon, .unlock, .pinReset, .reportLost, .unlost,
-             .replace, .cancelCard, .personUpdate, .qrCode:
+        case .unlock: return cardService(.unlock, request, by: terminal)
+        case .pinReset: return cardService(.pinReset, request, by: terminal)
+        case .reportLost: return cardService(.reportLost, request, by: terminal)
+        case .unlost: return cardService(.releaseLoss, request, by: terminal)
+        case .replace: return cardService(.replace, request, by: terminal, reasons: ["lost", "damaged", "info"])
+        case .cancelCard: return cardService(.cancel, request, by: terminal, reasons: ["death", "emigration"])
+        case .personUpdate:
+            return Commands.idNo(request).flatMap { idNo in
+                Commands.optionalName(request).flatMap { name in
+                    Commands.optionalIDNo(request, key: "new_id_no").flatMap { newIDNo in
+                        Commands.agent(request).flatMap { agent in
+                            guard name != nil || newIDNo != nil else {
+                                return .failure(ValueError(message: "give name or new_id_no"))
+                            }
+                            return .success({ store.updatePerson(idNo: idNo, name: name, newIDNo: newIDNo, agent: agent, by: terminal) })
+                        }
+                    }
+                }
+            }
+        case .qrCode:
+            return Commands.cardNumber(request).map { card in { store.issueQR(cardNo: card, by: terminal) } }
+        case .cancel, .reverse, .admit, .fees, .discharge, .recon:
             return notYet(request)
         case .ping, .signIn, .signOut:
             preconditionFailure("session verbs are routed before operations")
+        }
+    }
+
+    /// The card services that name a card and its holder: `card id_no [agent_id]`, and `reason`
+    /// for the operations that take one.
+    private func cardService(_ operation: CardOperation, _ request: Request, by terminal: TerminalContext,
+                             reasons: [String]? = nil) -> Result<Work, ValueError> {
+        let store = self.store
+        return Commands.cardNumber(request).flatMap { card in
+            Commands.idNo(request).flatMap { idNo in
+                Commands.agent(request).flatMap { agent in
+                    Commands.reason(request, allowed: reasons).map { reason in
+                        let service = CardServiceRequest(cardNo: card, idNo: idNo, agent: agent, reason: reason)
+                        return { store.cardService(operation, service, by: terminal) }
+                    }
+                }
+            }
         }
     }
 

@@ -2,12 +2,9 @@ import MedsettleCore
 import PGClient
 
 enum CardServiceSQL {
-    static let validCardOf = PGStatement("valid_card_of", """
-        SELECT card_no, status, wrong_count, status_before_loss FROM card
-        WHERE person_id = $1 AND status IN ('PENDING', 'ACTIVE', 'LOST')
-        """)
     static let latestCardOf = PGStatement("latest_card_of", """
-        SELECT status FROM card WHERE person_id = $1 ORDER BY issued_at DESC, card_no DESC LIMIT 1
+        SELECT status, wrong_count, status_before_loss FROM card
+        WHERE person_id = $1 ORDER BY issued_at DESC, card_no DESC LIMIT 1
         """)
     static let nextCardNo = PGStatement("next_card_no", """
         SELECT chr(65 + (n / 100000000)::int) || lpad((n % 100000000)::text, 8, '0') FROM nextval('card_no_seq') AS n
@@ -33,7 +30,11 @@ extension Store {
                     return .refused(.badState, "this person's insurance has ended")
                 }
                 let latest = try connection.query(CardServiceSQL.latestCardOf, [personID])
-                let latestState = latest.rowCount == 1 ? try CardStatus(rawValue: latest.requireString(0, 0)).map { CardState(status: $0) } : nil
+                var latestState: CardState?
+                if latest.rowCount == 1, let status = CardStatus(rawValue: try latest.requireString(0, 0)) {
+                    latestState = CardState(status: status, wrongCount: try latest.requireInt(0, 1),
+                                            statusBeforeLoss: latest.string(0, 2).flatMap(CardStatus.init(rawValue:)))
+                }
                 if case .failure(let code) = CardRules.issue(latest: latestState) {
                     return .refused(code, code == .cardExists ? "this person already has a valid card" : "no card can be issued to this person")
                 }

@@ -14,6 +14,8 @@ struct Cardholder {
     let card: CardState
     let pinSalt: [UInt8]
     let pinHash: [UInt8]
+    /// The QR token the holder presented, to be consumed when the operation succeeds.
+    var qr: QRTokens.Verified? = nil
 }
 
 enum CardholderSQL {
@@ -31,6 +33,12 @@ enum CardholderSQL {
         """)
     static let setWrongCount = PGStatement("set_wrong_count", """
         UPDATE card SET wrong_count = $2, updated_at = now() WHERE card_no = $1
+        """)
+    static let qrUsed = PGStatement("qr_used", """
+        SELECT 1 FROM qr_use WHERE token_id = $1
+        """)
+    static let consumeQR = PGStatement("consume_qr", """
+        INSERT INTO qr_use (token_id, card_no, expires_at) VALUES ($1, $2, to_timestamp($3))
         """)
     static let insertEvent = PGStatement("insert_card_event", """
         INSERT INTO card_event (card_no, person_id, event, terminal, institution, channel, agent_id, detail)
@@ -60,7 +68,7 @@ extension Store {
     }
 
     /// Appends one event to the card's log. Never pass a PIN or a QR token in `detail`.
-    func logCardEvent(_ connection: PGConnection, cardNo: String, personID: Int64, event: String,
+    func logCardEvent(_ connection: PGConnection, cardNo: String?, personID: Int64, event: String,
                       by context: TerminalContext, agent: String? = nil, detail: String? = nil) throws {
         try connection.query(CardholderSQL.insertEvent,
                              [cardNo, personID, event, context.terminal, context.institution,
@@ -71,9 +79,23 @@ extension Store {
     /// On refusal the transaction must still commit (a wrong PIN is counted).
     func present(_ connection: PGConnection, _ credential: Credential, by context: TerminalContext) throws -> Result<Cardholder, Outcome> {
         switch credential {
-        case .qr:
-            // E-card tokens are verified by the QR module; until one is issued none is valid.
-            return .failure(.refused(.qrInvalid, "QR code is not valid"))
+        case .qr(let token):
+            let verified: QRTokens.Verified
+            switch qrTokens.verify(token, now: clock.now()) {
+            case .failure(let code):
+                return .failure(.refused(code, code == .qrExpired ? "QR code has expired" : "QR code is not valid"))
+            case .success(let value): verified = value
+            }
+            guard var holder = try lockCardholder(connection, cardNo: verified.cardNo) else {
+                return .failure(.refused(.qrInvalid, "QR code names no card"))
+            }
+            if let refusal = CardRules.presentQR(holder.card).refusal { return .failure(Self.outcome(for: refusal)) }
+            // Read after the holder's lock: a concurrent use of the same token has committed by now.
+            if try connection.query(CardholderSQL.qrUsed, [PGBytes(verified.tokenID)]).rowCount > 0 {
+                return .failure(.refused(.qrUsed, "QR code has already been used"))
+            }
+            holder.qr = verified
+            return .success(holder)
         case .card(let number, let pin):
             guard let holder = try lockCardholder(connection, cardNo: number) else {
                 return .failure(.refused(.cardNotFound, "no such card"))
@@ -84,6 +106,14 @@ extension Store {
             if let refusal = decision.refusal { return .failure(Self.outcome(for: refusal)) }
             return .success(holder)
         }
+    }
+
+    /// Marks the holder's QR token used, in the transaction of the operation it paid for.
+    func consumeQR(_ connection: PGConnection, of holder: Cardholder, by context: TerminalContext, detail: String) throws {
+        guard let qr = holder.qr else { return }
+        try connection.query(CardholderSQL.consumeQR, [PGBytes(qr.tokenID), holder.cardNo, qr.expires])
+        try logCardEvent(connection, cardNo: holder.cardNo, personID: holder.personID, event: "qr_paid",
+                         by: context, detail: detail)
     }
 
     /// Writes the count change and the failure/lock events that a decision calls for.

@@ -17,8 +17,8 @@ public struct ServerSecrets: Sendable {
     // Raw bytes (SymmetricKey is not Sendable); wrapped at each use.
     let pinKey: [UInt8]
     let sealingKey: [UInt8]
-    /// Signs e-card payment QR tokens.
-    let qrKey: [UInt8]
+    /// Signs e-card payment QR tokens unless a QR secret of its own is configured.
+    public let qrKey: [UInt8]
 
     public init(secret: [UInt8]) throws {
         guard secret.count >= 32 else {

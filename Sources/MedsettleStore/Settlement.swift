@@ -117,6 +117,7 @@ extension Store {
                     date.year, request.verb, PGBytes(request.fingerprint),
                 ])
                 let id = try result.requireInt64(0, 0)
+                try consumeQR(connection, of: holder, by: context, detail: "settlement=\(SettlementID.encode(id))")
                 let record = SettlementRecord(id: id, split: split, balanceAfter: priced.balanceAfter, state: "settled")
                 return .ok(record.replyFields)
             }

@@ -17,13 +17,17 @@ public final class Store: Sendable {
     public let institutions: [String: InstitutionRecord]
     let clock: any Clock
     let logger: Logger
+    public let qrTokens: QRTokens
 
     /// Connects, and loads the catalog, policy and institutions (reference data changes only by
     /// migration or seed, so a restart picks up changes).
+    /// - Parameter qrTokens: the QR signing keys and lifetime; by default a key derived from the
+    ///   server secret and a 60 s lifetime.
     public init(pool: PGPool, secrets: ServerSecrets, clock: any Clock = SystemClock(),
-                logger: Logger = Logger(label: "medsettle.store")) throws {
+                logger: Logger = Logger(label: "medsettle.store"), qrTokens: QRTokens? = nil) throws {
         self.pool = pool
         self.secrets = secrets
+        self.qrTokens = qrTokens ?? QRTokens(keys: [secrets.qrKey])
         self.clock = clock
         self.logger = logger
         (reference, institutions) = try pool.withConnection { try Self.loadReference($0) }

@@ -31,6 +31,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Database connections in the pool.")
     var poolSize: Int = 8
 
+    @OptionGroup var qr: QROptions
     @OptionGroup var log: LogOptions
 
     func run() async throws {
@@ -56,10 +57,10 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             try DatabaseSetup.prepare(conninfo: conninfo, secrets: secrets, loadReferenceData: true, demoPeople: true)
             let pool = PGPool(conninfo: conninfo, size: poolSize)
-            let store = try Store(pool: pool, secrets: secrets)
+            let store = try Store(pool: pool, secrets: secrets, qrTokens: try qr.tokens(secrets))
             let server = try await MedsettleServer.start(configuration: ServerConfiguration(host: "127.0.0.1", port: port),
                                                          store: store)
-            print(Self.banner(port: server.localPort))
+            print(Self.banner(port: server.localPort, conninfo: conninfo))
             fflush(nil)
             let signal = await waitForTerminationSignal()
             logger.notice("stopping", metadata: ["signal": "\(signal)"])
@@ -75,7 +76,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    static func banner(port: Int) -> String {
+    static func banner(port: Int, conninfo: String) -> String {
         var text = """
 
             medsettle demo is serving MSLP/1 on 127.0.0.1:\(port)
@@ -92,6 +93,10 @@ struct DemoCommand: AsyncParsableCommand {
             Try a pharmacy settlement (terminal keys are in sql/seed/terminals.csv):
               medsettle client --port \(port) --terminal P001-01 --key ae57ce5cec99c2d4e56d1304ef77143110ec80c2a141b6fd666ddad0e60382ac
               > SETTLE trace=T1 card=H00000017 pin=246810 items=A001*2@1250;C001*1@3000
+
+            Admin commands reach this database with:
+              export DATABASE_URL='\(conninfo)'
+              medsettle card history H00000017
 
             Stop with Ctrl-C.
             """

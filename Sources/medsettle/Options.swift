@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MedsettleCore
 import MedsettleStore
 
 /// Where the database is.
@@ -46,6 +47,32 @@ struct SecretOptions: ParsableArguments {
                                            attributes: [.posixPermissions: 0o600])
         }
         return try ServerSecrets(hex: try String(contentsOfFile: fallbackFile, encoding: .utf8))
+    }
+}
+
+/// The e-card QR token settings. The signing key defaults to one derived from the server secret.
+struct QROptions: ParsableArguments {
+    @Option(help: "Seconds a payment QR token stays valid.")
+    var qrLifetime: Int64 = QRTokens.defaultLifetime
+
+    func validate() throws {
+        guard (5...3600).contains(qrLifetime) else { throw ValidationError("--qr-lifetime must be 5-3600 seconds") }
+    }
+
+    /// Keys from `MEDSETTLE_QR_SECRET` (current) and `MEDSETTLE_QR_SECRET_PREVIOUS` (still accepted,
+    /// for rotation), each ≥ 32 bytes of hex; without them, the key derived from the server secret.
+    func tokens(_ secrets: ServerSecrets) throws -> QRTokens {
+        let env = ProcessInfo.processInfo.environment
+        func key(_ name: String) throws -> [UInt8]? {
+            guard let hex = env[name], !hex.isEmpty else { return nil }
+            guard let bytes = decodeHex(hex.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count >= 32 else {
+                throw ValidationError("\(name) must be at least 64 hex digits")
+            }
+            return bytes
+        }
+        let current = try key("MEDSETTLE_QR_SECRET") ?? secrets.qrKey
+        let previous = try key("MEDSETTLE_QR_SECRET_PREVIOUS")
+        return QRTokens(keys: [current] + (previous.map { [$0] } ?? []), lifetime: qrLifetime)
     }
 }
 

@@ -20,11 +20,13 @@ final class TestEngine: Sendable {
     /// 2026-11-29 10:00 in Shanghai, unless a test moves the clock.
     static let defaultNow: Int64 = 1_795_917_600
 
+    /// - Parameter sharing: another engine whose database (and clock) this one uses, as a second
+    ///   front of the same deployment.
     static func start(configuration: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0),
-                      poolSize: Int = 8, now: Int64 = defaultNow) async throws -> TestEngine {
-        let conninfo = try TestDatabaseServer.shared.freshDatabase()
+                      poolSize: Int = 8, now: Int64 = defaultNow, sharing other: TestEngine? = nil) async throws -> TestEngine {
+        let conninfo = try other?.conninfo ?? TestDatabaseServer.shared.freshDatabase()
         let pool = PGPool(conninfo: conninfo, size: poolSize)
-        let clock = ManualClock(now)
+        let clock = other?.clock ?? ManualClock(now)
         var logger = Logger(label: "medsettle.test")
         logger.logLevel = .warning
         let store = try Store(pool: pool, secrets: TestDatabaseServer.shared.secrets, clock: clock, logger: logger)

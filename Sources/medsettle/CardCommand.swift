@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import MedsettleStore
+import PGClient
+
+struct CardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "card",
+        abstract: "Look at cards.",
+        subcommands: [History.self]
+    )
+
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the event log of a card's holder: every lifecycle event, PIN failure, lock and QR use.",
+            discussion: "Events of all the holder's cards are shown, so a replacement's story stays whole. No PIN is ever logged."
+        )
+
+        @Argument(help: "A card number, e.g. H00000017.")
+        var card: String
+
+        @Flag(help: "Print JSON instead of a table.")
+        var json = false
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            let connection = try PGConnection(conninfo: try database.resolvedURL())
+            guard let events = try CardHistory.load(connection, cardNo: card) else {
+                throw ValidationError("no card \(card)")
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(events), as: UTF8.self))
+                return
+            }
+            let header = ["time (Asia/Shanghai)", "card", "event", "channel", "terminal", "agent", "detail"]
+            let rows = events.map { [$0.time, $0.card ?? "", $0.event, $0.channel, $0.terminal, $0.agent ?? "", $0.detail ?? ""] }
+            print(Table.render(header: header, rows: rows))
+        }
+    }
+}
+
+/// A plain-text table with columns padded to their widest cell (by characters).
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            zip(cells, widths).map { cell, width in cell + String(repeating: " ", count: width - cell.count) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
+        return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
+    }
+}
