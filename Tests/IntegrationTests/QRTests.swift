@@ -19,7 +19,9 @@ struct QRTests {
         let engine = try await TestEngine.start()
         let token = try await qr(engine)
         #expect(token.utf8.allSatisfy { $0 == 0x2D || $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) })
-        #expect(!token.contains(Demo.employeeCard))
+        // Opaque: the card number is encrypted, not merely encoded.
+        #expect(token.utf8.count == 62)
+        #expect(!token.contains("SDAwMDAwMDE3") && !token.contains("gwMDAwMDAxN") && !token.contains("IMDAwMDAwMTc"))
         try await engine.withTerminal("P001-01") { (c: MSLPConnection) async throws -> Void in
             // CARDINFO and PRICE do not consume it.
             let info = try await c.request("CARDINFO t qr=\(token)")
@@ -132,5 +134,20 @@ struct QRTests {
         #expect(try first.scalar("SELECT count(*) FROM qr_use") == 5)
         await second.stop()
         await first.stop()
+    }
+}
+
+/// Rotating the QR key: tokens made with the previous key stay valid while it is configured.
+@Suite struct QRKeyRotationTests {
+    @Test func previousKeyIsAcceptedUntilDropped() throws {
+        let old = QRTokens(keys: [Array(repeating: 1, count: 32)])
+        let rotated = QRTokens(keys: [Array(repeating: 2, count: 32), Array(repeating: 1, count: 32)])
+        let dropped = QRTokens(keys: [Array(repeating: 2, count: 32)])
+        let token = old.issue(cardNo: "H00000017", now: 1_000).token
+        #expect(try rotated.verify(token, now: 1_010).get().cardNo == "H00000017")
+        #expect(dropped.verify(token, now: 1_010) == .failure(.qrInvalid))
+        let fresh = rotated.issue(cardNo: "H00000018", now: 1_000).token
+        #expect(try dropped.verify(fresh, now: 1_000).get().cardNo == "H00000018")
+        #expect(old.verify(fresh, now: 1_000) == .failure(.qrInvalid))
     }
 }

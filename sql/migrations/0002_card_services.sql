@@ -10,7 +10,7 @@ CREATE INDEX card_event_person ON card_event (person_id, id);
 -- `token_id` is the token's random nonce; rows past `expires_at` can be deleted at any time
 -- (an expired token is refused before this table is consulted).
 CREATE TABLE qr_use (
-    token_id   bytea PRIMARY KEY CHECK (octet_length(token_id) = 16),
+    token_id   bytea PRIMARY KEY CHECK (octet_length(token_id) = 12),
     card_no    text NOT NULL REFERENCES card (card_no),
     expires_at timestamptz NOT NULL,
     used_at    timestamptz NOT NULL DEFAULT now()
