@@ -47,6 +47,36 @@ enum Commands {
         return name(request).map { $0 }
     }
 
+    /// A settlement (`S…`) or admission (`A…`) id; the store says whether it exists.
+    static func wireID(_ request: Request, _ key: String, _ kind: WireID) -> Decoded<String> {
+        required(request, key).flatMap { value in
+            kind.decode(value) == nil ? .failure(ValueError(message: "\(key) is not a valid id")) : .success(value)
+        }
+    }
+
+    /// `ward`: free text for the admission record, 1–32 characters, no control characters.
+    static func ward(_ request: Request) -> Decoded<String?> {
+        guard let ward = request.value("ward") else { return .success(nil) }
+        guard (1...32).contains(ward.count),
+              !ward.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            return .failure(ValueError(message: "ward must be 1-32 characters without control characters"))
+        }
+        return .success(ward)
+    }
+
+    /// RECON's `date count total fund account cash [scope]`.
+    static func recon(_ request: Request) -> Decoded<(BusinessDate, ReconTotals, ReconScope)> {
+        func amount(_ key: String) -> Decoded<Int64> { required(request, key).flatMap { ValueSyntax.amount($0, key: key) } }
+        return required(request, "date").flatMap { ValueSyntax.date($0) }.flatMap { date in
+            amount("count").flatMap { count in amount("total").flatMap { total in amount("fund").flatMap { fund in
+                amount("account").flatMap { account in amount("cash").flatMap { cash in
+                    let scope = request.value("scope").map { ValueSyntax.oneOf($0, key: "scope", as: ReconScope.self) } ?? .success(.terminal)
+                    return scope.map { (date, ReconTotals(count: count, total: total, fund: fund, account: account, cash: cash), $0) }
+                } }
+            } } }
+        }
+    }
+
     static func trace(_ request: Request) -> Decoded<String> {
         required(request, "trace").flatMap { ValueSyntax.trace($0) }
     }

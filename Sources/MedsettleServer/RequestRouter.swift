@@ -114,7 +114,11 @@ struct RequestRouter: Sendable {
         case .cardInfo:
             return Commands.credential(request).map { credential in { store.cardInfo(credential, by: terminal) } }
         case .price:
-            if request.value("admission") != nil { return notYet(request) }
+            if request.value("admission") != nil {
+                return Commands.wireID(request, "admission", .admission).map { admission in
+                    { store.priceAdmission(admission, by: terminal) }
+                }
+            }
             return Commands.claim(request, kind: terminal.kind).map { claim in { store.price(claim, by: terminal) } }
         case .settle:
             return Commands.trace(request).flatMap { trace in
@@ -146,8 +150,49 @@ struct RequestRouter: Sendable {
             }
         case .qrCode:
             return Commands.cardNumber(request).map { card in { store.issueQR(cardNo: card, by: terminal) } }
-        case .cancel, .reverse, .admit, .fees, .discharge, .recon:
-            return notYet(request)
+        case .cancel:
+            return Commands.trace(request).flatMap { trace in
+                Commands.wireID(request, "settlement", .settlement).map { settlement in
+                    let traced = Self.traced(request, trace: trace)
+                    return { store.cancel(settlement: settlement, traced: traced, by: terminal) }
+                }
+            }
+        case .reverse:
+            return Commands.trace(request).map { trace in { store.reverse(trace: trace, by: terminal) } }
+        case .admit:
+            return Commands.trace(request).flatMap { trace in
+                Commands.credential(request).flatMap { credential in
+                    Commands.ward(request).map { ward in
+                        let traced = Self.traced(request, trace: trace)
+                        return { store.admit(credential, ward: ward, traced: traced, by: terminal) }
+                    }
+                }
+            }
+        case .fees:
+            return Commands.trace(request).flatMap { trace in
+                Commands.wireID(request, "admission", .admission).flatMap { admission in
+                    Commands.required(request, "items").flatMap { ItemList.parse($0) }.map { lines in
+                        let traced = Self.traced(request, trace: trace)
+                        return { store.addFees(admission: admission, lines: lines, traced: traced, by: terminal) }
+                    }
+                }
+            }
+        case .discharge:
+            return Commands.trace(request).flatMap { trace in
+                Commands.wireID(request, "admission", .admission).flatMap { admission in
+                    Commands.credential(request).flatMap { credential in
+                        Commands.useAccount(request).map { use in
+                            let traced = Self.traced(request, trace: trace)
+                            return { store.discharge(admission: admission, credential: credential, useAccount: use,
+                                                     traced: traced, by: terminal) }
+                        }
+                    }
+                }
+            }
+        case .recon:
+            return Commands.recon(request).map { date, stated, scope in
+                { store.reconcile(date: date, stated: stated, scope: scope, by: terminal) }
+            }
         case .ping, .signIn, .signOut:
             preconditionFailure("session verbs are routed before operations")
         }
@@ -168,10 +213,6 @@ struct RequestRouter: Sendable {
                 }
             }
         }
-    }
-
-    private func notYet(_ request: Request) -> Result<Work, ValueError> {
-        .failure(ValueError(code: .unknownVerb, message: "\(request.verb.rawValue) is not supported by this engine version yet"))
     }
 
     static func traced(_ request: Request, trace: String) -> TracedRequest {

@@ -24,7 +24,7 @@ struct SettlementRecord {
     let state: String
 
     var replyFields: [(String, String)] {
-        [("settlement", SettlementID.encode(id))] + split.fields + [("balance", String(balanceAfter))]
+        [("settlement", WireID.settlement.encode(id))] + split.fields + [("balance", String(balanceAfter))]
     }
 }
 
@@ -42,13 +42,13 @@ enum SettlementSQL {
         WITH s AS (
             INSERT INTO settlement (terminal, institution, trace, person_id, card_no, visit, business_date,
                                     total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash,
-                                    balance_after)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::date, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                                    balance_after, admission_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::date, $8, $9, $10, $11, $12, $13, $14, $15, $16, $27)
             RETURNING id
         ), lines AS (
             INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
             SELECT s.id, x.line_no, x.code, x.qty_milli, x.price, x.amount, x.selfpay_full, x.selfpay_first
-            FROM s, unnest($17::smallint[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[])
+            FROM s, unnest($17::integer[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[])
                  AS x(line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
         ), debit AS (
             UPDATE person SET balance = balance - $14, updated_at = now() WHERE id = $4 AND $14 > 0
@@ -61,6 +61,9 @@ enum SettlementSQL {
         ), t AS (
             INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
             SELECT $1, $3, $25, $26, s.id FROM s
+        ), discharge AS (
+            UPDATE admission SET status = 'closed', closed_at = now(), deductible_met = $12
+            WHERE id = $27
         )
         SELECT id FROM s
         """)
@@ -99,29 +102,36 @@ extension Store {
                 case .failure(let outcome): return outcome
                 case .success(let value): (holder, priced) = value
                 }
-                let date = businessDate()
-                let split = priced.split
-                let lines = priced.lines
-                let result = try connection.query(SettlementSQL.write, [
-                    context.terminal, context.institution, request.trace, holder.personID, holder.cardNo,
-                    claim.visit.rawValue, date.yyyymmdd,
-                    split.total, split.selfpayFull, split.selfpayFirst, split.inscope, split.deductible,
-                    split.fund, split.account, split.cash, priced.balanceAfter,
-                    PGArray(lines.indices.map { Int64($0 + 1) }),
-                    PGArray(lines.map { $0.line.code }),
-                    PGArray(lines.map { $0.line.quantity.milli }),
-                    PGArray(lines.map { $0.line.price }),
-                    PGArray(lines.map { $0.amount }),
-                    PGArray(lines.map { $0.selfpayFull }),
-                    PGArray(lines.map { $0.selfpayFirst }),
-                    date.year, request.verb, PGBytes(request.fingerprint),
-                ])
-                let id = try result.requireInt64(0, 0)
-                try consumeQR(connection, of: holder, by: context, detail: "settlement=\(SettlementID.encode(id))")
-                let record = SettlementRecord(id: id, split: split, balanceAfter: priced.balanceAfter, state: "settled")
+                let id = try writeSettlement(connection, priced, holder: holder, visit: claim.visit,
+                                             traced: request, by: context)
+                try consumeQR(connection, of: holder, by: context, detail: "settlement=\(WireID.settlement.encode(id))")
+                let record = SettlementRecord(id: id, split: priced.split, balanceAfter: priced.balanceAfter, state: "settled")
                 return .ok(record.replyFields)
             }
         }
+    }
+
+    /// Writes a priced settlement (and, for a discharge, closes its admission); returns its id.
+    func writeSettlement(_ connection: PGConnection, _ priced: PricedClaim, holder: Cardholder, visit: VisitType,
+                         traced request: TracedRequest, admission: Int64? = nil, by context: TerminalContext) throws -> Int64 {
+        let date = businessDate()
+        let split = priced.split
+        let lines = priced.lines
+        let result = try connection.query(SettlementSQL.write, [
+            context.terminal, context.institution, request.trace, holder.personID, holder.cardNo,
+            visit.rawValue, date.yyyymmdd,
+            split.total, split.selfpayFull, split.selfpayFirst, split.inscope, split.deductible,
+            split.fund, split.account, split.cash, priced.balanceAfter,
+            PGArray(lines.indices.map { Int64($0 + 1) }),
+            PGArray(lines.map { $0.line.code }),
+            PGArray(lines.map { $0.line.quantity.milli }),
+            PGArray(lines.map { $0.line.price }),
+            PGArray(lines.map { $0.amount }),
+            PGArray(lines.map { $0.selfpayFull }),
+            PGArray(lines.map { $0.selfpayFirst }),
+            date.year, request.verb, PGBytes(request.fingerprint), admission,
+        ])
+        return try result.requireInt64(0, 0)
     }
 
     /// QUERY: what became of a SETTLE (or DISCHARGE) trace of this terminal.
@@ -129,11 +139,12 @@ extension Store {
         perform("QUERY") { connection in
             let row = try connection.query(SettlementSQL.queryTrace, [context.terminal, trace])
             guard row.rowCount == 1 else { return .ok([("state", "unknown")]) }
+            if try row.requireString(0, 0) == "REVERSE" { return .ok([("state", "reversed")]) }
             guard let id = try row.int64(0, 1) else {
                 return .refused(.badRequest, "trace \(trace) names a \(try row.requireString(0, 0)), not a settlement")
             }
             let record = try Self.settlementRecord(row, offset: 1)
-            return .ok([("state", record.state), ("settlement", SettlementID.encode(id))] + record.split.fields)
+            return .ok([("state", record.state), ("settlement", WireID.settlement.encode(id))] + record.split.fields)
         }
     }
 
@@ -152,9 +163,14 @@ extension Store {
                                 state: try row.requireString(0, offset + 10))
     }
 
-    /// What can be refused before touching the database: unknown items, a policy gap.
+    /// What can be refused before touching the database: unknown items.
     func checkClaim(_ claim: ClaimRequest, by context: TerminalContext) -> Outcome? {
-        for line in claim.lines where reference.catalog[line.code] == nil {
+        checkLines(claim.lines)
+    }
+
+    /// `UNKNOWN_ITEM` for the first line whose code is not in the catalog.
+    func checkLines(_ lines: [ClaimLine]) -> Outcome? {
+        for line in lines where reference.catalog[line.code] == nil {
             return .refused(.unknownItem, "item \(line.code) is not in the catalog", [("item", line.code)])
         }
         return nil

@@ -37,6 +37,9 @@ extension Store {
         guard row.rowCount == 1 else { return nil }
         let verb = try row.requireString(0, 0)
         let fingerprint = try row.requireBytes(0, 1)
+        if verb == "REVERSE", Self.reversibleVerbs.contains(request.verb) {
+            return .refused(.reversed, "trace \(request.trace) was reversed before it arrived")
+        }
         guard verb == request.verb, constantTimeEqual(fingerprint, request.fingerprint) else {
             return .refused(.traceReused, "trace \(request.trace) was already used for another request")
         }

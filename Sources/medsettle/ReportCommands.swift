@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import MedsettleCore
+import MedsettleStore
+import PGClient
+
+struct ReconCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recon",
+        abstract: "Reconciliation (对账) detail.",
+        subcommands: [Export.self]
+    )
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write one CSV row per settlement of an institution on a business date, with its split and state.",
+            discussion: "Cancelled and reversed settlements are listed with their state; RECON counts only those still settled."
+        )
+
+        @Option(help: "Institution code, e.g. P001.")
+        var institution: String
+
+        @Option(help: "Business date YYYYMMDD (Asia/Shanghai).")
+        var date: String
+
+        @Option(help: "Write to this file instead of standard output.")
+        var out: String?
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            guard let day = BusinessDate(yyyymmdd: date) else { throw ValidationError("--date must be YYYYMMDD") }
+            let connection = try PGConnection(conninfo: try database.resolvedURL())
+            let rows = try SettlementReports.detail(connection, institution: institution, date: day)
+            let csv = ([SettlementReports.exportHeader] + rows).map { $0.map(CSV.field).joined(separator: ",") }
+                .joined(separator: "\n") + "\n"
+            if let out {
+                try Data(csv.utf8).write(to: URL(fileURLWithPath: out))
+                print("wrote \(rows.count) settlements to \(out)")
+            } else {
+                print(csv, terminator: "")
+            }
+        }
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Reports over the settlements.",
+        subcommands: [Daily.self]
+    )
+
+    struct Daily: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Per-institution totals of a business date, net of cancels and reversals (amounts in fen)."
+        )
+
+        @Option(help: "Business date YYYYMMDD (Asia/Shanghai).")
+        var date: String
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            guard let day = BusinessDate(yyyymmdd: date) else { throw ValidationError("--date must be YYYYMMDD") }
+            let connection = try PGConnection(conninfo: try database.resolvedURL())
+            let rows = try SettlementReports.daily(connection, date: day)
+            print(Table.render(header: ["institution", "name", "count", "total", "fund", "account", "cash"], rows: rows))
+        }
+    }
+}
+
+enum CSV {
+    /// RFC 4180 quoting: a field with a comma, quote or line break is quoted, quotes doubled.
+    static func field(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
