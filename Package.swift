@@ -6,12 +6,14 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "medsettle", targets: ["medsettle"]),
+        .executable(name: "medsettle-load", targets: ["medsettle-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // libpq, the PostgreSQL C client library (apt: libpq-dev).
@@ -78,12 +80,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The load harness (loadtest/): a library the tests can drive, and its command.
+        .target(
+            name: "LoadHarness",
+            dependencies: [
+                "MSLP", "MSLPChannel", "MedsettleStore", "PGClient",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "loadtest/Sources/LoadHarness"
+        ),
+        .executableTarget(
+            name: "medsettle-load",
+            dependencies: ["LoadHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "loadtest/Sources/medsettle-load"
+        ),
         .testTarget(name: "MedsettleCoreTests", dependencies: ["MedsettleCore"]),
         .testTarget(name: "MSLPTests", dependencies: ["MSLP", "MedsettleCore"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
+                "LoadHarness",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

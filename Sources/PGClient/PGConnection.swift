@@ -75,6 +75,49 @@ public final class PGConnection: @unchecked Sendable {
         return try check(result, conn)
     }
 
+    /// Streams rows into `COPY … FROM STDIN` (text format): each element of `rows` is one line
+    /// without its newline, columns separated by tabs, `\N` for NULL. Returns the rows copied.
+    @discardableResult
+    public func copyIn(_ copySQL: String, rows: some Sequence<String>) throws -> Int {
+        let conn = try liveHandle()
+        guard let start = PQexec(conn, copySQL) else {
+            throw PGError(kind: .connection, message: Self.connectionMessage(conn))
+        }
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            let error = Self.error(from: start, conn)
+            PQclear(start)
+            throw error
+        }
+        PQclear(start)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        var count = 0
+        func flush() throws {
+            let sent = buffer.withUnsafeBufferPointer { pointer in
+                pointer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: pointer.count) {
+                    PQputCopyData(conn, $0, Int32(pointer.count))
+                }
+            }
+            guard sent == 1 else { throw PGError(kind: .connection, message: Self.connectionMessage(conn)) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        for row in rows {
+            buffer.append(contentsOf: row.utf8)
+            buffer.append(UInt8(ascii: "\n"))
+            count += 1
+            if buffer.count >= 1 << 20 { try flush() }
+        }
+        if !buffer.isEmpty { try flush() }
+        guard PQputCopyEnd(conn, nil) == 1 else { throw PGError(kind: .connection, message: Self.connectionMessage(conn)) }
+        var failure: PGError?
+        while let result = PQgetResult(conn) {
+            if PQresultStatus(result) != PGRES_COMMAND_OK, failure == nil { failure = Self.error(from: result, conn) }
+            PQclear(result)
+        }
+        if let failure { throw failure }
+        return count
+    }
+
     /// Runs `body` inside BEGIN … COMMIT; any error rolls back and is rethrown.
     ///
     /// A connection lost during COMMIT surfaces as `PGError.Kind.connection`: the outcome is then

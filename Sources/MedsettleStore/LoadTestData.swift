@@ -1,0 +1,83 @@
+import Crypto
+import MedsettleCore
+import PGClient
+
+/// The generated population of load tests (`medsettle seed`), known to the load harness without
+/// reading the database: card `L` + 8 digits, one PIN for all, ID numbers `99` + 15 digits +
+/// check character, and pharmacy terminals `LOAD-P0001…` whose keys are derived from their ids.
+///
+/// Those keys are public by construction: generated terminals are for load tests only and must
+/// never exist in production (`medsettle seed` is not part of any production set-up).
+public enum LoadTestData {
+    public static let pin = "246810"
+    public static let credit: Fen = 10_000_000
+    /// The pharmacies the generated terminals belong to, in turn.
+    public static let pharmacies = ["P001", "P002"]
+
+    public static func cardNo(_ index: Int) -> String {
+        precondition((1...99_999_999).contains(index), "load cards are L00000001…L99999999")
+        return "L" + String(repeating: "0", count: 8 - String(index).count) + String(index)
+    }
+
+    public static func idNo(_ index: Int) -> String {
+        let digits = String(index)
+        return ResidentID.complete("99" + String(repeating: "0", count: 15 - digits.count) + digits)!
+    }
+
+    public static func terminal(_ index: Int) -> String {
+        "LOAD-P" + String(repeating: "0", count: max(0, 4 - String(index).count)) + String(index)
+    }
+
+    public static func terminalKey(_ terminal: String) -> [UInt8] {
+        Array(SHA256.hash(data: Array("medsettle load-test terminal \(terminal)".utf8)))
+    }
+}
+
+extension Seeder {
+    /// Enrols people `1…count` (skipping those already there) with ACTIVE cards and credited
+    /// accounts, through COPY; every tenth is a retiree, the rest employees.
+    @discardableResult
+    public static func loadPeople(_ connection: PGConnection, secrets: ServerSecrets, count: Int) throws -> Int {
+        let existing = try connection.query("SELECT count(*) FROM person WHERE id_no LIKE '99%'").requireInt(0, 0)
+        guard existing < count else { return 0 }
+        let range = (existing + 1)...count
+        try connection.transaction {
+            try connection.execute("""
+                CREATE TEMP TABLE load_person (id_no text, name text, insurance text, card_no text, salt bytea, hash bytea)
+                ON COMMIT DROP
+                """)
+            let salt = randomBytes(16)
+            let saltHex = "\\\\x" + encodeHex(salt)
+            try connection.copyIn("COPY load_person FROM STDIN", rows: range.lazy.map { i in
+                let card = LoadTestData.cardNo(i)
+                let hash = secrets.pinHash(salt: salt, cardNo: card, pin: LoadTestData.pin)
+                return "\(LoadTestData.idNo(i))\tload \(i)\t\(i % 10 == 0 ? "retiree" : "employee")\t\(card)\t\(saltHex)\t\\\\x\(encodeHex(hash))"
+            })
+            try connection.execute("""
+                INSERT INTO person (id_no, name, insurance, area, has_account, balance)
+                SELECT id_no, name, insurance, '990000', true, \(LoadTestData.credit) FROM load_person;
+                INSERT INTO card (card_no, person_id, status, pin_salt, pin_hash)
+                SELECT l.card_no, p.id, 'ACTIVE', l.salt, l.hash FROM load_person l JOIN person p ON p.id_no = l.id_no;
+                INSERT INTO account_credit (terminal, trace, person_id, amount)
+                SELECT 'G001-01', 'LOAD-SEED-' || l.card_no, p.id, \(LoadTestData.credit)
+                FROM load_person l JOIN person p ON p.id_no = l.id_no;
+                """)
+        }
+        try connection.execute("ANALYZE person; ANALYZE card; ANALYZE account_credit")
+        return range.count
+    }
+
+    /// Adds generated pharmacy terminals `1…count` (keys from `LoadTestData.terminalKey`).
+    public static func loadTerminals(_ connection: PGConnection, secrets: ServerSecrets, count: Int) throws {
+        try connection.transaction {
+            for i in 1...max(1, count) {
+                let id = LoadTestData.terminal(i)
+                try connection.query("""
+                    INSERT INTO terminal (id, institution, key_sealed, enabled) VALUES ($1, $2, $3, true)
+                    ON CONFLICT (id) DO NOTHING
+                    """, [id, LoadTestData.pharmacies[i % LoadTestData.pharmacies.count],
+                          PGBytes(try secrets.seal(terminalKey: LoadTestData.terminalKey(id)))])
+            }
+        }
+    }
+}

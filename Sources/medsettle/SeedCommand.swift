@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import MedsettleStore
+import PGClient
+
+struct SeedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed",
+        abstract: "Generate a load-test population: people with ACTIVE cards and credited accounts, and pharmacy terminals.",
+        discussion: """
+            People 1…N get cards L00000001…, PIN \(LoadTestData.pin) and \(LoadTestData.credit) fen each; terminals \
+            LOAD-P0001… get keys derived from their ids (see loadtest/README.md). For load tests only: never run \
+            it against a production database. Re-running tops the population up to N.
+            """
+    )
+
+    @Option(help: "People to have in all.")
+    var people: Int = 100_000
+
+    @Option(help: "Generated pharmacy terminals.")
+    var terminals: Int = 256
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var secret: SecretOptions
+
+    func validate() throws {
+        guard (1...99_999_999).contains(people) else { throw ValidationError("--people must be 1-99999999") }
+        guard (1...9_999).contains(terminals) else { throw ValidationError("--terminals must be 1-9999") }
+    }
+
+    func run() throws {
+        let url = try database.resolvedURL()
+        let secrets = try secret.load()
+        let connection = try PGConnection(conninfo: url)
+        let started = Date()
+        try Seeder.loadTerminals(connection, secrets: secrets, count: terminals)
+        let added = try Seeder.loadPeople(connection, secrets: secrets, count: people)
+        print("seeded \(added) people (\(people) in all) and \(terminals) terminals in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+}

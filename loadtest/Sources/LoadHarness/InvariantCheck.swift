@@ -1,0 +1,40 @@
+import PGClient
+
+/// What must hold in the database after any run, whatever happened during it.
+public enum InvariantCheck {
+    public struct Result: Sendable {
+        public let failures: [String]
+        public let details: [String: Int64]
+        public var passed: Bool { failures.isEmpty }
+    }
+
+    /// - Money is conserved: credits − account debits of settlements still settled − payouts = Σ balances.
+    /// - No balance is below 0 and no wrong-PIN count above 6.
+    /// - One settlement row per OK SETTLE reply of this run (none for a refusal).
+    public static func check(conninfo: String, runID: String, okSettlements: Int) throws -> Result {
+        let connection = try PGConnection(conninfo: conninfo)
+        let row = try connection.query("""
+            SELECT (SELECT coalesce(sum(amount), 0) FROM account_credit),
+                   (SELECT coalesce(sum(account), 0) FROM settlement WHERE state = 'settled'),
+                   (SELECT coalesce(sum(payout), 0) FROM person),
+                   (SELECT coalesce(sum(balance), 0) FROM person),
+                   (SELECT coalesce(min(balance), 0) FROM person),
+                   (SELECT coalesce(max(wrong_count), 0) FROM card),
+                   (SELECT count(*) FROM settlement WHERE trace LIKE $1 || '-%')
+            """, [runID])
+        let credits = try row.requireInt64(0, 0), debits = try row.requireInt64(0, 1), payouts = try row.requireInt64(0, 2)
+        let balances = try row.requireInt64(0, 3), minBalance = try row.requireInt64(0, 4)
+        let maxWrong = try row.requireInt64(0, 5), rows = try row.requireInt64(0, 6)
+        var failures: [String] = []
+        if credits - debits - payouts != balances {
+            failures.append("money not conserved: credits \(credits) − debits \(debits) − payouts \(payouts) ≠ balances \(balances)")
+        }
+        if minBalance < 0 { failures.append("a balance is below 0: \(minBalance)") }
+        if maxWrong > 6 { failures.append("a wrong-PIN count is above 6: \(maxWrong)") }
+        if rows != Int64(okSettlements) {
+            failures.append("\(rows) settlement rows for this run, but \(okSettlements) OK SETTLE replies")
+        }
+        return Result(failures: failures, details: ["credits": credits, "debits": debits, "payouts": payouts,
+                                                    "balances": balances, "settlement_rows": rows])
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// The end of a run: a summary for people, a JSON report and a self-contained SVG chart.
+public struct LoadReport: Codable, Sendable {
+    public let runID: String
+    public let mode: String
+    public let mix: String
+    public let connections: Int
+    public let seconds: Int
+    public let requests: UInt64
+    public let throughputPerSecond: Double
+    public let latencyMicros: [String: UInt64]
+    public let replies: [String: Int]
+    public let settlementsCreated: Int
+    public let perSecond: [LoadStats.Second]
+    public var invariants: [String: String]
+
+    public init(run: LoadRun) {
+        let stats = run.stats
+        let c = run.configuration
+        runID = run.runID
+        mode = c.mode.rawValue
+        mix = c.mix.rawValue
+        connections = c.connections
+        seconds = c.seconds
+        requests = stats.requests
+        throughputPerSecond = Double(stats.requests) / Double(max(1, c.seconds))
+        latencyMicros = ["p50": stats.percentile(50), "p90": stats.percentile(90), "p99": stats.percentile(99),
+                         "p99.9": stats.percentile(99.9), "max": stats.maxMicros]
+        replies = stats.replyCodes
+        settlementsCreated = stats.createdSettlements
+        perSecond = (0..<c.seconds).map(stats.second)
+        invariants = [:]
+    }
+
+    public var summary: String {
+        func ms(_ micros: UInt64?) -> String { String(format: "%.2f ms", Double(micros ?? 0) / 1000) }
+        var lines = [
+            "run \(runID): \(mode) loop, \(mix) mix, \(connections) connections, \(seconds) s",
+            "requests \(requests), throughput \(String(format: "%.0f", throughputPerSecond))/s, settlements created \(settlementsCreated)",
+            "latency p50 \(ms(latencyMicros["p50"])) p90 \(ms(latencyMicros["p90"])) p99 \(ms(latencyMicros["p99"])) p99.9 \(ms(latencyMicros["p99.9"])) max \(ms(latencyMicros["max"]))",
+            "replies " + replies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+        ]
+        if !invariants.isEmpty {
+            lines.append("invariants " + invariants.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// Throughput (requests/s, left axis) and p99 latency (ms, right axis) per second.
+    public func svg() -> String {
+        let width = 800.0, height = 360.0, left = 60.0, right = 60.0, top = 30.0, bottom = 40.0
+        let plotW = width - left - right, plotH = height - top - bottom
+        let maxRate = max(1.0, Double(perSecond.map(\.requests).max() ?? 1))
+        let maxP99 = max(1.0, Double(perSecond.map(\.p99Micros).max() ?? 1) / 1000)
+        func x(_ i: Int) -> Double { left + plotW * (perSecond.count > 1 ? Double(i) / Double(perSecond.count - 1) : 0) }
+        func points(_ values: [Double], _ top: Double) -> String {
+            values.enumerated().map { String(format: "%.1f,%.1f", x($0.offset), height - bottom - plotH * $0.element / top) }
+                .joined(separator: " ")
+        }
+        let rate = points(perSecond.map { Double($0.requests) }, maxRate)
+        let p99 = points(perSecond.map { Double($0.p99Micros) / 1000 }, maxP99)
+        return """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(left)" y="18">medsettle load run \(runID): \(mode) loop, \(connections) connections — throughput (blue, /s) and p99 latency (red, ms)</text>
+            <line x1="\(left)" y1="\(height - bottom)" x2="\(width - right)" y2="\(height - bottom)" stroke="black"/>
+            <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(height - bottom)" stroke="black"/>
+            <line x1="\(width - right)" y1="\(top)" x2="\(width - right)" y2="\(height - bottom)" stroke="black"/>
+            <text x="\(left - 5)" y="\(top + 4)" text-anchor="end" fill="steelblue">\(Int(maxRate))</text>
+            <text x="\(left - 5)" y="\(height - bottom)" text-anchor="end" fill="steelblue">0</text>
+            <text x="\(width - right + 5)" y="\(top + 4)" fill="firebrick">\(String(format: "%.1f", maxP99))</text>
+            <text x="\(width - right + 5)" y="\(height - bottom)" fill="firebrick">0</text>
+            <text x="\(left + plotW / 2)" y="\(height - 10)" text-anchor="middle">seconds (0–\(perSecond.count))</text>
+            <polyline fill="none" stroke="steelblue" stroke-width="2" points="\(rate)"/>
+            <polyline fill="none" stroke="firebrick" stroke-width="2" points="\(p99)"/>
+            </svg>
+
+            """
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import LoadHarness
+
+@main
+struct LoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "medsettle-load",
+        abstract: "Drive a medsettle engine with a realistic terminal load and check the database afterwards.",
+        discussion: """
+            Needs the generated population and terminals: `medsettle seed --people N --terminals C` on the \
+            engine's database first. Prints a progress line every second, then the summary; writes \
+            DIR/report.json and DIR/report.svg; with --database-url checks the invariants (exit 1 when one fails).
+            """
+    )
+
+    @Option(help: "Engine host.") var host = "127.0.0.1"
+    @Option(help: "Engine port.") var port = 7411
+    @Option(help: "Terminal connections (generated terminals LOAD-P0001…).") var connections = 32
+    @Option(help: "Run length in seconds.") var seconds = 20
+    @Option(help: "closed (each terminal waits for its reply) or open (fixed arrival rate).") var mode = "closed"
+    @Option(help: "Requests per second over all connections, open loop only.") var rate = 2_000
+    @Option(help: "settle (SETTLE only) or mixed.") var mix = "mixed"
+    @Option(help: "People 1…N of `medsettle seed` to draw cardholders from.") var people = 100_000
+    @Option(help: "Directory for report.json and report.svg.") var reportDir = "loadtest-report"
+    @Option(name: .customLong("database-url"), help: "Check the invariants in this database afterwards (default: $DATABASE_URL).")
+    var databaseURL: String?
+
+    func run() async throws {
+        var config = LoadConfiguration()
+        config.host = host
+        config.port = port
+        config.connections = connections
+        config.seconds = seconds
+        guard let mode = LoadConfiguration.Mode(rawValue: mode), let mix = LoadConfiguration.Mix(rawValue: mix) else {
+            throw ValidationError("--mode is closed or open; --mix is settle or mixed")
+        }
+        config.mode = mode
+        config.mix = mix
+        config.rate = rate
+        config.people = people
+        let run = LoadRun(configuration: config)
+        try await run.run { second in
+            print(String(format: "t=%3ds  %6d req/s  p50 %6.2f ms  p99 %7.2f ms  errors %d", second.second + 1, second.requests,
+                         Double(second.p50Micros) / 1000, Double(second.p99Micros) / 1000, second.errors))
+        }
+        var report = LoadReport(run: run)
+        var failed = false
+        if let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
+            let check = try InvariantCheck.check(conninfo: url, runID: run.runID, okSettlements: run.stats.createdSettlements)
+            report.invariants = check.passed ? ["status": "green"] : ["status": "FAILED", "failures": check.failures.joined(separator: "; ")]
+            failed = !check.passed
+        }
+        try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+        try report.json().write(to: URL(fileURLWithPath: reportDir + "/report.json"))
+        try Data(report.svg().utf8).write(to: URL(fileURLWithPath: reportDir + "/report.svg"))
+        print(report.summary)
+        print("report: \(reportDir)/report.json, \(reportDir)/report.svg")
+        if failed { throw ExitCode(1) }
+    }
+}
