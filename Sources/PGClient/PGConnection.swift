@@ -75,6 +75,60 @@ public final class PGConnection: @unchecked Sendable {
         return try check(result, conn)
     }
 
+    /// Sends every query at once in libpq pipeline mode and reads all results: one round trip for
+    /// the batch. The server runs them in order, each seeing what the previous ones did (and the
+    /// lock a previous one waited for). If one fails the rest are skipped by the server, and the
+    /// first error is thrown (an open transaction is then in the failed state).
+    public func pipeline(_ queries: [PGQuery]) throws -> [PGResult] {
+        precondition(!queries.isEmpty, "a pipeline has at least one query")
+        let conn = try liveHandle()
+        for case .prepared(let statement, _) in queries { try prepareIfNeeded(statement, conn) }
+        guard PQenterPipelineMode(conn) == 1 else {
+            throw PGError(kind: .connection, message: "cannot enter pipeline mode: " + Self.connectionMessage(conn))
+        }
+        defer { PQexitPipelineMode(conn) }
+        for query in queries {
+            let sent: Int32
+            switch query {
+            case .prepared(let statement, let params):
+                sent = withCStrings(params) { values in
+                    PQsendQueryPrepared(conn, statement.name, Int32(values.count), values, nil, nil, 0)
+                }
+            case .text(let sql):
+                sent = PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0)
+            }
+            guard sent == 1 else { throw PGError(kind: .connection, message: Self.connectionMessage(conn)) }
+        }
+        guard PQpipelineSync(conn) == 1 else { throw PGError(kind: .connection, message: Self.connectionMessage(conn)) }
+
+        var results: [PGResult?] = Array(repeating: nil, count: queries.count)
+        var firstError: PGError?
+        var index = 0
+        // Each query's results end with a NULL; the batch ends with the sync result.
+        while true {
+            guard let result = PQgetResult(conn) else {
+                index += 1
+                if index > queries.count {
+                    throw PGError(kind: .connection, message: "pipeline ended early: " + Self.connectionMessage(conn))
+                }
+                continue
+            }
+            let status = PQresultStatus(result)
+            if status == PGRES_PIPELINE_SYNC { PQclear(result); break }
+            if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY, index < queries.count {
+                results[index] = PGResult(handle: result)
+            } else {
+                if firstError == nil, status != PGRES_PIPELINE_ABORTED { firstError = Self.error(from: result, conn) }
+                PQclear(result)
+            }
+        }
+        if let firstError { throw firstError }
+        return try results.map { result in
+            guard let result else { throw PGError(kind: .connection, message: "a pipelined query returned nothing") }
+            return result
+        }
+    }
+
     /// Streams rows into `COPY … FROM STDIN` (text format): each element of `rows` is one line
     /// without its newline, columns separated by tabs, `\N` for NULL. Returns the rows copied.
     @discardableResult

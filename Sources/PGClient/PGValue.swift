@@ -57,3 +57,10 @@ public struct PGArray: PGBindable {
         }.joined(separator: ",") + "}"
     }
 }
+
+/// One query of a pipeline: a prepared statement with parameters, or a parameterless text command
+/// such as `BEGIN` or `COMMIT`.
+public enum PGQuery {
+    case prepared(PGStatement, [(any PGBindable)?])
+    case text(String)
+}

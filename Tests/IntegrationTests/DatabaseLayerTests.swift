@@ -44,6 +44,28 @@ struct DatabaseLayerTests {
         #expect(try connection.query("SELECT count(*) FROM t").requireInt64(0, 0) == 1)
     }
 
+    @Test func pipelineRunsInOrderAndStopsAtTheFirstError() throws {
+        let connection = try PGConnection(conninfo: try TestDatabaseServer.shared.freshDatabase())
+        try connection.execute("CREATE TABLE p (k int PRIMARY KEY)")
+        let insert = PGStatement("p_insert", "INSERT INTO p VALUES ($1)")
+        let count = PGStatement("p_count", "SELECT count(*) FROM p")
+        let results = try connection.pipeline([.text("BEGIN"), .prepared(insert, [1]), .prepared(insert, [2]),
+                                               .prepared(count, []), .text("COMMIT")])
+        let inserted = try results[3].requireInt64(0, 0)
+        #expect(results.count == 5 && inserted == 2)
+        do {
+            _ = try connection.pipeline([.text("BEGIN"), .prepared(insert, [3]), .prepared(insert, [1]),
+                                         .prepared(insert, [4]), .text("COMMIT")])
+            Issue.record("a duplicate key was accepted")
+        } catch let error as PGError {
+            #expect(error.isUniqueViolation)
+        }
+        connection.rollbackQuietly()
+        #expect(try connection.query(count).requireInt64(0, 0) == 2)
+        // The connection is usable in the ordinary mode afterwards.
+        #expect(try connection.query("SELECT 41 + 1").requireInt64(0, 0) == 42)
+    }
+
     @Test func badConninfoIsAConnectionError() {
         #expect(throws: PGError.self) { try PGConnection(conninfo: "host=/nonexistent-dir port=1 connect_timeout=1") }
     }
