@@ -47,11 +47,19 @@ enum CardholderSQL {
 }
 
 extension Store {
-    /// Locks the holder of `cardNo` and reads the card; nil when no such card exists.
+    /// Locks the holder of `cardNo` and reads the card (one round trip); nil when no such card exists.
     func lockCardholder(_ connection: PGConnection, cardNo: String) throws -> Cardholder? {
-        let person = try connection.query(CardholderSQL.lockHolderOfCard, [cardNo])
+        let results = try connection.pipeline(Self.lockCardholderQueries(cardNo))
+        return try Self.cardholder(person: results[0], card: results[1], cardNo: cardNo)
+    }
+
+    /// The two reads of `lockCardholder`, for callers that pipeline more queries behind them.
+    static func lockCardholderQueries(_ cardNo: String) -> [PGQuery] {
+        [.prepared(CardholderSQL.lockHolderOfCard, [cardNo]), .prepared(CardholderSQL.readCard, [cardNo])]
+    }
+
+    static func cardholder(person: PGResult, card: PGResult, cardNo: String) throws -> Cardholder? {
         guard person.rowCount == 1 else { return nil }
-        let card = try connection.query(CardholderSQL.readCard, [cardNo])
         guard card.rowCount == 1,
               let insurance = InsuranceType(rawValue: try person.requireString(0, 3)),
               let status = CardStatus(rawValue: try card.requireString(0, 0)) else {
@@ -70,9 +78,14 @@ extension Store {
     /// Appends one event to the card's log. Never pass a PIN or a QR token in `detail`.
     func logCardEvent(_ connection: PGConnection, cardNo: String?, personID: Int64, event: String,
                       by context: TerminalContext, agent: String? = nil, detail: String? = nil) throws {
-        try connection.query(CardholderSQL.insertEvent,
-                             [cardNo, personID, event, context.terminal, context.institution,
-                              context.kind.rawValue, agent, detail])
+        try connection.pipeline([Self.cardEvent(cardNo: cardNo, personID: personID, event: event, by: context,
+                                                agent: agent, detail: detail)])
+    }
+
+    static func cardEvent(cardNo: String?, personID: Int64, event: String, by context: TerminalContext,
+                          agent: String? = nil, detail: String? = nil) -> PGQuery {
+        .prepared(CardholderSQL.insertEvent, [cardNo, personID, event, context.terminal, context.institution,
+                                              context.kind.rawValue, agent, detail])
     }
 
     /// Verifies a credential for a card-presenting verb and persists the PIN bookkeeping.
@@ -110,24 +123,35 @@ extension Store {
 
     /// Marks the holder's QR token used, in the transaction of the operation it paid for.
     func consumeQR(_ connection: PGConnection, of holder: Cardholder, by context: TerminalContext, detail: String) throws {
-        guard let qr = holder.qr else { return }
-        try connection.query(CardholderSQL.consumeQR, [PGBytes(qr.tokenID), holder.cardNo, qr.expires])
-        try logCardEvent(connection, cardNo: holder.cardNo, personID: holder.personID, event: "qr_paid",
-                         by: context, detail: detail)
+        let queries = Self.consumeQRQueries(of: holder, by: context, detail: detail)
+        if !queries.isEmpty { try connection.pipeline(queries) }
+    }
+
+    static func consumeQRQueries(of holder: Cardholder, by context: TerminalContext, detail: String) -> [PGQuery] {
+        guard let qr = holder.qr else { return [] }
+        return [.prepared(CardholderSQL.consumeQR, [PGBytes(qr.tokenID), holder.cardNo, qr.expires]),
+                cardEvent(cardNo: holder.cardNo, personID: holder.personID, event: "qr_paid", by: context, detail: detail)]
     }
 
     /// Writes the count change and the failure/lock events that a decision calls for.
     func record(_ decision: CardPresentation, holder: Cardholder, _ connection: PGConnection, by context: TerminalContext) throws {
+        let queries = Self.recordQueries(decision, holder: holder, by: context)
+        if !queries.isEmpty { try connection.pipeline(queries) }
+    }
+
+    static func recordQueries(_ decision: CardPresentation, holder: Cardholder, by context: TerminalContext) -> [PGQuery] {
+        var queries: [PGQuery] = []
         if let count = decision.newWrongCount {
-            try connection.query(CardholderSQL.setWrongCount, [holder.cardNo, count])
+            queries.append(.prepared(CardholderSQL.setWrongCount, [holder.cardNo, count]))
         }
         if decision.pinFailed {
-            try logCardEvent(connection, cardNo: holder.cardNo, personID: holder.personID, event: "pin_failed",
-                             by: context, detail: "count=\(decision.newWrongCount ?? holder.card.wrongCount)")
+            queries.append(cardEvent(cardNo: holder.cardNo, personID: holder.personID, event: "pin_failed", by: context,
+                                     detail: "count=\(decision.newWrongCount ?? holder.card.wrongCount)"))
         }
         if decision.lockedNow {
-            try logCardEvent(connection, cardNo: holder.cardNo, personID: holder.personID, event: "locked", by: context)
+            queries.append(cardEvent(cardNo: holder.cardNo, personID: holder.personID, event: "locked", by: context))
         }
+        return queries
     }
 
     static func outcome(for refusal: CardRefusal) -> Outcome {

@@ -32,6 +32,10 @@ enum SettlementSQL {
     static let readAccumulator = PGStatement("read_accumulator", """
         SELECT deductible_met, fund_paid FROM accumulator WHERE person_id = $1 AND year = $2 AND visit = $3
         """)
+    static let readAccumulatorByCard = PGStatement("read_accumulator_by_card", """
+        SELECT deductible_met, fund_paid FROM accumulator
+        WHERE person_id = (SELECT person_id FROM card WHERE card_no = $1) AND year = $2 AND visit = $3
+        """)
     static let load = PGStatement("load_settlement", """
         SELECT id, total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after, state
         FROM settlement WHERE id = $1
@@ -92,21 +96,76 @@ extension Store {
 
     /// SETTLE (结算): prices and, in one transaction, debits the account, adds to the year's
     /// accumulators, records the settlement with its lines and binds the trace.
+    ///
+    /// The hot path, in two round trips: one pipeline reads the trace record, locks the holder and
+    /// reads the card and the year's accumulators (BEGIN travels with it); a second one writes
+    /// everything and commits.
     public func settle(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext) -> Outcome {
         if let refusal = checkClaim(claim, by: context) { return refusal }
+        let cardNo: String
+        var token: QRTokens.Verified?
+        switch claim.credential {
+        case .card(let number, _):
+            cardNo = number
+        case .qr(let qr):
+            switch qrTokens.verify(qr, now: clock.now()) {
+            case .success(let verified):
+                cardNo = verified.cardNo
+                token = verified
+            case .failure:
+                // A repeat is answered even if its token has expired since; otherwise the token's error.
+                return perform("SETTLE") { connection in
+                    try connection.transaction {
+                        if let prior = try priorOutcome(connection, request, by: context) { return prior }
+                        switch try present(connection, claim.credential, by: context) {
+                        case .failure(let outcome): return outcome
+                        case .success: return .refused(.internal, "a refused QR token was accepted")
+                        }
+                    }
+                }
+            }
+        }
         return perform("SETTLE") { connection in
             try connection.transaction {
-                if let prior = try priorOutcome(connection, request, by: context) { return prior }
-                let (holder, priced): (Cardholder, PricedClaim)
-                switch try priceClaim(connection, claim, by: context) {
-                case .failure(let outcome): return outcome
-                case .success(let value): (holder, priced) = value
+                let year = businessDate().year
+                var reads = [Self.traceLookup(request, by: context)] + Self.lockCardholderQueries(cardNo)
+                reads.append(.prepared(SettlementSQL.readAccumulatorByCard, [cardNo, year, claim.visit.rawValue]))
+                if let token { reads.append(.prepared(CardholderSQL.qrUsed, [PGBytes(token.tokenID)])) }
+                let read = try connection.pipeline(reads)
+                if let prior = try priorOutcome(from: read[0], connection, request) { return prior }
+                guard var holder = try Self.cardholder(person: read[1], card: read[2], cardNo: cardNo) else {
+                    return token == nil ? .refused(.cardNotFound, "no such card") : .refused(.qrInvalid, "QR code names no card")
                 }
-                let id = try writeSettlement(connection, priced, holder: holder, visit: claim.visit,
-                                             traced: request, by: context)
-                try consumeQR(connection, of: holder, by: context, detail: "settlement=\(WireID.settlement.encode(id))")
-                let record = SettlementRecord(id: id, split: priced.split, balanceAfter: priced.balanceAfter, state: "settled")
-                return .ok(record.replyFields)
+                var writes: [PGQuery] = []
+                switch claim.credential {
+                case .card(_, let pin):
+                    let matches = secrets.pinMatches(pin, salt: holder.pinSalt, cardNo: cardNo, hash: holder.pinHash)
+                    let decision = CardRules.present(holder.card, pinMatches: matches)
+                    writes = Self.recordQueries(decision, holder: holder, by: context)
+                    if let refusal = decision.refusal {
+                        try connection.commit(with: writes)
+                        return Self.outcome(for: refusal)
+                    }
+                case .qr:
+                    if let refusal = CardRules.presentQR(holder.card).refusal { return Self.outcome(for: refusal) }
+                    if read[4].rowCount > 0 { return .refused(.qrUsed, "QR code has already been used") }
+                    holder.qr = token
+                }
+                let acc = read[3]
+                let accumulated = acc.rowCount == 1 ? (try acc.requireInt64(0, 0), try acc.requireInt64(0, 1)) : (0, 0)
+                let priced: PricedClaim
+                switch price(claim, holder: holder, deductibleMet: accumulated.0, fundPaid: accumulated.1, by: context) {
+                case .failure(let outcome):
+                    try connection.commit(with: writes)
+                    return outcome
+                case .success(let value): priced = value
+                }
+                writes.append(settlementWrite(priced, holder: holder, visit: claim.visit, traced: request, by: context))
+                let idIndex = writes.count - 1
+                writes += Self.consumeQRQueries(of: holder, by: context, detail: "trace=\(request.trace)")
+                let written = try connection.commit(with: writes)
+                let id = try written[idIndex].requireInt64(0, 0)
+                return .ok(SettlementRecord(id: id, split: priced.split, balanceAfter: priced.balanceAfter, state: "settled").replyFields)
             }
         }
     }
@@ -114,10 +173,17 @@ extension Store {
     /// Writes a priced settlement (and, for a discharge, closes its admission); returns its id.
     func writeSettlement(_ connection: PGConnection, _ priced: PricedClaim, holder: Cardholder, visit: VisitType,
                          traced request: TracedRequest, admission: Int64? = nil, by context: TerminalContext) throws -> Int64 {
+        let query = settlementWrite(priced, holder: holder, visit: visit, traced: request, admission: admission, by: context)
+        return try connection.pipeline([query])[0].requireInt64(0, 0)
+    }
+
+    /// The one statement that writes a settlement; its result is the new settlement's id.
+    func settlementWrite(_ priced: PricedClaim, holder: Cardholder, visit: VisitType,
+                         traced request: TracedRequest, admission: Int64? = nil, by context: TerminalContext) -> PGQuery {
         let date = businessDate()
         let split = priced.split
         let lines = priced.lines
-        let result = try connection.query(SettlementSQL.write, [
+        return .prepared(SettlementSQL.write, [
             context.terminal, context.institution, request.trace, holder.personID, holder.cardNo,
             visit.rawValue, date.yyyymmdd,
             split.total, split.selfpayFull, split.selfpayFirst, split.inscope, split.deductible,
@@ -131,7 +197,6 @@ extension Store {
             PGArray(lines.map { $0.selfpayFirst }),
             date.year, request.verb, PGBytes(request.fingerprint), admission,
         ])
-        return try result.requireInt64(0, 0)
     }
 
     /// QUERY: what became of a SETTLE (or DISCHARGE) trace of this terminal.
@@ -184,18 +249,24 @@ extension Store {
         case .failure(let outcome): return .failure(outcome)
         case .success(let value): holder = value
         }
-        guard let policy = reference.policy(for: holder.insurance, visit: claim.visit, level: context.level) else {
-            logger.error("no policy row", metadata: ["insurance": "\(holder.insurance)", "visit": "\(claim.visit)", "level": "\(context.level)"])
-            return .failure(.refused(.internal, "no insurance policy for this claim"))
-        }
         let year = businessDate().year
         let acc = try connection.query(SettlementSQL.readAccumulator, [holder.personID, year, claim.visit.rawValue])
         let met: Fen = acc.rowCount == 1 ? try acc.requireInt64(0, 0) : 0
         let paid: Fen = acc.rowCount == 1 ? try acc.requireInt64(0, 1) : 0
-        let input = PricingInput(lines: claim.lines, policy: policy, deductibleMet: met, fundPaidThisYear: paid,
+        return price(claim, holder: holder, deductibleMet: met, fundPaid: paid, by: context).map { (holder, $0) }
+    }
+
+    /// Prices a claim for a holder whose balance and accumulators were read under the lock.
+    func price(_ claim: ClaimRequest, holder: Cardholder, deductibleMet: Fen, fundPaid: Fen,
+               by context: TerminalContext) -> Result<PricedClaim, Outcome> {
+        guard let policy = reference.policy(for: holder.insurance, visit: claim.visit, level: context.level) else {
+            logger.error("no policy row", metadata: ["insurance": "\(holder.insurance)", "visit": "\(claim.visit)", "level": "\(context.level)"])
+            return .failure(.refused(.internal, "no insurance policy for this claim"))
+        }
+        let input = PricingInput(lines: claim.lines, policy: policy, deductibleMet: deductibleMet, fundPaidThisYear: fundPaid,
                                  balance: holder.hasAccount ? holder.balance : 0, useAccount: claim.useAccount)
         switch Pricing.price(input, catalog: reference.catalog) {
-        case .success(let priced): return .success((holder, priced))
+        case .success(let priced): return .success(priced)
         case .failure(.unknownItem(let code)):
             return .failure(.refused(.unknownItem, "item \(code) is not in the catalog", [("item", code)]))
         case .failure(let error):

@@ -33,7 +33,15 @@ public struct TracedRequest: Sendable {
 extension Store {
     /// The answer to a repeat of `request`, or nil when its trace is new for this terminal.
     func priorOutcome(_ connection: PGConnection, _ request: TracedRequest, by context: TerminalContext) throws -> Outcome? {
-        let row = try connection.query(TraceSQL.lookup, [context.terminal, request.trace])
+        try priorOutcome(from: try connection.pipeline([Self.traceLookup(request, by: context)])[0], connection, request)
+    }
+
+    static func traceLookup(_ request: TracedRequest, by context: TerminalContext) -> PGQuery {
+        .prepared(TraceSQL.lookup, [context.terminal, request.trace])
+    }
+
+    /// The answer to a repeat, given the row of `traceLookup` (read earlier in a pipeline).
+    func priorOutcome(from row: PGResult, _ connection: PGConnection, _ request: TracedRequest) throws -> Outcome? {
         guard row.rowCount == 1 else { return nil }
         let verb = try row.requireString(0, 0)
         let fingerprint = try row.requireBytes(0, 1)

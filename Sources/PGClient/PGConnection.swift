@@ -14,6 +14,10 @@ import Darwin
 public final class PGConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var preparedNames: Set<String> = []
+    /// Inside `transaction`: BEGIN not sent yet; it travels with the first query (one round trip less).
+    private var beginPending = false
+    /// Inside `transaction`: COMMIT already sent by `commit(with:)`.
+    private var committed = false
 
     /// Connects with a libpq connection string: a URL (`postgresql://...`) or `key=value` pairs.
     public init(conninfo: String) throws {
@@ -50,6 +54,10 @@ public final class PGConnection: @unchecked Sendable {
     /// Runs one or more statements without parameters (simple query protocol); results are discarded.
     public func execute(_ sql: String) throws {
         let conn = try liveHandle()
+        if beginPending {
+            beginPending = false
+            _ = try check(PQexec(conn, "BEGIN"), conn)
+        }
         let result = PQexec(conn, sql)
         _ = try check(result, conn)
     }
@@ -58,6 +66,7 @@ public final class PGConnection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: String, _ params: [(any PGBindable)?] = []) throws -> PGResult {
         let conn = try liveHandle()
+        if beginPending { try execute("BEGIN") }
         let result = withCStrings(params) { values in
             PQexecParams(conn, sql, Int32(values.count), nil, values, nil, nil, 0)
         }
@@ -67,6 +76,7 @@ public final class PGConnection: @unchecked Sendable {
     /// Runs a named statement, preparing it on this connection the first time.
     @discardableResult
     public func query(_ statement: PGStatement, _ params: [(any PGBindable)?] = []) throws -> PGResult {
+        if beginPending { return try pipeline([.prepared(statement, params)])[0] }
         let conn = try liveHandle()
         try prepareIfNeeded(statement, conn)
         let result = withCStrings(params) { values in
@@ -81,6 +91,10 @@ public final class PGConnection: @unchecked Sendable {
     /// first error is thrown (an open transaction is then in the failed state).
     public func pipeline(_ queries: [PGQuery]) throws -> [PGResult] {
         precondition(!queries.isEmpty, "a pipeline has at least one query")
+        if beginPending {
+            beginPending = false
+            return Array(try pipeline([.text("BEGIN")] + queries).dropFirst())
+        }
         let conn = try liveHandle()
         for case .prepared(let statement, _) in queries { try prepareIfNeeded(statement, conn) }
         guard PQenterPipelineMode(conn) == 1 else {
@@ -176,11 +190,22 @@ public final class PGConnection: @unchecked Sendable {
     ///
     /// A connection lost during COMMIT surfaces as `PGError.Kind.connection`: the outcome is then
     /// unknown, and the caller must not report it as failed.
+    ///
+    /// BEGIN is not sent on its own: it goes out with the transaction's first query, and
+    /// `commit(with:)` sends the last writes and COMMIT together, so a short transaction costs as few
+    /// round trips as its reads and writes need.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+        precondition(!beginPending && !inTransaction, "transactions do not nest")
+        beginPending = true
+        committed = false
         do {
             let value = try body()
-            try execute("COMMIT")
+            if beginPending {
+                beginPending = false // nothing was sent: nothing to commit
+            } else if !committed {
+                try execute("COMMIT")
+            }
+            committed = false
             return value
         } catch {
             rollbackQuietly()
@@ -188,8 +213,18 @@ public final class PGConnection: @unchecked Sendable {
         }
     }
 
+    /// Sends `queries` and COMMIT in one pipeline, ending the transaction opened by `transaction`.
+    @discardableResult
+    public func commit(with queries: [PGQuery]) throws -> [PGResult] {
+        let results = try pipeline(queries + [.text("COMMIT")])
+        committed = true
+        return Array(results.dropLast())
+    }
+
     /// Rolls back if a transaction is open; a failure here means the connection is gone anyway.
     public func rollbackQuietly() {
+        beginPending = false
+        committed = false
         guard let handle, inTransaction else { return }
         if let result = PQexec(handle, "ROLLBACK") { PQclear(result) }
     }
