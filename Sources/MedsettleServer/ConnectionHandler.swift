@@ -38,8 +38,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.router = router
         self.maxInFlight = maxInFlight
         self.logger = logger
-        self.session = Session(challenge: Greeting(challenge: challenge).challenge)
         self.greeting = Greeting(challenge: challenge)
+        self.session = Session(challenge: greeting.challenge)
     }
 
     private let greeting: Greeting

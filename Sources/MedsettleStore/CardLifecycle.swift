@@ -5,9 +5,6 @@ import PGClient
 /// release loss, replace, cancel — each decided by `CardRules.apply` and written in one transaction
 /// with the holder's row locked, and logged with the terminal, channel and proxy agent.
 enum CardLifecycleSQL {
-    static let lockPerson = PGStatement("lock_person_full", """
-        SELECT id, insured, balance, has_account FROM person WHERE id_no = $1 FOR UPDATE
-        """)
     static let cardOf = PGStatement("card_of_person", """
         SELECT person_id, status, wrong_count, status_before_loss FROM card WHERE card_no = $1
         """)
@@ -56,7 +53,7 @@ extension Store {
         precondition(operation != .issue, "ISSUE names no card; see issue(idNo:)")
         return perform(operation.rawValue) { connection in
             try connection.transaction {
-                let person = try connection.query(CardLifecycleSQL.lockPerson, [request.idNo])
+                let person = try connection.query(EnrolmentSQL.lockPerson, [request.idNo])
                 guard person.rowCount == 1 else { return .refused(.personNotFound, "no person with this ID number") }
                 let personID = try person.requireInt64(0, 0)
                 let card = try connection.query(CardLifecycleSQL.cardOf, [request.cardNo])
@@ -129,7 +126,7 @@ extension Store {
     public func updatePerson(idNo: String, name: String?, newIDNo: String?, agent: String?, by context: TerminalContext) -> Outcome {
         perform("PERSONUPDATE") { connection in
             try connection.transaction {
-                let person = try connection.query(CardLifecycleSQL.lockPerson, [idNo])
+                let person = try connection.query(EnrolmentSQL.lockPerson, [idNo])
                 guard person.rowCount == 1 else { return .refused(.personNotFound, "no person with this ID number") }
                 let personID = try person.requireInt64(0, 0)
                 if let newIDNo, newIDNo != idNo,

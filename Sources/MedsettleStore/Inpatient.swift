@@ -14,9 +14,6 @@ enum InpatientSQL {
     static let admission = PGStatement("read_admission", """
         SELECT person_id, institution, status, fee_lines, fee_total FROM admission WHERE id = $1
         """)
-    static let lockPerson = PGStatement("inpatient_lock_person", """
-        SELECT insurance, has_account, balance FROM person WHERE id = $1 FOR UPDATE
-        """)
     static let addFees = PGStatement("add_fees", """
         WITH f AS (
             INSERT INTO admission_fee (admission_id, line_no, code, qty_milli, price, amount, trace)
@@ -79,7 +76,7 @@ extension Store {
                 let admission: AdmissionRecord
                 switch try lockAdmission(connection, wireID, by: context) {
                 case .failure(let outcome): return outcome
-                case .success(let value): admission = value
+                case .success(let value): admission = value.0
                 }
                 guard admission.open else { return .refused(.admissionClosed, "the admission is closed") }
                 guard admission.feeLines + lines.count <= Self.maxFeeLinesPerAdmission else {
@@ -111,12 +108,12 @@ extension Store {
         perform("PRICE") { connection in
             try connection.transaction {
                 let admission: AdmissionRecord
+                let person: PGResult
                 switch try lockAdmission(connection, wireID, by: context) {
                 case .failure(let outcome): return outcome
-                case .success(let value): admission = value
+                case .success(let value): (admission, person) = value
                 }
                 guard admission.open else { return .refused(.admissionClosed, "the admission is closed") }
-                let person = try connection.query(InpatientSQL.lockPerson, [admission.personID])
                 guard let insurance = InsuranceType(rawValue: try person.requireString(0, 0)) else {
                     throw PGError(kind: .decoding, message: "unknown insurance type")
                 }
@@ -190,17 +187,18 @@ extension Store {
         }
     }
 
-    /// Finds the admission, checks it is this institution's, and locks its patient.
-    private func lockAdmission(_ connection: PGConnection, _ wireID: String, by context: TerminalContext) throws -> Result<AdmissionRecord, Outcome> {
+    /// Finds the admission, checks it is this institution's, and locks its patient; returns the
+    /// admission as read under that lock and the patient's row (insurance, has_account, balance).
+    private func lockAdmission(_ connection: PGConnection, _ wireID: String, by context: TerminalContext) throws -> Result<(AdmissionRecord, PGResult), Outcome> {
         guard let id = WireID.admission.decode(wireID), let found = try readAdmission(connection, id: id) else {
             return .failure(.refused(.notFound, "no such admission"))
         }
         guard found.institution == context.institution else {
             return .failure(.refused(.forbidden, "the admission belongs to another institution"))
         }
-        try connection.query(UndoSQL.lockPerson, [found.personID])
+        let patient = try connection.query(UndoSQL.lockPerson, [found.personID])
         guard let admission = try readAdmission(connection, id: id) else { return .failure(.refused(.notFound, "no such admission")) }
-        return .success(admission)
+        return .success((admission, patient))
     }
 
     private func readAdmission(_ connection: PGConnection, id: Int64) throws -> AdmissionRecord? {

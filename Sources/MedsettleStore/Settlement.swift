@@ -83,7 +83,7 @@ extension Store {
     /// PRICE (预结算): prices a claim with the holder's current accumulators and balance, commits
     /// nothing but the PIN bookkeeping.
     public func price(_ claim: ClaimRequest, by context: TerminalContext) -> Outcome {
-        if let refusal = checkClaim(claim, by: context) { return refusal }
+        if let refusal = checkLines(claim.lines) { return refusal }
         return perform("PRICE") { connection in
             try connection.transaction {
                 switch try priceClaim(connection, claim, by: context) {
@@ -101,7 +101,7 @@ extension Store {
     /// reads the card and the year's accumulators (BEGIN travels with it); a second one writes
     /// everything and commits.
     public func settle(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext) -> Outcome {
-        if let refusal = checkClaim(claim, by: context) { return refusal }
+        if let refusal = checkLines(claim.lines) { return refusal }
         let cardNo: String
         var token: QRTokens.Verified?
         switch claim.credential {
@@ -228,12 +228,8 @@ extension Store {
                                 state: try row.requireString(0, offset + 10))
     }
 
-    /// What can be refused before touching the database: unknown items.
-    func checkClaim(_ claim: ClaimRequest, by context: TerminalContext) -> Outcome? {
-        checkLines(claim.lines)
-    }
-
-    /// `UNKNOWN_ITEM` for the first line whose code is not in the catalog.
+    /// `UNKNOWN_ITEM` for the first line whose code is not in the catalog: refused before the
+    /// database is touched, so such a claim changes nothing.
     func checkLines(_ lines: [ClaimLine]) -> Outcome? {
         for line in lines where reference.catalog[line.code] == nil {
             return .refused(.unknownItem, "item \(line.code) is not in the catalog", [("item", line.code)])

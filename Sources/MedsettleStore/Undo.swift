@@ -9,7 +9,10 @@ enum UndoSQL {
         SELECT institution, person_id, state, admission_id FROM settlement WHERE id = $1
         """)
     static let settlementState = PGStatement("undo_settlement_state", "SELECT state FROM settlement WHERE id = $1")
-    static let lockPerson = PGStatement("undo_lock_person", "SELECT 1 FROM person WHERE id = $1 FOR UPDATE")
+    /// Locks a person by row id; the columns are what pricing a hospital stay needs.
+    static let lockPerson = PGStatement("lock_person_by_id", """
+        SELECT insurance, has_account, balance FROM person WHERE id = $1 FOR UPDATE
+        """)
     static let otherOpenAdmission = PGStatement("other_open_admission", """
         SELECT 1 FROM admission WHERE person_id = $1 AND status = 'open'
         """)
