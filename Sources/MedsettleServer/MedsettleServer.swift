@@ -45,7 +45,8 @@ public final class MedsettleServer: Sendable {
     public static func start(configuration: ServerConfiguration, store: Store,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                              logger: Logger = Logger(label: "medsettle.server")) async throws -> MedsettleServer {
-        let threadPool = NIOThreadPool(numberOfThreads: store.pool.size)
+        // The store's settlement workers hold connections of their own.
+        let threadPool = NIOThreadPool(numberOfThreads: max(1, store.pool.size - store.batching.workers))
         threadPool.start()
         let router = RequestRouter(store: store, threadPool: threadPool, logger: logger)
         let connections = NIOLockedValueBox(0)

@@ -58,6 +58,7 @@ struct RequestRouter: Sendable {
         if request.verb == .signOut {
             return .now(RoutedReply(reply: .ok(tag: tag), action: .close))
         }
+        if request.verb == .settle { return settle(request, by: terminal, on: eventLoop) }
         switch operation(for: request, by: terminal) {
         case .failure(let error):
             return .now(RoutedReply(reply: error.reply(tag: tag), action: .none))
@@ -121,12 +122,7 @@ struct RequestRouter: Sendable {
             }
             return Commands.claim(request, kind: terminal.kind).map { claim in { store.price(claim, by: terminal) } }
         case .settle:
-            return Commands.trace(request).flatMap { trace in
-                Commands.claim(request, kind: terminal.kind).map { claim in
-                    let traced = Self.traced(request, trace: trace)
-                    return { store.settle(claim, traced: traced, by: terminal) }
-                }
-            }
+            preconditionFailure("SETTLE goes to the settlement queue, not the thread pool")
         case .query:
             return Commands.trace(request).map { trace in { store.query(trace: trace, by: terminal) } }
         case .unlock: return cardService(.unlock, request, by: terminal)
@@ -224,6 +220,25 @@ struct RequestRouter: Sendable {
             return .error(tag: tag, code: code, message: outcome.message, fields: outcome.fields)
         }
         return .ok(tag: tag, fields: outcome.fields)
+    }
+
+    /// SETTLE skips the thread pool: the store's settlement workers batch it with others and
+    /// answer on their own threads; the reply hops back to the connection's event loop.
+    private func settle(_ request: Request, by terminal: TerminalContext, on eventLoop: any EventLoop) -> RouteStep {
+        let tag = request.tag
+        let decoded = Commands.trace(request).flatMap { trace in
+            Commands.claim(request, kind: terminal.kind).map { claim in (claim, Self.traced(request, trace: trace)) }
+        }
+        switch decoded {
+        case .failure(let error):
+            return .now(RoutedReply(reply: error.reply(tag: tag), action: .none))
+        case .success(let (claim, traced)):
+            let promise = eventLoop.makePromise(of: Outcome.self)
+            store.settle(claim, traced: traced, by: terminal) { promise.succeed($0) }
+            return .later(promise.futureResult.map { outcome in
+                RoutedReply(reply: Self.reply(tag: tag, outcome), action: .none)
+            })
+        }
     }
 
     // MARK: - SIGNIN

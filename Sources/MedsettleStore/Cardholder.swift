@@ -60,19 +60,24 @@ extension Store {
 
     static func cardholder(person: PGResult, card: PGResult, cardNo: String) throws -> Cardholder? {
         guard person.rowCount == 1 else { return nil }
-        guard card.rowCount == 1,
-              let insurance = InsuranceType(rawValue: try person.requireString(0, 3)),
-              let status = CardStatus(rawValue: try card.requireString(0, 0)) else {
+        guard card.rowCount == 1 else { throw PGError(kind: .decoding, message: "a locked holder without its card") }
+        return try cardholder(person: person, row: 0, card: card, row: 0, cardNo: cardNo)
+    }
+
+    /// A holder from one row of `lockHolderOfCard`'s columns and one row of `readCard`'s.
+    static func cardholder(person: PGResult, row p: Int, card: PGResult, row c: Int, cardNo: String) throws -> Cardholder {
+        guard let insurance = InsuranceType(rawValue: try person.requireString(p, 3)),
+              let status = CardStatus(rawValue: try card.requireString(c, 0)) else {
             throw PGError(kind: .decoding, message: "unreadable card or person row for a card")
         }
-        let before = card.string(0, 2).flatMap(CardStatus.init(rawValue:))
+        let before = card.string(c, 2).flatMap(CardStatus.init(rawValue:))
         return Cardholder(
-            personID: try person.requireInt64(0, 0), idNo: try person.requireString(0, 1),
-            name: try person.requireString(0, 2), insurance: insurance,
-            hasAccount: try person.requireBool(0, 4), balance: try person.requireInt64(0, 5),
-            insured: try person.requireBool(0, 6), cardNo: cardNo,
-            card: CardState(status: status, wrongCount: try card.requireInt(0, 1), statusBeforeLoss: before),
-            pinSalt: try card.requireBytes(0, 3), pinHash: try card.requireBytes(0, 4))
+            personID: try person.requireInt64(p, 0), idNo: try person.requireString(p, 1),
+            name: try person.requireString(p, 2), insurance: insurance,
+            hasAccount: try person.requireBool(p, 4), balance: try person.requireInt64(p, 5),
+            insured: try person.requireBool(p, 6), cardNo: cardNo,
+            card: CardState(status: status, wrongCount: try card.requireInt(c, 1), statusBeforeLoss: before),
+            pinSalt: try card.requireBytes(c, 3), pinHash: try card.requireBytes(c, 4))
     }
 
     /// Appends one event to the card's log. Never pass a PIN or a QR token in `detail`.

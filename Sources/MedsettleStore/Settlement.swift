@@ -1,3 +1,4 @@
+import Foundation
 import MedsettleCore
 import PGClient
 
@@ -97,10 +98,28 @@ extension Store {
     /// SETTLE (结算): prices and, in one transaction, debits the account, adds to the year's
     /// accumulators, records the settlement with its lines and binds the trace.
     ///
-    /// The hot path, in two round trips: one pipeline reads the trace record, locks the holder and
-    /// reads the card and the year's accumulators (BEGIN travels with it); a second one writes
-    /// everything and commits.
+    /// The claim joins the settlement queue; `completion` runs on a settlement worker thread once
+    /// the claim's transaction has committed (or the claim was refused). Settlements of different
+    /// cardholders that wait together share one transaction (`SettlementBatch.swift`).
+    public func settle(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext,
+                       completion: @escaping @Sendable (Outcome) -> Void) {
+        let job = SettleJob(claim: claim, traced: request, context: context, complete: completion)
+        if !settleQueue.submit(job) {
+            completion(.refused(.busy, "too many settlements are waiting; try again"))
+        }
+    }
+
+    /// SETTLE, waiting for the answer on the calling thread (never a settlement worker).
     public func settle(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext) -> Outcome {
+        let answer = AnswerSlot()
+        settle(claim, traced: request, by: context) { answer.fill($0) }
+        return answer.wait()
+    }
+
+    /// One settlement in its own transaction, in two round trips: one pipeline reads the trace
+    /// record, locks the holder and reads the card and the year's accumulators (BEGIN travels
+    /// with it); a second one writes everything and commits. Batches fall back to it.
+    func settleAlone(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext) -> Outcome {
         if let refusal = checkLines(claim.lines) { return refusal }
         let cardNo: String
         var token: QRTokens.Verified?
@@ -268,5 +287,25 @@ extension Store {
         case .failure(let error):
             return .failure(.refused(error.errorCode, "claim amounts are out of range"))
         }
+    }
+}
+
+/// Where a settlement worker leaves an answer for a thread that waits for it.
+private final class AnswerSlot: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var outcome: Outcome?
+
+    func fill(_ value: Outcome) {
+        condition.lock()
+        outcome = value
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait() -> Outcome {
+        condition.lock()
+        defer { condition.unlock() }
+        while outcome == nil { condition.wait() }
+        return outcome!
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MedsettleCore
 import PGClient
@@ -18,19 +19,44 @@ public final class Store: Sendable {
     let clock: any Clock
     let logger: Logger
     public let qrTokens: QRTokens
+    /// Threads that settle in batches (group commit); see `SettlementBatch.swift`.
+    public let batching: SettleBatching
+    let settleQueue: SettleQueue
 
     /// Connects, and loads the catalog, policy and institutions (reference data changes only by
     /// migration or seed, so a restart picks up changes).
     /// - Parameter qrTokens: the QR signing keys and lifetime; by default a key derived from the
     ///   server secret and a 60 s lifetime.
+    /// - Parameter batching: how SETTLE requests are grouped; its workers are capped at half the
+    ///   pool so that other operations always find connections.
     public init(pool: PGPool, secrets: ServerSecrets, clock: any Clock = SystemClock(),
-                logger: Logger = Logger(label: "medsettle.store"), qrTokens: QRTokens? = nil) throws {
+                logger: Logger = Logger(label: "medsettle.store"), qrTokens: QRTokens? = nil,
+                batching: SettleBatching = SettleBatching()) throws {
+        var batching = batching
+        batching.workers = max(1, min(batching.workers, pool.size / 2))
+        self.batching = batching
+        // The queue's workers call back into the store; a weak reference keeps the store freeable.
+        let queue = LateBound<Store>()
+        self.settleQueue = SettleQueue(limits: batching) { jobs in
+            guard let store = queue.value else {
+                for job in jobs { job.complete(.refused(.unavailable, "the engine is shutting down")) }
+                return
+            }
+            store.settleBatch(jobs)
+        }
         self.pool = pool
         self.secrets = secrets
         self.qrTokens = qrTokens ?? QRTokens(keys: [secrets.qrKey])
         self.clock = clock
         self.logger = logger
         (reference, institutions) = try pool.withConnection { try Self.loadReference($0) }
+        queue.value = self
+    }
+
+    /// Stops the settlement workers after they have answered every queued SETTLE. The pool stays
+    /// open (its owner closes it).
+    public func close() {
+        settleQueue.close()
     }
 
     /// The business date now, in Asia/Shanghai.
@@ -48,16 +74,23 @@ public final class Store: Sendable {
             } catch let error as PGError where attempt < 4 && (error.isRetryable || error.isUniqueViolation) {
                 logger.debug("retrying after a concurrent conflict", metadata: ["operation": "\(operation)", "sqlstate": "\(error.sqlState ?? "")"])
                 continue
-            } catch let error as PGError where error.isConnectionFailure {
-                logger.warning("database unavailable", metadata: ["operation": "\(operation)", "error": "\(error)"])
-                return .refused(.unavailable, "the database cannot be reached; nothing was done")
-            } catch is PGPool.Exhausted {
-                return .refused(.busy, "the engine is busy; try again")
             } catch {
+                if let outcome = infrastructureOutcome(error, operation: operation) { return outcome }
                 logger.error("operation failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
                 return .refused(.internal, "internal error")
             }
         }
+    }
+
+    /// The answer for a failure of the database itself (unreachable, or no connection free in
+    /// time), or nil for any other error.
+    func infrastructureOutcome(_ error: any Error, operation: String) -> Outcome? {
+        if let error = error as? PGError, error.isConnectionFailure {
+            logger.warning("database unavailable", metadata: ["operation": "\(operation)", "error": "\(error)"])
+            return .refused(.unavailable, "the database cannot be reached; nothing was done")
+        }
+        if error is PGPool.Exhausted { return .refused(.busy, "the engine is busy; try again") }
+        return nil
     }
 
     static func loadReference(_ connection: PGConnection) throws -> (ReferenceData, [String: InstitutionRecord]) {
@@ -94,5 +127,16 @@ public final class Store: Sendable {
             institutions[record.code] = record
         }
         return (ReferenceData(catalog: catalog, policies: policies), institutions)
+    }
+}
+
+/// A reference set once, after its owner finished initialising (for callbacks created in `init`).
+final class LateBound<T: AnyObject>: @unchecked Sendable {
+    private let lock = NSLock()
+    private weak var stored: T?
+
+    var value: T? {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
     }
 }

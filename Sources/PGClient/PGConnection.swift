@@ -89,6 +89,7 @@ public final class PGConnection: @unchecked Sendable {
     /// the batch. The server runs them in order, each seeing what the previous ones did (and the
     /// lock a previous one waited for). If one fails the rest are skipped by the server, and the
     /// first error is thrown (an open transaction is then in the failed state).
+    @discardableResult
     public func pipeline(_ queries: [PGQuery]) throws -> [PGResult] {
         precondition(!queries.isEmpty, "a pipeline has at least one query")
         if beginPending {

@@ -46,15 +46,31 @@ public struct PGArray: PGBindable {
         pgText = "{" + values.map(String.init).joined(separator: ",") + "}"
     }
 
+    /// NULL elements are written unquoted, as PostgreSQL's array syntax wants them.
+    public init(_ values: [Int64?]) {
+        pgText = "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
+    }
+
     public init(_ values: [String]) {
-        pgText = "{" + values.map { value in
-            var quoted = "\""
-            for c in value.unicodeScalars {
-                if c == "\"" || c == "\\" { quoted.unicodeScalars.append("\\") }
-                quoted.unicodeScalars.append(c)
-            }
-            return quoted + "\""
-        }.joined(separator: ",") + "}"
+        pgText = "{" + values.map(Self.quoted).joined(separator: ",") + "}"
+    }
+
+    public init(_ values: [String?]) {
+        pgText = "{" + values.map { $0.map(Self.quoted) ?? "NULL" }.joined(separator: ",") + "}"
+    }
+
+    /// A `bytea[]`: each element in bytea's hex format.
+    public init(_ values: [PGBytes]) {
+        self.init(values.map(\.pgText))
+    }
+
+    private static func quoted(_ value: String) -> String {
+        var quoted = "\""
+        for c in value.unicodeScalars {
+            if c == "\"" || c == "\\" { quoted.unicodeScalars.append("\\") }
+            quoted.unicodeScalars.append(c)
+        }
+        return quoted + "\""
     }
 }
 

@@ -65,6 +65,7 @@ struct DemoCommand: AsyncParsableCommand {
             let signal = await waitForTerminationSignal()
             logger.notice("stopping", metadata: ["signal": "\(signal)"])
             try await server.shutdown()
+            store.close()
             pool.close()
         } catch {
             try? cluster?.stop()

@@ -101,3 +101,18 @@ func parseHostPort(_ text: String) throws -> (String, Int) {
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return (host.isEmpty ? "127.0.0.1" : host, port)
 }
+
+struct BatchingOptions: ParsableArguments {
+    @Option(help: "Threads that settle in batches, each on its own pooled connection (at most half the pool).")
+    var settleWorkers: Int = 2
+
+    @Option(help: "Most settlements one shared transaction carries (group commit).")
+    var settleBatch: Int = 64
+
+    func validate() throws {
+        guard settleWorkers >= 1 else { throw ValidationError("--settle-workers must be positive") }
+        guard (1...1000).contains(settleBatch) else { throw ValidationError("--settle-batch must be 1 to 1000") }
+    }
+
+    var batching: SettleBatching { SettleBatching(workers: settleWorkers, maxBatch: settleBatch) }
+}

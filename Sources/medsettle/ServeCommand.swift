@@ -17,6 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var secret: SecretOptions
     @OptionGroup var limits: LimitOptions
+    @OptionGroup var batching: BatchingOptions
     @OptionGroup var qr: QROptions
     @OptionGroup var log: LogOptions
 
@@ -25,13 +26,15 @@ struct ServeCommand: AsyncParsableCommand {
         let (host, port) = try parseHostPort(listen)
         let secrets = try secret.load()
         let pool = PGPool(conninfo: try database.resolvedURL(), size: database.poolSize)
-        let store = try Store(pool: pool, secrets: secrets, qrTokens: try qr.tokens(secrets))
+        let store = try Store(pool: pool, secrets: secrets, qrTokens: try qr.tokens(secrets),
+                              batching: batching.batching)
         let server = try await MedsettleServer.start(configuration: limits.configuration(host: host, port: port), store: store)
         let logger = Logger(label: "medsettle")
         logger.notice("medsettle serving", metadata: ["port": "\(server.localPort)"])
         let signal = await waitForTerminationSignal()
         logger.notice("stopping", metadata: ["signal": "\(signal)"])
         try await server.shutdown()
+        store.close()
         pool.close()
     }
 }

@@ -47,6 +47,7 @@ final class TestEngine: Sendable {
 
     func stop() async {
         try? await server.shutdown()
+        store.close()
         pool.close()
     }
 
