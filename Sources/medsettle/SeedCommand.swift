@@ -20,12 +20,16 @@ struct SeedCommand: ParsableCommand {
     @Option(help: "Generated pharmacy terminals.")
     var terminals: Int = 256
 
+    @Option(help: "Past settlements to have in all (paid in cash, one line each), to test a grown database.")
+    var history: Int = 0
+
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var secret: SecretOptions
 
     func validate() throws {
         guard (1...99_999_999).contains(people) else { throw ValidationError("--people must be 1-99999999") }
         guard (1...9_999).contains(terminals) else { throw ValidationError("--terminals must be 1-9999") }
+        guard (0...100_000_000).contains(history) else { throw ValidationError("--history must be 0-100000000") }
     }
 
     func run() throws {
@@ -36,5 +40,12 @@ struct SeedCommand: ParsableCommand {
         try Seeder.loadTerminals(connection, secrets: secrets, count: terminals)
         let added = try Seeder.loadPeople(connection, secrets: secrets, count: people)
         print("seeded \(added) people (\(people) in all) and \(terminals) terminals in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        if history > 0 {
+            let began = Date()
+            let settled = try Seeder.loadHistory(connection, count: history) { done in
+                print("history: \(done) of \(history) settlements")
+            }
+            print("added \(settled) past settlements (\(history) in all) in \(String(format: "%.1f", Date().timeIntervalSince(began))) s")
+        }
     }
 }

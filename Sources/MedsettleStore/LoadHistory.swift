@@ -1,0 +1,43 @@
+import PGClient
+
+extension Seeder {
+    /// Adds `count` past settlements (each with one line and its trace) spread over the generated
+    /// people and terminals, so that load tests can measure a database that has grown. They are
+    /// paid in cash (account 0), so the money invariants hold as before. Traces are `HIST-<n>`;
+    /// re-running adds the ones not there yet. Set-based, in transactions of `chunk` rows.
+    @discardableResult
+    public static func loadHistory(_ connection: PGConnection, count: Int, chunk: Int = 500_000,
+                                   progress: (Int) -> Void = { _ in }) throws -> Int {
+        precondition(count >= 0 && chunk > 0, "history sizes are positive")
+        let people = try connection.query("SELECT count(*) FROM card WHERE card_no LIKE 'L%'").requireInt(0, 0)
+        let terminals = try connection.query("SELECT count(*) FROM terminal WHERE id LIKE 'LOAD-P%'").requireInt(0, 0)
+        guard people > 0, terminals > 0 else { throw PGError(kind: .decoding, message: "seed people and terminals first") }
+        let existing = try connection.query("SELECT count(*) FROM trace WHERE trace LIKE 'HIST-%'").requireInt(0, 0)
+        var next = existing + 1
+        while next <= count {
+            let last = min(count, next + chunk - 1)
+            try connection.query("""
+                WITH s AS (
+                    INSERT INTO settlement (terminal, institution, trace, person_id, card_no, visit, business_date,
+                                            total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash,
+                                            balance_after)
+                    SELECT t.id, t.institution, 'HIST-' || g, c.person_id, c.card_no, 'pharmacy',
+                           date '2026-01-01' + (g % 330)::integer, 1200, 0, 0, 1200, 0, 0, 0, 1200, 0
+                    FROM generate_series($1::bigint, $2::bigint) g
+                    JOIN card c ON c.card_no = 'L' || lpad(((g % $3) + 1)::text, 8, '0')
+                    JOIN terminal t ON t.id = 'LOAD-P' || lpad(((g % $4) + 1)::text, 4, '0')
+                    RETURNING id, terminal, trace
+                ), lines AS (
+                    INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
+                    SELECT id, 1, 'A002', 1000, 1200, 1200, 0, 0 FROM s
+                )
+                INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
+                SELECT terminal, trace, 'SETTLE', sha256(convert_to(trace, 'UTF8')), id FROM s
+                """, [Int64(next), Int64(last), Int64(people), Int64(terminals)])
+            progress(last)
+            next = last + 1
+        }
+        try connection.execute("ANALYZE settlement; ANALYZE settlement_line; ANALYZE trace")
+        return max(0, count - existing)
+    }
+}
