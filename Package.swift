@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // libpq, the PostgreSQL C client library (apt: libpq-dev).
@@ -26,6 +30,8 @@ let package = Package(
         .target(name: "PGClient", dependencies: ["CLibPQ"]),
         // Pure business logic: money, pricing, PIN policy, card lifecycle. No I/O.
         .target(name: "MedsettleCore"),
+        // The settings: flags over environment over config file over defaults. No I/O.
+        .target(name: "MedsettleConfig"),
         // MSLP/1 line parsing and encoding. No I/O.
         .target(name: "MSLP", dependencies: ["MedsettleCore"]),
         // The SQL migrations and the demo seed, shipped as resources of this target.
@@ -40,6 +46,7 @@ let package = Package(
             dependencies: [
                 "PGClient", "MedsettleCore", "MedsettleSQL",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -50,6 +57,7 @@ let package = Package(
                 "MSLP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -61,10 +69,15 @@ let package = Package(
         .target(
             name: "MedsettleServer",
             dependencies: [
-                "MSLP", "MSLPChannel", "MedsettleCore", "MedsettleStore",
+                "MSLP", "MSLPChannel", "MedsettleCore", "MedsettleStore", "PGClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -73,7 +86,12 @@ let package = Package(
             name: "medsettle",
             dependencies: [
                 "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
+                "MedsettleConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -96,12 +114,15 @@ let package = Package(
         ),
         .testTarget(name: "MedsettleCoreTests", dependencies: ["MedsettleCore"]),
         .testTarget(name: "MSLPTests", dependencies: ["MSLP", "MedsettleCore"]),
+        .testTarget(name: "ConfigTests", dependencies: ["MedsettleConfig"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
                 "LoadHarness",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import Crypto
 import MSLP
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A client connection to an MSLP server, for the CLI client, the tests and the load harness.
 ///
@@ -105,8 +106,10 @@ public final class MSLPConnection {
 
 public enum MSLPClient {
     /// Connects, reads the greeting, runs `body`, and closes the connection.
+    /// - Parameter tls: speak TLS (see `MSLPClientTLS`); the server's certificate is verified
+    ///   against `host` (a name, or an IP address in the certificate's subject alternative names).
     public static func withConnection<Result: Sendable>(
-        host: String, port: Int, maxLineLength: Int = 1 << 20,
+        host: String, port: Int, maxLineLength: Int = 1 << 20, tls: NIOSSLContext? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         _ body: (MSLPConnection) async throws -> Result
     ) async throws -> Result {
@@ -114,6 +117,10 @@ public enum MSLPClient {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        let name = MSLPClientTLS.isIPAddress(host) ? nil : host
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxLineLength)))
                     return try NIOAsyncChannel<FramedLine, ByteBuffer>(
                         wrappingChannelSynchronously: channel,
@@ -132,5 +139,26 @@ public enum MSLPClient {
 public enum MAC {
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+}
+
+/// Client-side TLS from PEM files.
+public enum MSLPClientTLS {
+    /// - Parameters:
+    ///   - caPath: CAs to trust for the server's certificate (nil: the system's trust store).
+    ///   - certificatePath, keyPath: a client certificate, for servers that require one.
+    public static func context(caPath: String?, certificatePath: String? = nil, keyPath: String? = nil) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        if let caPath { configuration.trustRoots = .file(caPath) }
+        if let certificatePath, let keyPath {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem))
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
     }
 }

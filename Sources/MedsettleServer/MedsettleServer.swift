@@ -1,89 +1,120 @@
 import Logging
 import MedsettleStore
 import NIOConcurrencyHelpers
+import MSLP
 import MSLPChannel
 import NIOCore
 import NIOPosix
+import NIOSSL
 
-/// The limits and address of the MSLP listener.
-public struct ServerConfiguration: Sendable {
-    public var host: String
-    public var port: Int
-    /// The longest request line, CR LF not counted (PROTOCOL.md: 16 384 by default).
-    public var maxLineLength: Int
-    /// Requests read but not yet answered, per connection, before reading pauses (≥ 128).
-    public var maxInFlight: Int
-    /// Open connections; beyond it a new connection is greeted with `* ERR BUSY` and closed.
-    public var maxConnections: Int
-
-    public init(host: String = "127.0.0.1", port: Int = 7411, maxLineLength: Int = 16_384,
-                maxInFlight: Int = 128, maxConnections: Int = 4_096) {
-        self.host = host
-        self.port = port
-        self.maxLineLength = maxLineLength
-        self.maxInFlight = maxInFlight
-        self.maxConnections = maxConnections
-    }
-}
-
-/// The TCP front: a listening socket whose connections each get a line decoder and a
-/// `ConnectionHandler`, with the store's blocking work on a thread pool of the pool's size.
+/// The TCP front: a listening socket whose connections each get (TLS,) a line deadline, a line
+/// decoder and a `ConnectionHandler`, with the store's blocking work on a thread pool.
 public final class MedsettleServer: Sendable {
     public let channel: any Channel
     public let threadPool: NIOThreadPool
-    private let connections: NIOLockedValueBox<Int>
+    /// Open connections by id, for the connection limit and for draining at shutdown.
+    private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
+    private let logger: Logger
 
     /// The port actually bound (useful with port 0).
     public var localPort: Int { channel.localAddress?.port ?? 0 }
 
-    private init(channel: any Channel, threadPool: NIOThreadPool, connections: NIOLockedValueBox<Int>) {
+    private init(channel: any Channel, threadPool: NIOThreadPool,
+                 connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>, logger: Logger) {
         self.channel = channel
         self.threadPool = threadPool
         self.connections = connections
+        self.logger = logger
     }
 
     public static func start(configuration: ServerConfiguration, store: Store,
+                             metrics: ServerMetrics = ServerMetrics(),
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                              logger: Logger = Logger(label: "medsettle.server")) async throws -> MedsettleServer {
         // The store's settlement workers hold connections of their own.
         let threadPool = NIOThreadPool(numberOfThreads: max(1, store.pool.size - store.batching.workers))
         threadPool.start()
-        let router = RequestRouter(store: store, threadPool: threadPool, logger: logger)
-        let connections = NIOLockedValueBox(0)
+        let router = RequestRouter(store: store, threadPool: threadPool, metrics: metrics,
+                                   maxQueued: configuration.maxQueuedRequests, logger: logger)
+        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                let admitted = connections.withLockedValue { count -> Bool in
-                    guard count < configuration.maxConnections else { return false }
-                    count += 1
+                let id = ObjectIdentifier(channel)
+                let admitted = connections.withLockedValue { open -> Bool in
+                    guard open.count < configuration.maxConnections else { return false }
+                    open[id] = channel
                     return true
                 }
                 guard admitted else {
-                    let refusal = channel.allocator.buffer(string: "* ERR BUSY msg=too%20many%20connections\n")
-                    return channel.writeAndFlush(refusal).flatMap { channel.close() }
+                    // Refused before TLS and before the greeting: a plain line any client can read.
+                    metrics.connectionsRefused.increment()
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(RefusalHandler())
+                    }
                 }
-                channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0 -= 1 } }
+                metrics.connectionsOpen.increment()
+                channel.closeFuture.whenComplete { _ in
+                    connections.withLockedValue { _ = $0.removeValue(forKey: id) }
+                    metrics.connectionsOpen.decrement()
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls = configuration.tls {
+                        try sync.addHandler(NIOSSLServerHandler(context: tls))
+                        try sync.addHandler(HandshakeDeadlineHandler(deadline: configuration.lineTimeout))
+                    }
+                    try sync.addHandler(LineDeadlineHandler(deadline: configuration.lineTimeout))
                     try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
                     try sync.addHandler(ConnectionHandler(router: router, maxInFlight: configuration.maxInFlight,
-                                                          challenge: randomChallenge(), logger: logger))
+                                                          idleTimeout: configuration.idleTimeout,
+                                                          challenge: randomChallenge(), metrics: metrics, logger: logger))
                 }
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
-        logger.info("MSLP listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
-        return MedsettleServer(channel: channel, threadPool: threadPool, connections: connections)
+        logger.info("MSLP listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+                                                 "tls": "\(configuration.tls != nil)"])
+        return MedsettleServer(channel: channel, threadPool: threadPool, connections: connections, logger: logger)
     }
 
     /// Open connections right now.
-    public var connectionCount: Int { connections.withLockedValue { $0 } }
+    public var connectionCount: Int { connections.withLockedValue { $0.count } }
 
-    /// Stops listening and waits for the database threads to finish their work.
+    /// Graceful stop: closes the listener, lets every connection finish and answer the requests it
+    /// has read (reading no more), closes the connections, and waits for them — at most `grace`,
+    /// after which whatever is still open is closed at once. Then stops the database threads.
+    /// Returns false when the grace ran out.
+    @discardableResult
+    public func drain(grace: TimeAmount) async -> Bool {
+        try? await channel.close()
+        let open = connections.withLockedValue { Array($0.values) }
+        logger.notice("draining connections", metadata: ["open": "\(open.count)"])
+        for connection in open {
+            connection.pipeline.fireUserInboundEventTriggered(DrainEvent())
+        }
+        let deadline = NIODeadline.now() + grace
+        var clean = true
+        while connectionCount > 0 {
+            if NIODeadline.now() >= deadline {
+                clean = false
+                let left = connections.withLockedValue { Array($0.values) }
+                logger.warning("grace period over; closing connections at once", metadata: ["open": "\(left.count)"])
+                for connection in left { try? await connection.close() }
+                break
+            }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        try? await threadPool.shutdownGracefully()
+        return clean
+    }
+
+    /// Stops listening, closes every connection at once and stops the database threads.
     public func shutdown() async throws {
         try? await channel.close()
+        for connection in connections.withLockedValue({ Array($0.values) }) { try? await connection.close() }
         try await threadPool.shutdownGracefully()
     }
 }
@@ -92,4 +123,22 @@ public final class MedsettleServer: Sendable {
 func randomChallenge() -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
     return (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+}
+
+/// Greets a connection over the limit with `* ERR BUSY` and closes it. The line is written once
+/// the channel is active (a write from the initializer would come too early).
+private final class RefusalHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        var line: [UInt8] = []
+        Reply.error(tag: "*", code: .busy, message: "too many connections").encode(into: &line)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: line))).assumeIsolated().whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

@@ -3,6 +3,7 @@ import Logging
 import MSLP
 import MedsettleCore
 import MedsettleStore
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -24,7 +25,41 @@ enum RouteStep {
 struct RequestRouter: Sendable {
     let store: Store
     let threadPool: NIOThreadPool
+    let metrics: ServerMetrics
     let logger: Logger
+    /// Requests handed to the thread pool and not yet done, across all connections.
+    let queued: NIOLockedValueBox<Int>
+    let maxQueued: Int
+
+    init(store: Store, threadPool: NIOThreadPool, metrics: ServerMetrics, maxQueued: Int, logger: Logger) {
+        self.store = store
+        self.threadPool = threadPool
+        self.metrics = metrics
+        self.logger = logger
+        self.queued = NIOLockedValueBox(0)
+        self.maxQueued = maxQueued
+    }
+
+    /// Runs `work` on a database thread, or answers BUSY at once when too much is already waiting.
+    private func onDatabaseThread<T: Sendable>(_ eventLoop: any EventLoop, _ work: @escaping @Sendable () -> T) -> EventLoopFuture<T>? {
+        let admitted = queued.withLockedValue { count -> Bool in
+            guard count < maxQueued else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            metrics.requestsShed.increment()
+            return nil
+        }
+        let queued = self.queued
+        let future = threadPool.runIfActive(eventLoop: eventLoop, work)
+        future.whenComplete { _ in queued.withLockedValue { $0 -= 1 } }
+        return future
+    }
+
+    private static func busy(_ tag: String) -> RouteStep {
+        .now(RoutedReply(reply: .error(tag: tag, code: .busy, message: "the engine is busy; try again"), action: .none))
+    }
 
     func route(_ line: [UInt8], session: Session, on eventLoop: any EventLoop) -> RouteStep {
         let request: Request
@@ -63,9 +98,12 @@ struct RequestRouter: Sendable {
         case .failure(let error):
             return .now(RoutedReply(reply: error.reply(tag: tag), action: .none))
         case .success(let work):
-            let future = threadPool.runIfActive(eventLoop: eventLoop) { work() }
+            guard let future = onDatabaseThread(eventLoop, work) else { return Self.busy(tag) }
+            let metrics = self.metrics
+            let verb = request.verb
             return .later(future.map { outcome in
-                RoutedReply(reply: Self.reply(tag: tag, outcome), action: .none)
+                metrics.observe(outcome, verb: verb, kind: terminal.kind)
+                return RoutedReply(reply: Self.reply(tag: tag, outcome), action: .none)
             }.recover { _ in
                 RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the engine is shutting down"), action: .none)
             })
@@ -235,8 +273,10 @@ struct RequestRouter: Sendable {
         case .success(let (claim, traced)):
             let promise = eventLoop.makePromise(of: Outcome.self)
             store.settle(claim, traced: traced, by: terminal) { promise.succeed($0) }
+            let metrics = self.metrics
             return .later(promise.futureResult.map { outcome in
-                RoutedReply(reply: Self.reply(tag: tag, outcome), action: .none)
+                metrics.observe(outcome, verb: .settle, kind: terminal.kind)
+                return RoutedReply(reply: Self.reply(tag: tag, outcome), action: .none)
             })
         }
     }
@@ -249,7 +289,7 @@ struct RequestRouter: Sendable {
         let mac = request.value("mac") ?? ""
         let challenge = session.challenge
         let store = self.store
-        let future = threadPool.runIfActive(eventLoop: eventLoop) { () -> RoutedReply in
+        guard let future = onDatabaseThread(eventLoop, { () -> RoutedReply in
             let failed = RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "sign-in failed"), action: .authFailed)
             let credentials: TerminalCredentials?
             do {
@@ -269,7 +309,7 @@ struct RequestRouter: Sendable {
                                                              ("kind", context.kind.rawValue),
                                                              ("date", store.businessDate().yyyymmdd)]),
                                action: .signedIn(context))
-        }
+        }) else { return Self.busy(tag) }
         return .later(future.recover { _ in
             RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the engine is shutting down"), action: .none)
         })

@@ -66,7 +66,7 @@ extension Store {
                 let decision = CardRules.changePIN(holder.card, oldPINMatches: matches, oldPIN: oldPIN, newPIN: newPIN)
                 guard decision.refusal == nil, let status = decision.newStatus else {
                     try record(decision, holder: holder, connection, by: context)
-                    return Self.outcome(for: decision.refusal ?? .pinWeak)
+                    return Self.refusal(of: decision) ?? Self.outcome(for: .pinWeak)
                 }
                 let salt = randomBytes(16)
                 let hash = secrets.pinHash(salt: salt, cardNo: cardNo, pin: newPIN)

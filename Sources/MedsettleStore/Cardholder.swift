@@ -121,7 +121,7 @@ extension Store {
             let matches = secrets.pinMatches(pin, salt: holder.pinSalt, cardNo: number, hash: holder.pinHash)
             let decision = CardRules.present(holder.card, pinMatches: matches)
             try record(decision, holder: holder, connection, by: context)
-            if let refusal = decision.refusal { return .failure(Self.outcome(for: refusal)) }
+            if let refusal = Self.refusal(of: decision) { return .failure(refusal) }
             return .success(holder)
         }
     }
@@ -157,6 +157,14 @@ extension Store {
             queries.append(cardEvent(cardNo: holder.cardNo, personID: holder.personID, event: "locked", by: context))
         }
         return queries
+    }
+
+    /// The answer to a presentation that was refused, or nil when it was accepted.
+    static func refusal(of decision: CardPresentation) -> Outcome? {
+        guard let refusal = decision.refusal else { return nil }
+        var outcome = outcome(for: refusal)
+        outcome.lockedCardNow = decision.lockedNow
+        return outcome
     }
 
     static func outcome(for refusal: CardRefusal) -> Outcome {

@@ -6,6 +6,8 @@ public struct Outcome: Sendable, Error {
     public let code: ErrorCode?
     public let fields: [(String, String)]
     public let message: String
+    /// This answer is the wrong PIN that locked the card (for metrics; not on the wire).
+    public internal(set) var lockedCardNow = false
 
     public static func ok(_ fields: [(String, String)] = []) -> Outcome {
         Outcome(code: nil, fields: fields, message: "")

@@ -161,9 +161,9 @@ extension Store {
                     let matches = secrets.pinMatches(pin, salt: holder.pinSalt, cardNo: cardNo, hash: holder.pinHash)
                     let decision = CardRules.present(holder.card, pinMatches: matches)
                     writes = Self.recordQueries(decision, holder: holder, by: context)
-                    if let refusal = decision.refusal {
+                    if let refusal = Self.refusal(of: decision) {
                         try connection.commit(with: writes)
-                        return Self.outcome(for: refusal)
+                        return refusal
                     }
                 case .qr:
                     if let refusal = CardRules.presentQR(holder.card).refusal { return Self.outcome(for: refusal) }

@@ -143,6 +143,7 @@ extension Store {
             members.append(BatchMember(job: job, cardNo: cardNo, token: token))
         }
         if !members.isEmpty {
+            batchSizes.record(members.count)
             switch runBatch(members) {
             case .committed(let verdicts):
                 for (member, verdict) in zip(members, verdicts) {
@@ -157,6 +158,7 @@ extension Store {
                 alone.append(contentsOf: members.map(\.job))
             }
         }
+        if !alone.isEmpty { settledAlone.increment(by: Int64(alone.count)) }
         for job in alone {
             job.complete(settleAlone(job.claim, traced: job.traced, by: job.context))
         }
@@ -238,8 +240,8 @@ extension Store {
                 let matches = secrets.pinMatches(pin, salt: holder.pinSalt, cardNo: holder.cardNo, hash: holder.pinHash)
                 let decision = CardRules.present(holder.card, pinMatches: matches)
                 writes.record(decision, holder: holder, by: job.context)
-                if let refusal = decision.refusal {
-                    verdicts.append(.answer(Self.outcome(for: refusal)))
+                if let refusal = Self.refusal(of: decision) {
+                    verdicts.append(.answer(refusal))
                     continue
                 }
             case .qr:

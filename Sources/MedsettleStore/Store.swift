@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import MedsettleCore
@@ -22,6 +23,9 @@ public final class Store: Sendable {
     /// Threads that settle in batches (group commit); see `SettlementBatch.swift`.
     public let batching: SettleBatching
     let settleQueue: SettleQueue
+    /// Settlements per shared transaction, and how many ran alone (metrics).
+    let batchSizes: Recorder
+    let settledAlone: Counter
 
     /// Connects, and loads the catalog, policy and institutions (reference data changes only by
     /// migration or seed, so a restart picks up changes).
@@ -31,7 +35,10 @@ public final class Store: Sendable {
     ///   pool so that other operations always find connections.
     public init(pool: PGPool, secrets: ServerSecrets, clock: any Clock = SystemClock(),
                 logger: Logger = Logger(label: "medsettle.store"), qrTokens: QRTokens? = nil,
-                batching: SettleBatching = SettleBatching()) throws {
+                batching: SettleBatching = SettleBatching(),
+                metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) throws {
+        batchSizes = Recorder(label: "medsettle_settle_batch_size", factory: metricsFactory)
+        settledAlone = Counter(label: "medsettle_settlements_alone_total", factory: metricsFactory)
         var batching = batching
         batching.workers = max(1, min(batching.workers, pool.size / 2))
         self.batching = batching

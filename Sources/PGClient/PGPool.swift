@@ -1,5 +1,13 @@
 import Foundation
 
+/// Told how the pool is used, for metrics. Called outside the pool's lock, on borrowers' threads.
+public protocol PGPoolObserver: Sendable {
+    /// A borrower got a connection after waiting `nanoseconds` for it.
+    func acquired(waitedNanoseconds: Int64)
+    /// Connections lent out and open, after each change.
+    func usage(inUse: Int, open: Int)
+}
+
 /// A fixed-size set of connections, each lent to one borrower at a time.
 ///
 /// Connections are opened lazily and replaced when found broken. A borrower waits at most
@@ -12,17 +20,21 @@ public final class PGPool: @unchecked Sendable {
     public let conninfo: String
     public let size: Int
     private let acquireTimeout: Double
+    private let observer: (any PGPoolObserver)?
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var idle: [PGConnection] = []
     private var opened = 0
     private var closed = false
 
-    public init(conninfo: String, size: Int, acquireTimeoutSeconds: Double = 5) {
+    /// - Parameter acquireTimeoutSeconds: the longest a borrower waits for a free connection.
+    public init(conninfo: String, size: Int, acquireTimeoutSeconds: Double = 5, observer: (any PGPoolObserver)? = nil) {
         precondition(size > 0, "a pool has at least one connection")
+        precondition(acquireTimeoutSeconds >= 0, "a wait is not negative")
         self.conninfo = conninfo
         self.size = size
         self.acquireTimeout = acquireTimeoutSeconds
+        self.observer = observer
     }
 
     /// Lends a connection to `body` (on the calling thread) and takes it back afterwards.
@@ -51,6 +63,23 @@ public final class PGPool: @unchecked Sendable {
     }
 
     private func acquire() throws -> PGConnection {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let connection = try acquireWaiting()
+        if let observer {
+            observer.acquired(waitedNanoseconds: Int64(DispatchTime.now().uptimeNanoseconds - started))
+            reportUsage(to: observer)
+        }
+        return connection
+    }
+
+    private func reportUsage(to observer: any PGPoolObserver) {
+        condition.lock()
+        let (open, idleCount) = (opened, idle.count)
+        condition.unlock()
+        observer.usage(inUse: open - idleCount, open: open)
+    }
+
+    private func acquireWaiting() throws -> PGConnection {
         let deadline = Date().addingTimeInterval(acquireTimeout)
         condition.lock()
         while true {
@@ -91,5 +120,6 @@ public final class PGPool: @unchecked Sendable {
         }
         condition.signal()
         condition.unlock()
+        if let observer { reportUsage(to: observer) }
     }
 }

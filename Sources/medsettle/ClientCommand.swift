@@ -3,6 +3,7 @@ import Foundation
 import MSLP
 import MSLPChannel
 import MedsettleCore
+import NIOSSL
 
 struct ClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,13 +28,15 @@ struct ClientCommand: AsyncParsableCommand {
     @Option(help: "Server port.")
     var port: Int = 7411
 
+    @OptionGroup var tls: ClientTLSOptions
+
     func run() async throws {
         guard let keyBytes = decodeHex(key), keyBytes.count == 32 else {
             throw ValidationError("--key must be 64 hex digits (32 bytes)")
         }
         let interactive = isatty(STDIN_FILENO) != 0
         let terminal = self.terminal
-        try await MSLPClient.withConnection(host: host, port: port) { connection in
+        try await MSLPClient.withConnection(host: host, port: port, tls: try tls.context()) { connection in
             guard let greeting = connection.greeting else { return }
             print("< * HELLO proto=\(greeting.proto) challenge=\(greeting.challenge)")
             let mac = Greeting.hex(MAC.hmacSHA256(key: keyBytes, message: greeting.macMessage(terminal: terminal)))
@@ -72,5 +75,29 @@ struct ClientCommand: AsyncParsableCommand {
         let rest = words[1]
         let second = rest.split(separator: " ", maxSplits: 1).first ?? ""
         return second.contains("=") ? "\(verb) \(tag) \(rest)" : line
+    }
+}
+
+/// TLS for a client of the engine.
+struct ClientTLSOptions: ParsableArguments {
+    @Flag(help: "Speak TLS (implied by --tls-ca).")
+    var tls = false
+
+    @Option(help: ArgumentHelp("PEM CAs that sign the server's certificate (default: the system's).", valueName: "path"))
+    var tlsCa: String?
+
+    @Option(help: ArgumentHelp("PEM client certificate, for servers that require one.", valueName: "path"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "path"))
+    var tlsKey: String?
+
+    func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    func context() throws -> NIOSSLContext? {
+        guard tls || tlsCa != nil || tlsCert != nil else { return nil }
+        return try MSLPClientTLS.context(caPath: tlsCa, certificatePath: tlsCert, keyPath: tlsKey)
     }
 }

@@ -10,6 +10,6 @@ struct Medsettle: AsyncParsableCommand {
             private PostgreSQL it starts itself (or on DATABASE_URL when set). Then try a settlement with \
             `medsettle client`.
             """,
-        subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, ClientCommand.self, CardCommand.self, ReconCommand.self, ReportCommand.self, SeedCommand.self]
+        subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, ClientCommand.self, CardCommand.self, ReconCommand.self, ReportCommand.self, SeedCommand.self, ConfigCommand.self]
     )
 }

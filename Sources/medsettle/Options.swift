@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MedsettleCore
+import MedsettleServer
 import MedsettleStore
 
 /// Where the database is.
@@ -62,6 +63,10 @@ struct QROptions: ParsableArguments {
     /// Keys from `MEDSETTLE_QR_SECRET` (current) and `MEDSETTLE_QR_SECRET_PREVIOUS` (still accepted,
     /// for rotation), each ≥ 32 bytes of hex; without them, the key derived from the server secret.
     func tokens(_ secrets: ServerSecrets) throws -> QRTokens {
+        try Self.tokens(secrets, lifetime: qrLifetime)
+    }
+
+    static func tokens(_ secrets: ServerSecrets, lifetime: Int64) throws -> QRTokens {
         let env = ProcessInfo.processInfo.environment
         func key(_ name: String) throws -> [UInt8]? {
             guard let hex = env[name], !hex.isEmpty else { return nil }
@@ -72,23 +77,24 @@ struct QROptions: ParsableArguments {
         }
         let current = try key("MEDSETTLE_QR_SECRET") ?? secrets.qrKey
         let previous = try key("MEDSETTLE_QR_SECRET_PREVIOUS")
-        return QRTokens(keys: [current] + (previous.map { [$0] } ?? []), lifetime: qrLifetime)
+        return QRTokens(keys: [current] + (previous.map { [$0] } ?? []), lifetime: lifetime)
     }
 }
 
 struct LogOptions: ParsableArguments {
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. Requests are logged at debug.")
+    @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func bootstrap() throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown log level \(logLevel)")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        Self.bootstrap(level)
+    }
+
+    /// One `time level label message key=value …` line per event on standard error.
+    static func bootstrap(_ level: Logger.Level) {
+        LoggingSystem.bootstrap { label in KeyValueLogHandler(label: label, level: level) }
     }
 }
 
@@ -100,19 +106,4 @@ func parseHostPort(_ text: String) throws -> (String, Int) {
     var host = String(text[..<colon])
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return (host.isEmpty ? "127.0.0.1" : host, port)
-}
-
-struct BatchingOptions: ParsableArguments {
-    @Option(help: "Threads that settle in batches, each on its own pooled connection (at most half the pool).")
-    var settleWorkers: Int = 2
-
-    @Option(help: "Most settlements one shared transaction carries (group commit).")
-    var settleBatch: Int = 64
-
-    func validate() throws {
-        guard settleWorkers >= 1 else { throw ValidationError("--settle-workers must be positive") }
-        guard (1...1000).contains(settleBatch) else { throw ValidationError("--settle-batch must be 1 to 1000") }
-    }
-
-    var batching: SettleBatching { SettleBatching(workers: settleWorkers, maxBatch: settleBatch) }
 }

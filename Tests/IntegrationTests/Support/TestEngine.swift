@@ -23,17 +23,18 @@ final class TestEngine: Sendable {
     /// - Parameter sharing: another engine whose database (and clock) this one uses, as a second
     ///   front of the same deployment.
     static func start(configuration: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0),
-                      poolSize: Int = 8, now: Int64 = defaultNow, sharing other: TestEngine? = nil) async throws -> TestEngine {
+                      poolSize: Int = 8, now: Int64 = defaultNow, sharing other: TestEngine? = nil,
+                      metrics: ServerMetrics = ServerMetrics(), logger custom: Logger? = nil) async throws -> TestEngine {
         let conninfo = try other?.conninfo ?? TestDatabaseServer.shared.freshDatabase()
         let pool = PGPool(conninfo: conninfo, size: poolSize)
         let clock = other?.clock ?? ManualClock(now)
-        var logger = Logger(label: "medsettle.test")
-        logger.logLevel = .warning
+        var logger = custom ?? Logger(label: "medsettle.test")
+        if custom == nil { logger.logLevel = .warning }
         let store = try Store(pool: pool, secrets: TestDatabaseServer.shared.secrets, clock: clock, logger: logger)
         var config = configuration
         config.host = "127.0.0.1"
         config.port = 0
-        let server = try await MedsettleServer.start(configuration: config, store: store, logger: logger)
+        let server = try await MedsettleServer.start(configuration: config, store: store, metrics: metrics, logger: logger)
         return TestEngine(conninfo: conninfo, pool: pool, store: store, server: server, clock: clock)
     }
 

@@ -1,0 +1,181 @@
+import Foundation
+
+/// One documented source of truth for the engine's settings: each setting has a key (the flag
+/// name and the config-file key), an environment variable, a default, and whether it is secret.
+/// Values come from, in order of precedence: flags, the environment, the config file, defaults.
+public struct SettingDefinition: Sendable {
+    public let key: String
+    public let environment: String
+    public let defaultValue: String?
+    public let secret: Bool
+    public let help: String
+
+    public init(_ key: String, environment: String, default defaultValue: String? = nil, secret: Bool = false, help: String) {
+        self.key = key
+        self.environment = environment
+        self.defaultValue = defaultValue
+        self.secret = secret
+        self.help = help
+    }
+}
+
+/// Where an effective value came from.
+public enum SettingSource: Sendable, Equatable, CustomStringConvertible {
+    case flag
+    case environment(String)
+    case file(String)
+    case defaultValue
+
+    public var description: String {
+        switch self {
+        case .flag: return "flag"
+        case .environment(let name): return "environment \(name)"
+        case .file(let path): return "config file \(path)"
+        case .defaultValue: return "default"
+        }
+    }
+}
+
+/// A setting whose value could not be used, named with where it came from.
+public struct SettingError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The effective settings: a value (or none) and its source for every defined key.
+public struct ResolvedSettings: Sendable {
+    public let definitions: [SettingDefinition]
+    private let values: [String: (String, SettingSource)]
+
+    /// Layers `flags` over `environment` over the config file's `file` entries over defaults.
+    /// Unknown keys in the file are refused (a typo must not silently fall back to a default).
+    public init(definitions: [SettingDefinition], flags: [String: String], environment: [String: String],
+                file: ConfigFile?) throws {
+        self.definitions = definitions
+        let known = Set(definitions.map(\.key))
+        if let file {
+            for entry in file.entries where !known.contains(entry.key) {
+                throw SettingError("\(file.path):\(entry.line): unknown setting '\(entry.key)'")
+            }
+        }
+        for key in flags.keys where !known.contains(key) {
+            preconditionFailure("flag --\(key) has no setting definition")
+        }
+        var values: [String: (String, SettingSource)] = [:]
+        for definition in definitions {
+            if let value = flags[definition.key] {
+                values[definition.key] = (value, .flag)
+            } else if let value = environment[definition.environment], !value.isEmpty {
+                values[definition.key] = (value, .environment(definition.environment))
+            } else if let file, let value = file.value(definition.key) {
+                values[definition.key] = (value, .file(file.path))
+            } else if let value = definition.defaultValue {
+                values[definition.key] = (value, .defaultValue)
+            }
+        }
+        self.values = values
+    }
+
+    public func string(_ key: String) -> String? { values[key]?.0 }
+
+    public func source(_ key: String) -> SettingSource? { values[key]?.1 }
+
+    /// The value as an integer within `range`, or an error naming the setting and its source.
+    public func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = string(key) else { throw SettingError("\(key) is required") }
+        guard let value = Int(text), range.contains(value) else {
+            throw SettingError("\(key) must be an integer from \(range.lowerBound) to \(range.upperBound), got '\(text)' (\(source(key)!))")
+        }
+        return value
+    }
+
+    public func bool(_ key: String) throws -> Bool {
+        guard let text = string(key)?.lowercased() else { return false }
+        switch text {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw SettingError("\(key) must be true or false, got '\(text)' (\(source(key)!))")
+        }
+    }
+
+    /// Every setting as `key  value  (source)` lines, secrets masked: what `config print` shows.
+    public func printed() -> String {
+        let rows = definitions.map { definition -> (String, String, String) in
+            guard let (value, source) = values[definition.key] else { return (definition.key, "-", "not set") }
+            return (definition.key, definition.secret ? Self.mask(value) : value, "\(source)")
+        }
+        let keyWidth = rows.map(\.0.count).max() ?? 0
+        let valueWidth = min(48, rows.map(\.1.count).max() ?? 0)
+        return rows.map { key, value, source in
+            key.padding(toLength: keyWidth, withPad: " ", startingAt: 0) + "  "
+                + (value.count < valueWidth ? value.padding(toLength: valueWidth, withPad: " ", startingAt: 0) : value)
+                + "  (" + source + ")"
+        }.joined(separator: "\n")
+    }
+
+    /// A secret's shape without its content: a URL or conninfo keeps everything but its password.
+    static func mask(_ value: String) -> String {
+        if let scheme = value.range(of: "://"), let at = value[scheme.upperBound...].lastIndex(of: "@") {
+            let credentials = value[scheme.upperBound..<at]
+            guard let colon = credentials.firstIndex(of: ":") else { return value }
+            return String(value[..<colon]) + ":***" + String(value[at...])
+        }
+        if value.contains("=") {
+            return value.split(separator: " ").map { pair in
+                pair.lowercased().hasPrefix("password=") ? "password=***" : String(pair)
+            }.joined(separator: " ")
+        }
+        return "***"
+    }
+}
+
+/// A config file: `key = value` lines, `#` comments, blank lines; a value may be in double quotes
+/// (to keep spaces or a `#`). Keys are the flag names without `--`.
+public struct ConfigFile: Sendable {
+    public struct Entry: Sendable {
+        public let key: String
+        public let value: String
+        public let line: Int
+    }
+
+    public let path: String
+    public let entries: [Entry]
+
+    public init(path: String, text: String) throws {
+        self.path = path
+        var entries: [Entry] = []
+        var seen = Set<String>()
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = index + 1
+            var line = Substring(raw)
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            guard let equals = trimmed.firstIndex(of: "=") else {
+                throw SettingError("\(path):\(number): expected key = value")
+            }
+            let key = trimmed[..<equals].trimmingSpaces()
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw SettingError("\(path):\(number): bad key '\(key)'")
+            }
+            var value = trimmed[trimmed.index(after: equals)...].trimmingSpaces()
+            if value.hasPrefix("\"") {
+                guard value.count >= 2, value.hasSuffix("\"") else { throw SettingError("\(path):\(number): unterminated quote") }
+                value = String(value.dropFirst().dropLast())
+            } else if let hash = value.firstIndex(of: "#") {
+                value = String(value[..<hash]).trimmingSpaces()
+            }
+            guard seen.insert(key).inserted else { throw SettingError("\(path):\(number): '\(key)' is set twice") }
+            entries.append(Entry(key: key, value: value, line: number))
+        }
+        self.entries = entries
+    }
+
+    public func value(_ key: String) -> String? { entries.first { $0.key == key }?.value }
+}
+
+extension StringProtocol {
+    fileprivate func trimmingSpaces() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

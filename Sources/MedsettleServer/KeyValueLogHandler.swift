@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+
+/// One line per event: `time level label message key=value …`, keys sorted, values quoted only
+/// when they hold a space, quote or `=`. Easy for people to read and for log shippers to parse.
+///
+/// Nothing in the engine logs a field value of a request, so no PIN, key or QR token reaches a
+/// log; as a second line of defence, metadata under a sensitive key is written as `***`.
+public struct KeyValueLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    private let label: String
+    private let sink: @Sendable (String) -> Void
+
+    static let sensitiveKeys: Set<String> = ["pin", "new", "key", "mac", "qr", "secret", "password", "token"]
+
+    /// - Parameter sink: where finished lines go (standard error by default).
+    public init(label: String, level: Logger.Level = .info, sink: @escaping @Sendable (String) -> Void = KeyValueLogHandler.standardError) {
+        self.label = label
+        self.logLevel = level
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
+        if let extra = event.metadata { all.merge(extra) { _, new in new } }
+        var line = Self.timestamp() + " " + event.level.rawValue + " " + label + " " + Self.quoted("\(event.message)")
+        for key in all.keys.sorted() {
+            let value = Self.sensitiveKeys.contains(key) ? "***" : Self.quoted("\(all[key]!)")
+            line += " \(key)=\(value)"
+        }
+        sink(line)
+    }
+
+    static func quoted(_ text: String) -> String {
+        guard text.isEmpty || text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) else { return text }
+        var out = "\""
+        for c in text {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.append(c)
+            }
+        }
+        return out + "\""
+    }
+
+    private static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
+    }
+
+    private static let lock = NSLock()
+
+    public static let standardError: @Sendable (String) -> Void = { line in
+        lock.lock()
+        defer { lock.unlock() }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,55 @@
+import NIOCore
+import NIOSSL
+
+/// The address, limits and TLS of the MSLP listener. Every limit has a safe default.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// The longest request line, CR LF not counted (PROTOCOL.md: 16 384 by default).
+    public var maxLineLength: Int
+    /// Requests read but not yet answered, per connection, before reading pauses (≥ 128).
+    public var maxInFlight: Int
+    /// Open connections; beyond it a new connection is greeted with `* ERR BUSY` and closed.
+    public var maxConnections: Int
+    /// A connection with nothing in flight that sends nothing for this long is closed.
+    public var idleTimeout: TimeAmount
+    /// A request line must be complete this long after its first byte arrived, or the connection
+    /// is closed: a terminal that sends a byte a minute cannot hold a connection.
+    public var lineTimeout: TimeAmount
+    /// Requests of all connections waiting for a database thread; past it a request answers
+    /// `BUSY` at once instead of queueing.
+    public var maxQueuedRequests: Int
+    /// TLS on the listener (the same MSLP bytes inside), or nil for plain TCP.
+    public var tls: NIOSSLContext?
+
+    public init(host: String = "127.0.0.1", port: Int = 7411, maxLineLength: Int = 16_384,
+                maxInFlight: Int = 128, maxConnections: Int = 4_096, idleTimeout: TimeAmount = .seconds(300),
+                lineTimeout: TimeAmount = .seconds(30), maxQueuedRequests: Int = 4_096, tls: NIOSSLContext? = nil) {
+        self.host = host
+        self.port = port
+        self.maxLineLength = maxLineLength
+        self.maxInFlight = maxInFlight
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.lineTimeout = lineTimeout
+        self.maxQueuedRequests = maxQueuedRequests
+        self.tls = tls
+    }
+}
+
+/// TLS for the listener from PEM files.
+public enum ServerTLS {
+    /// - Parameter clientCAPath: when given, every client must present a certificate signed by
+    ///   one of these CAs (mutual TLS); otherwise client certificates are not asked for.
+    public static func context(certificatePath: String, keyPath: String, clientCAPath: String? = nil) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        if let clientCAPath {
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = .file(clientCAPath)
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+}

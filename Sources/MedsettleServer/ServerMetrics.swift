@@ -1,0 +1,93 @@
+import CoreMetrics
+import MSLP
+import MedsettleCore
+import MedsettleStore
+import NIOConcurrencyHelpers
+import PGClient
+
+/// The front's metrics, through swift-metrics (a Prometheus registry in `serve --metrics`; the
+/// no-op factory otherwise). Names follow Prometheus conventions: `_total` counters, base units
+/// (seconds, fen) in the name. docs/OPERATIONS.md lists them all.
+public final class ServerMetrics: Sendable {
+    private let factory: any MetricsFactory
+    /// Per (verb, code) and per verb: created on first use, then reused.
+    private let requestCounters = NIOLockedValueBox<[String: Counter]>([:])
+    private let latencyTimers = NIOLockedValueBox<[String: Timer]>([:])
+    let connectionsOpen: Meter
+    let connectionsRefused: Counter
+    let requestsInFlight: Meter
+    let requestsShed: Counter
+    private let settlements: [TerminalKind: Counter]
+    private let settledFen: [TerminalKind: Counter]
+    private let accountFen: [TerminalKind: Counter]
+    private let fundFen: [TerminalKind: Counter]
+    let cardLocks: Counter
+
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.factory = factory
+        connectionsOpen = Meter(label: "mslp_connections_open", factory: factory)
+        connectionsRefused = Counter(label: "mslp_connections_refused_total", factory: factory)
+        requestsInFlight = Meter(label: "mslp_requests_in_flight", factory: factory)
+        requestsShed = Counter(label: "mslp_requests_shed_total", factory: factory)
+        func byKind(_ label: String) -> [TerminalKind: Counter] {
+            Dictionary(uniqueKeysWithValues: TerminalKind.allCases.map {
+                ($0, Counter(label: label, dimensions: [("kind", $0.rawValue)], factory: factory))
+            })
+        }
+        settlements = byKind("medsettle_settlements_total")
+        settledFen = byKind("medsettle_settled_fen_total")
+        accountFen = byKind("medsettle_settled_account_fen_total")
+        fundFen = byKind("medsettle_settled_fund_fen_total")
+        cardLocks = Counter(label: "medsettle_card_locks_total", factory: factory)
+    }
+
+    /// One answered request: its count by verb and code, and its latency by verb.
+    func answered(verb: String, code: String, nanoseconds: Int64) {
+        let counter = requestCounters.withLockedValue { counters in
+            let key = verb + " " + code
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: "mslp_requests_total", dimensions: [("verb", verb), ("code", code)], factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        let timer = latencyTimers.withLockedValue { timers in
+            if let timer = timers[verb] { return timer }
+            let timer = Timer(label: "mslp_request_duration_seconds", dimensions: [("verb", verb)], factory: factory)
+            timers[verb] = timer
+            return timer
+        }
+        timer.recordNanoseconds(nanoseconds)
+    }
+
+    /// What a store answer says about money and cards.
+    func observe(_ outcome: Outcome, verb: Verb, kind: TerminalKind) {
+        if outcome.lockedCardNow { cardLocks.increment() }
+        guard outcome.isOK, verb == .settle || verb == .discharge, outcome.value("repeat") == nil else { return }
+        settlements[kind]?.increment()
+        func fen(_ key: String) -> Int64 { outcome.value(key).flatMap { Int64($0) } ?? 0 }
+        settledFen[kind]?.increment(by: fen("total"))
+        accountFen[kind]?.increment(by: fen("account"))
+        fundFen[kind]?.increment(by: fen("fund"))
+    }
+}
+
+/// The database pool's use as metrics: connections in use and open, and the wait for one.
+public struct PoolMetrics: PGPoolObserver {
+    private let inUse: Gauge
+    private let open: Gauge
+    private let wait: Timer
+
+    public init(factory: any MetricsFactory) {
+        inUse = Gauge(label: "medsettle_db_pool_connections_in_use", factory: factory)
+        open = Gauge(label: "medsettle_db_pool_connections_open", factory: factory)
+        wait = Timer(label: "medsettle_db_pool_wait_seconds", factory: factory)
+    }
+
+    public func acquired(waitedNanoseconds: Int64) { wait.recordNanoseconds(waitedNanoseconds) }
+
+    public func usage(inUse: Int, open: Int) {
+        self.inUse.record(inUse)
+        self.open.record(open)
+    }
+}

@@ -1,0 +1,341 @@
+import Foundation
+import Logging
+import MSLP
+import MSLPChannel
+import MedsettleServer
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Prometheus
+import Testing
+
+/// Running it in production: TLS, metrics, logs, limits, graceful shutdown.
+@Suite struct OperationsTests {
+    static let tlsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("TLS").path
+    static func tlsFile(_ name: String) -> String { tlsDirectory + "/" + name }
+
+    static func serverTLS(requireClientCertificates: Bool = false) throws -> NIOSSLContext {
+        try ServerTLS.context(certificatePath: tlsFile("server.pem"), keyPath: tlsFile("server.key"),
+                              clientCAPath: requireClientCertificates ? tlsFile("ca.pem") : nil)
+    }
+
+    @Test func aSettlementOverTLS() async throws {
+        let plain = try await TestEngine.start()
+        let (_, card) = try await plain.newCardholder(credit: 10_000)
+        let engine = try await TestEngine.start(configuration: ServerConfiguration(lineTimeout: .milliseconds(500), tls: try Self.serverTLS()),
+                                                sharing: plain)
+        let tls = try Self.clientTLS()
+        let reply = try await MSLPClient.withConnection(host: "127.0.0.1", port: engine.port, tls: tls) { connection in
+            _ = try await connection.signIn(terminal: "P001-01", key: Terminals.key("P001-01"))
+            return try await connection.request("SETTLE s1 trace=TLS-1 card=\(card) pin=470291 items=A002*1@1200")
+        }
+        #expect(reply.ok && reply.value("account") == "1200")
+        // Plain TCP to a TLS listener gets no greeting, and is closed at the handshake deadline.
+        await #expect(throws: (any Error).self) {
+            try await MSLPClient.withConnection(host: "127.0.0.1", port: engine.port) { _ in }
+        }
+        await engine.stop()
+        await plain.stop()
+    }
+
+    static func clientTLS(withCertificate: Bool = false) throws -> NIOSSLContext {
+        try MSLPClientTLS.context(caPath: tlsFile("ca.pem"),
+                                  certificatePath: withCertificate ? tlsFile("client.pem") : nil,
+                                  keyPath: withCertificate ? tlsFile("client.key") : nil)
+    }
+
+    @Test func clientCertificatesWhenRequired() async throws {
+        let engine = try await TestEngine.start(configuration: ServerConfiguration(tls: try Self.serverTLS(requireClientCertificates: true)))
+        let ok = try await MSLPClient.withConnection(host: "127.0.0.1", port: engine.port, tls: try Self.clientTLS(withCertificate: true)) {
+            try await $0.request("PING p1").ok
+        }
+        #expect(ok)
+        await #expect(throws: (any Error).self) {
+            try await MSLPClient.withConnection(host: "127.0.0.1", port: engine.port, tls: try Self.clientTLS()) { connection in
+                _ = try await connection.request("PING p1")
+            }
+        }
+        await engine.stop()
+    }
+
+    @Test func metricsEndpointShowsTheTraffic() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let engine = try await TestEngine.start(metrics: ServerMetrics(factory: factory))
+        let endpoint = try await MetricsEndpoint.start(host: "127.0.0.1", port: 0, registry: registry)
+        let (_, card) = try await engine.newCardholder(credit: 10_000)
+        let settled = try await engine.withTerminal("P001-01") { connection in
+            let reply = try await connection.request("SETTLE s1 trace=M-1 card=\(card) pin=470291 items=A002*2@1200")
+            for attempt in 1...6 {
+                _ = try await connection.request("CARDINFO c\(attempt) card=\(card) pin=000000")
+            }
+            return reply.ok
+        }
+        #expect(settled)
+        let text = try await Self.httpGet(port: endpoint.localPort, path: "/metrics")
+        #expect(text.hasPrefix("HTTP/1.0 200"))
+        #expect(text.contains(#"mslp_requests_total{verb="SETTLE",code="OK"} 1"#))
+        #expect(text.contains(#"mslp_requests_total{verb="CARDINFO",code="PIN_WRONG"} 5"#))
+        #expect(text.contains(#"mslp_requests_total{verb="CARDINFO",code="CARD_LOCKED"} 1"#))
+        #expect(text.contains(#"mslp_request_duration_seconds_count{verb="SETTLE"} 1"#))
+        #expect(text.contains(#"medsettle_settlements_total{kind="pharmacy"} 1"#))
+        #expect(text.contains(#"medsettle_settled_fen_total{kind="pharmacy"} 2400"#))
+        #expect(text.contains("medsettle_card_locks_total 1"))
+        #expect(text.contains("mslp_connections_open "))
+        let missing = try await Self.httpGet(port: endpoint.localPort, path: "/other")
+        #expect(missing.hasPrefix("HTTP/1.0 404"))
+        await endpoint.shutdown()
+        await engine.stop()
+    }
+
+    /// GET over a plain socket, whole response as text (HTTP/1.0: the server closes after it).
+    static func httpGet(port: Int, path: String) async throws -> String {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n"))
+            var text = ""
+            for try await chunk in inbound { text += String(buffer: chunk) }
+            return text
+        }
+    }
+
+    @Test func connectionsPastTheLimitAreRefusedWhileOthersSettle() async throws {
+        let engine = try await TestEngine.start(configuration: ServerConfiguration(maxConnections: 3))
+        let (_, card) = try await engine.newCardholder(credit: 10_000)
+        try await engine.withTerminal("P001-01") { settling in
+            try await MSLPClient.withConnection(host: "127.0.0.1", port: engine.port) { _ in
+                try await MSLPClient.withConnection(host: "127.0.0.1", port: engine.port) { _ in
+                    // The 4th connection: refused with a clear line, before any greeting.
+                    let refused = try await RawConnection.open(port: engine.port)
+                    let line = try await refused.readLine()
+                    #expect(line == "* ERR BUSY msg=too%20many%20connections")
+                    #expect(try await refused.readLine() == nil)
+                    let reply = try await settling.request("SETTLE s1 trace=LIM-1 card=\(card) pin=470291 items=A002*1@1200")
+                    #expect(reply.ok)
+                }
+            }
+        }
+        await engine.stop()
+    }
+
+    @Test func aSlowLineIsCutOffAtItsDeadline() async throws {
+        let engine = try await TestEngine.start(configuration: ServerConfiguration(lineTimeout: .milliseconds(400)))
+        let client = try await RawConnection.open(port: engine.port)
+        #expect(try await client.readLine()?.hasPrefix("* HELLO") == true)
+        let started = ContinuousClock.now
+        // One byte every 100 ms: each is progress, but the line as a whole is late.
+        for byte in "PING slow".utf8 {
+            try await client.send([byte])
+            try await Task.sleep(for: .milliseconds(100))
+            if !client.isOpen { break }
+        }
+        #expect(try await client.readLine() == "* ERR BAD_REQUEST msg=request%20line%20not%20completed%20within%20400%20ms")
+        #expect(try await client.readLine() == nil)
+        #expect(ContinuousClock.now - started < .seconds(2))
+        // A complete line in time is answered as usual.
+        let prompt = try await RawConnection.open(port: engine.port)
+        _ = try await prompt.readLine()
+        try await prompt.send(Array("PING p1\n".utf8))
+        #expect(try await prompt.readLine() == "p1 OK")
+        await engine.stop()
+    }
+
+    @Test func anIdleConnectionIsClosed() async throws {
+        let engine = try await TestEngine.start(configuration: ServerConfiguration(idleTimeout: .milliseconds(1500)))
+        let client = try await RawConnection.open(port: engine.port)
+        _ = try await client.readLine()
+        try await client.send(Array("PING p1\n".utf8))
+        #expect(try await client.readLine() == "p1 OK")
+        #expect(try await client.readLine() == "* ERR BUSY msg=closing%20a%20connection%20idle%20for%201500%20ms")
+        #expect(try await client.readLine() == nil)
+        await engine.stop()
+    }
+
+    /// Graceful shutdown in the middle of a pipelined batch: every request the server read is
+    /// answered, the rest are not started, and the database holds exactly the answered settlements.
+    @Test func drainAnswersEveryRequestReadAndNothingElse() async throws {
+        let engine = try await TestEngine.start()
+        var cards: [String] = []
+        for _ in 0..<4 { cards.append(try await engine.newCardholder(credit: 1_000_000).1) }
+        let client = try await RawConnection.open(port: engine.port)
+        _ = try await client.readLine()
+        let mac = Greeting.hex(MAC.hmacSHA256(key: Terminals.key("P001-01"),
+                                              message: Array("\(client.challenge!):P001-01".utf8)))
+        try await client.send(Array("SIGNIN a0 terminal=P001-01 mac=\(mac)\n".utf8))
+        #expect(try await client.readLine()?.hasPrefix("a0 OK") == true)
+        let count = 300
+        var batch = ""
+        for i in 0..<count {
+            batch += "SETTLE t\(i) trace=DR-\(i) card=\(cards[i % 4]) pin=470291 items=A002*1@1200\n"
+        }
+        try await client.send(Array(batch.utf8))
+        try await Task.sleep(for: .milliseconds(30))
+        let drained = Task { await engine.server.drain(grace: .seconds(10)) }
+        var replies: [String] = []
+        while let line = try await client.readLine() { replies.append(line) }
+        await client.close()
+        #expect(await drained.value)
+        let answered = replies.filter { !$0.hasPrefix("*") }
+        #expect(answered.count > 0)
+        for (index, line) in answered.enumerated() {
+            #expect(line.hasPrefix("t\(index) OK settlement="), "reply \(index): \(line)")
+        }
+        if answered.count < count { #expect(replies.last == "* ERR UNAVAILABLE msg=the%20engine%20is%20shutting%20down") }
+        #expect(try engine.scalar("SELECT count(*) FROM settlement WHERE trace LIKE 'DR-%'") == Int64(answered.count))
+        #expect(try engine.scalar("SELECT count(*) FROM trace WHERE trace LIKE 'DR-%'") == Int64(answered.count))
+        await engine.stop()
+    }
+
+    @Test func requestLogsCarryNoSecrets() async throws {
+        let lines = LogLines()
+        let logger = Logger(label: "medsettle.server") { label in
+            KeyValueLogHandler(label: label, level: .info) { lines.append($0) }
+        }
+        let engine = try await TestEngine.start(logger: logger)
+        let (_, card) = try await engine.newCardholder(credit: 10_000, pin: "864213")
+        let settled = try await engine.withTerminal("P001-01") { connection in
+            try await connection.request("SETTLE s9 trace=LOG-1 card=\(card) pin=864213 items=A002*1@1200").ok
+        }
+        #expect(settled)
+        let all = lines.all
+        let settle = try #require(all.first { $0.contains("verb=SETTLE") })
+        for field in ["terminal=P001-01", "institution=P001", "tag=s9", "code=OK", "latency_us="] {
+            #expect(settle.contains(field), "\(field) in \(settle)")
+        }
+        #expect(!all.contains { $0.contains("864213") || $0.contains("123456") || $0.contains("mac=") })
+        await engine.stop()
+    }
+}
+
+/// Log lines captured from a `KeyValueLogHandler`.
+final class LogLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+}
+
+/// A bare TCP client that reads LF-terminated lines, for tests that must control every byte.
+final class RawConnection: @unchecked Sendable {
+    private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private var pending: [UInt8] = []
+    private(set) var challenge: String?
+    private(set) var isOpen = true
+
+    private init(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) {
+        self.channel = channel
+        self.iterator = channel.inbound.makeAsyncIterator()
+    }
+
+    static func open(port: Int) async throws -> RawConnection {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return RawConnection(channel)
+    }
+
+    func close() async {
+        try? await channel.channel.close()
+    }
+
+    func send(_ bytes: [UInt8]) async throws {
+        do {
+            try await channel.outbound.write(ByteBuffer(bytes: bytes))
+        } catch {
+            isOpen = false
+        }
+    }
+
+    /// The next line without its LF, or nil once the server closed.
+    func readLine() async throws -> String? {
+        while true {
+            if let lf = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<lf], as: UTF8.self)
+                pending.removeSubrange(...lf)
+                if line.hasPrefix("* HELLO"), let range = line.range(of: "challenge=") {
+                    challenge = String(line[range.upperBound...])
+                }
+                return line
+            }
+            let chunk: ByteBuffer?
+            do { chunk = try await iterator.next() } catch { chunk = nil }
+            guard let chunk else {
+                isOpen = false
+                return nil
+            }
+            pending += chunk.readableBytesView
+        }
+    }
+}
+
+/// The real process: `medsettle serve` gets SIGTERM while a pipelined batch is in flight.
+@Suite struct ServeProcessTests {
+    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../.build/debug/medsettle").standardized.path
+
+    @Test func sigtermAnswersEveryRequestReadAndExitsZero() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "build the medsettle executable first (swift build)")
+        let engine = try await TestEngine.start()
+        var cards: [String] = []
+        for _ in 0..<4 { cards.append(try await engine.newCardholder(credit: 1_000_000).1) }
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", engine.conninfo,
+                             "--log-level", "warning", "--shutdown-grace", "20"]
+        process.environment = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var client: RawConnection?
+        for _ in 0..<100 {
+            if let connection = try? await RawConnection.open(port: port) { client = connection; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let connection = try #require(client)
+        _ = try await connection.readLine()
+        let mac = Greeting.hex(MAC.hmacSHA256(key: Terminals.key("P002-01"), message: Array("\(connection.challenge!):P002-01".utf8)))
+        try await connection.send(Array("SIGNIN a0 terminal=P002-01 mac=\(mac)\n".utf8))
+        #expect(try await connection.readLine()?.hasPrefix("a0 OK") == true)
+        let count = 400
+        var batch = ""
+        for i in 0..<count { batch += "SETTLE t\(i) trace=SIG-\(i) card=\(cards[i % 4]) pin=470291 items=A002*1@1200\n" }
+        try await connection.send(Array(batch.utf8))
+        try await Task.sleep(for: .milliseconds(50))
+        kill(process.processIdentifier, SIGTERM)
+        var replies: [String] = []
+        while let line = try await connection.readLine() { replies.append(line) }
+        await connection.close()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(process.terminationStatus == 0)
+        let answered = replies.filter { !$0.hasPrefix("*") }
+        #expect(answered.count > 0)
+        for (index, line) in answered.enumerated() { #expect(line.hasPrefix("t\(index) OK settlement="), "\(line)") }
+        #expect(try engine.scalar("SELECT count(*) FROM settlement WHERE trace LIKE 'SIG-%'") == Int64(answered.count))
+        await engine.stop()
+    }
+
+    /// A port that was free a moment ago (bind to 0, read it, close).
+    func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                guard bind(fd, raw, length) == 0, getsockname(fd, raw, &length) == 0 else { throw TestFailure("no free port") }
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
