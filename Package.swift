@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .executable(name: "medsettle", targets: ["medsettle"]),
         .executable(name: "medsettle-load", targets: ["medsettle-load"]),
+        // The pure modules, for the separate micro-benchmark package in Benchmarks/.
+        .library(name: "MedsettleCore", targets: ["MedsettleCore"]),
+        .library(name: "MSLP", targets: ["MSLP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
