@@ -86,6 +86,8 @@ let package = Package(
             dependencies: [
                 "MSLP", "MSLPChannel", "MedsettleStore", "PGClient",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "loadtest/Sources/LoadHarness"
         ),

@@ -52,7 +52,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if closing { return }
         queue.append(unwrapInboundIn(data))
-        pump(context)
+        // The replies to the lines of one socket read leave in one write, at channelReadComplete.
+        pump(context, flushing: false)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context)
+        context.fireChannelReadComplete()
     }
 
     func read(context: ChannelHandlerContext) {
@@ -80,7 +86,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Answers queued lines until one needs the store (then resumes when it completes).
-    private func pump(_ context: ChannelHandlerContext) {
+    private func pump(_ context: ChannelHandlerContext, flushing: Bool = true) {
         while !busy, !closing, let item = queue.popFirst() {
             switch item {
             case .tooLong:
@@ -109,7 +115,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 }
             }
         }
-        flush(context)
+        if flushing { flush(context) }
         if readPending, !closing, queue.count < maxInFlight {
             readPending = false
             context.read()

@@ -1,0 +1,80 @@
+# Shared by the load scripts (sourced, not run): release builds, a throwaway durable PostgreSQL
+# (fsync and synchronous_commit on, as in production), and the engine.
+#
+#   source "$(dirname "$0")/lib.sh"
+#   ms_build; ms_start_postgres; ms_migrate_and_seed PEOPLE TERMINALS; ms_start_server [serve flags…]
+#
+# Everything lives in one temp dir that an EXIT trap removes, server and cluster stopped.
+
+MSLP_PORT=${MSLP_PORT:-7499}
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+server_pid=""
+dir=""
+
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+ms_build() {
+    swift build -c release --product medsettle >&2
+    swift build -c release --product medsettle-load >&2
+    BIN=$(swift build -c release --show-bin-path)
+}
+
+ms_cleanup() {
+    ms_stop_server
+    if [ -n "$dir" ]; then
+        as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+        rm -rf "$dir"
+    fi
+}
+
+ms_start_postgres() {
+    dir=$(mktemp -d /tmp/medsettle-loadtest-XXXXXX)
+    trap ms_cleanup EXIT
+    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    pgport=$((20000 + RANDOM % 20000))
+    as_pg "$PGBIN/initdb" -D "$dir/data" -U medsettle -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    cat >> "$dir/data/postgresql.conf" <<CONF
+listen_addresses = ''
+port = $pgport
+unix_socket_directories = '$dir'
+max_connections = 300
+shared_buffers = 512MB
+max_wal_size = 4GB
+CONF
+    as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w start >/dev/null 2>&1 </dev/null
+    psql_ -d postgres -c "CREATE DATABASE medsettle"
+    export DATABASE_URL="host=$dir port=$pgport user=medsettle dbname=medsettle"
+    export MEDSETTLE_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+}
+
+psql_() { psql -X -q -h "$dir" -p "$pgport" -U medsettle "$@"; }
+
+# ms_migrate_and_seed PEOPLE TERMINALS [HISTORY]
+ms_migrate_and_seed() {
+    "$BIN/medsettle" migrate --reference-data >&2
+    "$BIN/medsettle" seed --people "$1" --terminals "$2" --history "${3:-0}" >&2
+    psql_ -d medsettle -c "VACUUM ANALYZE" -c "CHECKPOINT"
+}
+
+# ms_start_server [serve flags…]: starts the engine on $MSLP_PORT and waits until it listens.
+ms_start_server() {
+    "$BIN/medsettle" serve --listen "127.0.0.1:$MSLP_PORT" --log-level warning "$@" &
+    server_pid=$!
+    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MSLP_PORT") 2>/dev/null && return 0; sleep 0.1; done
+    echo "the engine did not start listening on $MSLP_PORT" >&2
+    return 1
+}
+
+ms_stop_server() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+    fi
+}
+
+# ms_settle_tps CONNECTIONS SECONDS PEOPLE REPORT_DIR: a settle-only closed loop; prints its throughput.
+ms_settle_tps() {
+    "$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$1" --seconds "$2" --mix settle \
+        --people "$3" --report-dir "$4" >&2
+    sed -nE 's/.*"throughputPerSecond" : ([0-9.]+).*/\1/p' "$4/report.json" | head -1
+}
