@@ -107,12 +107,15 @@ let package = Package(
             dependencies: [
                 "MSLP", "MSLPChannel", "MedsettleStore", "PGClient",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "loadtest/Sources/LoadHarness"
         ),
         .executableTarget(
             name: "medsettle-load",
-            dependencies: ["LoadHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LoadHarness", "MSLPChannel", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "loadtest/Sources/medsettle-load"
         ),
         .testTarget(name: "MedsettleCoreTests", dependencies: ["MedsettleCore"]),

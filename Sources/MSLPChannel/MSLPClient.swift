@@ -118,8 +118,8 @@ public enum MSLPClient {
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
-                        let name = MSLPClientTLS.isIPAddress(host) ? nil : host
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name))
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls, serverHostname: MSLPClientTLS.serverName(host)))
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxLineLength)))
                     return try NIOAsyncChannel<FramedLine, ByteBuffer>(
@@ -158,7 +158,10 @@ public enum MSLPClientTLS {
         return try NIOSSLContext(configuration: configuration)
     }
 
-    static func isIPAddress(_ host: String) -> Bool {
-        host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
+    /// The name to send (SNI) and verify: a host name, or nil for an IP address (then the
+    /// certificate's IP address entries are checked against the peer's address).
+    public static func serverName(_ host: String) -> String? {
+        let isIP = host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
+        return isIP ? nil : host
     }
 }

@@ -75,7 +75,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if closing { return } // finishing: input is dropped
         queue.append(unwrapInboundIn(data))
         settleInFlight(to: inFlight + 1)
-        pump(context)
+        // The replies to the lines of one socket read leave in one write, at channelReadComplete.
+        pump(context, flushing: false)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context)
+        context.fireChannelReadComplete()
     }
 
     func read(context: ChannelHandlerContext) {
@@ -108,7 +114,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Answers queued lines until one needs the store (then resumes when it completes).
-    private func pump(_ context: ChannelHandlerContext) {
+    private func pump(_ context: ChannelHandlerContext, flushing: Bool = true) {
         while !busy, !closing, let item = queue.popFirst() {
             if case .line = item {} else { settleInFlight(to: inFlight - 1) }
             switch item {
@@ -139,7 +145,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 }
             }
         }
-        flush(context)
+        if flushing { flush(context) }
         if readPending, !closing, !draining, queue.count < maxInFlight {
             readPending = false
             context.read()

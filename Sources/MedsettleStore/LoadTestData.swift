@@ -4,7 +4,8 @@ import PGClient
 
 /// The generated population of load tests (`medsettle seed`), known to the load harness without
 /// reading the database: card `L` + 8 digits, one PIN for all, ID numbers `99` + 15 digits +
-/// check character, and pharmacy terminals `LOAD-P0001…` whose keys are derived from their ids.
+/// check character, pharmacy terminals `LOAD-P0001…` and one online terminal `LOAD-O0001` (the
+/// holder's app back end, which asks for payment QR codes), all with keys derived from their ids.
 ///
 /// Those keys are public by construction: generated terminals are for load tests only and must
 /// never exist in production (`medsettle seed` is not part of any production set-up).
@@ -13,6 +14,9 @@ public enum LoadTestData {
     public static let credit: Fen = 10_000_000
     /// The pharmacies the generated terminals belong to, in turn.
     public static let pharmacies = ["P001", "P002"]
+    /// The one `online` terminal (of the reference institution O001): QRCODE is an online verb.
+    public static let onlineTerminal = "LOAD-O0001"
+    public static let onlineInstitution = "O001"
 
     public static func cardNo(_ index: Int) -> String {
         precondition((1...99_999_999).contains(index), "load cards are L00000001…L99999999")
@@ -67,16 +71,18 @@ extension Seeder {
         return range.count
     }
 
-    /// Adds generated pharmacy terminals `1…count` (keys from `LoadTestData.terminalKey`).
+    /// Adds generated pharmacy terminals `1…count` and the online terminal (keys from
+    /// `LoadTestData.terminalKey`).
     public static func loadTerminals(_ connection: PGConnection, secrets: ServerSecrets, count: Int) throws {
+        let terminals = (1...max(1, count)).map { i in
+            (LoadTestData.terminal(i), LoadTestData.pharmacies[i % LoadTestData.pharmacies.count])
+        } + [(LoadTestData.onlineTerminal, LoadTestData.onlineInstitution)]
         try connection.transaction {
-            for i in 1...max(1, count) {
-                let id = LoadTestData.terminal(i)
+            for (id, institution) in terminals {
                 try connection.query("""
                     INSERT INTO terminal (id, institution, key_sealed, enabled) VALUES ($1, $2, $3, true)
                     ON CONFLICT (id) DO NOTHING
-                    """, [id, LoadTestData.pharmacies[i % LoadTestData.pharmacies.count],
-                          PGBytes(try secrets.seal(terminalKey: LoadTestData.terminalKey(id)))])
+                    """, [id, institution, PGBytes(try secrets.seal(terminalKey: LoadTestData.terminalKey(id)))])
             }
         }
     }

@@ -6,11 +6,12 @@ import PGClient
 struct SeedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed",
-        abstract: "Generate a load-test population: people with ACTIVE cards and credited accounts, and pharmacy terminals.",
+        abstract: "Generate a load-test population: people with ACTIVE cards and credited accounts, pharmacy terminals and an online terminal.",
         discussion: """
             People 1…N get cards L00000001…, PIN \(LoadTestData.pin) and \(LoadTestData.credit) fen each; terminals \
-            LOAD-P0001… get keys derived from their ids (see loadtest/README.md). For load tests only: never run \
-            it against a production database. Re-running tops the population up to N.
+            LOAD-P0001… and the online terminal LOAD-O0001 (for QR codes) get keys derived from their ids \
+            (see loadtest/README.md). For load tests only: never run it against a production database. \
+            Re-running tops the population up to N.
             """
     )
 

@@ -1,10 +1,12 @@
 import LoadHarness
+import MSLPChannel
+import MedsettleServer
 import MedsettleStore
 import PGClient
 import Testing
 
-/// A short run of the load harness against a real engine: the mixed load is served without
-/// unexpected errors and the database invariants hold afterwards.
+/// A short run of the load harness against a real engine: the mixed load, QR payments included, is
+/// served without unexpected errors and the database invariants hold afterwards.
 @Suite(.timeLimit(.minutes(2)))
 struct LoadHarnessSmokeTests {
     @Test func shortMixedRunKeepsTheInvariants() async throws {
@@ -24,11 +26,84 @@ struct LoadHarnessSmokeTests {
         let codes = run.stats.replyCodes
         #expect(run.stats.requests > 0)
         #expect(Set(codes.keys).isSubset(of: ["OK", "PIN_WRONG"]), "\(codes)")
-        let check = try InvariantCheck.check(conninfo: engine.conninfo, runID: run.runID, okSettlements: run.stats.createdSettlements)
+        // QR payments are part of the mix: a QRCODE on the online connection, then SETTLE qr=.
+        let operations = run.stats.requestsByOperation
+        #expect(operations["settle_qr"] ?? 0 > 0 && operations["settle_qr"] == operations["qrcode"], "\(operations)")
+        #expect(run.stats.createdQRSettlements > 0)
+        let check = try InvariantCheck.check(conninfo: engine.conninfo, runID: run.runID, okSettlements: run.stats.createdSettlements,
+                                             okQRSettlements: run.stats.createdQRSettlements)
         #expect(check.passed, "\(check.failures)")
         let report = LoadReport(run: run)
         let json = try report.json()
         #expect(report.svg().hasPrefix("<svg") && !json.isEmpty)
+        await engine.stop()
+    }
+
+    /// The harness drives an engine over TLS: a settle-only run, invariants green.
+    @Test func settleRunOverTLS() async throws {
+        let tls = try ServerTLS.context(certificatePath: OperationsTests.tlsFile("server.pem"),
+                                        keyPath: OperationsTests.tlsFile("server.key"))
+        let engine = try await TestEngine.start(configuration: ServerConfiguration(tls: tls))
+        try engine.pool.withConnection { connection in
+            try Seeder.loadTerminals(connection, secrets: TestDatabaseServer.shared.secrets, count: 2)
+            try Seeder.loadPeople(connection, secrets: TestDatabaseServer.shared.secrets, count: 100)
+        }
+        var configuration = LoadConfiguration()
+        configuration.port = engine.port
+        configuration.tls = try MSLPClientTLS.context(caPath: OperationsTests.tlsFile("ca.pem"))
+        configuration.connections = 2
+        configuration.seconds = 1
+        configuration.people = 100
+        configuration.mix = .settle
+        let run = LoadRun(configuration: configuration)
+        try await run.run()
+        #expect(run.stats.createdSettlements > 0)
+        #expect(run.stats.replyCodes.keys.sorted() == ["OK"], "\(run.stats.replyCodes)")
+        let check = try InvariantCheck.check(conninfo: engine.conninfo, runID: run.runID, okSettlements: run.stats.createdSettlements,
+                                             okQRSettlements: run.stats.createdQRSettlements)
+        #expect(check.passed, "\(check.failures)")
+        await engine.stop()
+    }
+
+    @Test func pipelinedPingRunIsAnsweredInOrder() async throws {
+        let engine = try await TestEngine.start()
+        try engine.pool.withConnection { connection in
+            try Seeder.loadTerminals(connection, secrets: TestDatabaseServer.shared.secrets, count: 2)
+        }
+        var configuration = LoadConfiguration()
+        configuration.port = engine.port
+        configuration.connections = 4
+        configuration.terminals = 2
+        configuration.seconds = 1
+        configuration.mix = .ping
+        configuration.pipeline = 8
+        let run = LoadRun(configuration: configuration)
+        try await run.run()
+        #expect(run.stats.requests > 0 && run.stats.requests % 8 == 0)
+        #expect(run.stats.replyCodes == ["OK": Int(run.stats.requests)])
+        #expect(run.stats.requestsByOperation == ["ping": Int(run.stats.requests)])
+        await engine.stop()
+    }
+
+    @Test func idleConnectionsAreHeldAndStillAnswer() async throws {
+        let engine = try await TestEngine.start()
+        try engine.pool.withConnection { connection in
+            try Seeder.loadTerminals(connection, secrets: TestDatabaseServer.shared.secrets, count: 3)
+        }
+        var configuration = LoadConfiguration()
+        configuration.port = engine.port
+        configuration.connections = 60
+        configuration.terminals = 3
+        configuration.seconds = 1
+        configuration.mix = .idle
+        configuration.connectConcurrency = 8
+        configuration.pingSample = 7
+        let run = LoadRun(configuration: configuration)
+        try await run.run()
+        #expect(run.held.heldNow == 60 && run.held.failedToOpen == 0, "\(run.held.error ?? "")")
+        #expect(run.held.sampledPings == 7 && run.held.answeredPings == 7)
+        let report = LoadReport(run: run)
+        #expect(report.idle?.held == 60)
         await engine.stop()
     }
 }

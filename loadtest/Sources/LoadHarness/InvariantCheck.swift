@@ -11,7 +11,9 @@ public enum InvariantCheck {
     /// - Money is conserved: credits − account debits of settlements still settled − payouts = Σ balances.
     /// - No balance is below 0 and no wrong-PIN count above 6.
     /// - One settlement row per OK SETTLE reply of this run (none for a refusal).
-    public static func check(conninfo: String, runID: String, okSettlements: Int) throws -> Result {
+    /// - One QR use (the `qr_paid` card event the store writes with `trace=<trace>`) per OK SETTLE
+    ///   reply of this run that paid by QR.
+    public static func check(conninfo: String, runID: String, okSettlements: Int, okQRSettlements: Int) throws -> Result {
         let connection = try PGConnection(conninfo: conninfo)
         let row = try connection.query("""
             SELECT (SELECT coalesce(sum(amount), 0) FROM account_credit),
@@ -20,11 +22,12 @@ public enum InvariantCheck {
                    (SELECT coalesce(sum(balance), 0) FROM person),
                    (SELECT coalesce(min(balance), 0) FROM person),
                    (SELECT coalesce(max(wrong_count), 0) FROM card),
-                   (SELECT count(*) FROM settlement WHERE trace LIKE $1 || '-%')
+                   (SELECT count(*) FROM settlement WHERE trace LIKE $1 || '-%'),
+                   (SELECT count(*) FROM card_event WHERE event = 'qr_paid' AND detail LIKE 'trace=' || $1 || '-%')
             """, [runID])
         let credits = try row.requireInt64(0, 0), debits = try row.requireInt64(0, 1), payouts = try row.requireInt64(0, 2)
         let balances = try row.requireInt64(0, 3), minBalance = try row.requireInt64(0, 4)
-        let maxWrong = try row.requireInt64(0, 5), rows = try row.requireInt64(0, 6)
+        let maxWrong = try row.requireInt64(0, 5), rows = try row.requireInt64(0, 6), qrUses = try row.requireInt64(0, 7)
         var failures: [String] = []
         if credits - debits - payouts != balances {
             failures.append("money not conserved: credits \(credits) − debits \(debits) − payouts \(payouts) ≠ balances \(balances)")
@@ -34,7 +37,10 @@ public enum InvariantCheck {
         if rows != Int64(okSettlements) {
             failures.append("\(rows) settlement rows for this run, but \(okSettlements) OK SETTLE replies")
         }
+        if qrUses != Int64(okQRSettlements) {
+            failures.append("\(qrUses) QR payments recorded for this run, but \(okQRSettlements) OK SETTLE replies paid by QR")
+        }
         return Result(failures: failures, details: ["credits": credits, "debits": debits, "payouts": payouts,
-                                                    "balances": balances, "settlement_rows": rows])
+                                                    "balances": balances, "settlement_rows": rows, "qr_payments": qrUses])
     }
 }

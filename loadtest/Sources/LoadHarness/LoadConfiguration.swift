@@ -1,3 +1,4 @@
+import NIOSSL
 /// What one load run does.
 public struct LoadConfiguration: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
@@ -10,12 +11,18 @@ public struct LoadConfiguration: Sendable {
     public enum Mix: String, Sendable, CaseIterable {
         /// Only pharmacy SETTLE of 1–5 lines.
         case settle
-        /// Mostly SETTLE, some CARDINFO, wrong PINs, REVERSE, CANCEL and QR payments.
+        /// Mostly SETTLE (some paid by QR), some CARDINFO, wrong PINs, REVERSE and CANCEL.
         case mixed
+        /// Only PING, `pipeline` in flight per connection: the front alone, no database.
+        case ping
+        /// Connections sign in and stay quiet for the run; at the end a sample must answer PING.
+        case idle
     }
 
     public var host = "127.0.0.1"
     public var port = 7411
+    /// Speak TLS to the engine (`MSLPClientTLS.context`), or plain TCP when nil.
+    public var tls: NIOSSLContext?
     public var connections = 32
     public var seconds = 20
     public var mode = Mode.closed
@@ -24,8 +31,37 @@ public struct LoadConfiguration: Sendable {
     public var mix = Mix.mixed
     /// People 1…people of `medsettle seed` are drawn from.
     public var people = 100_000
-    /// The first generated terminal used (connection k signs in as LOAD-P(first + k)).
+    /// The first generated terminal used (connection k signs in as LOAD-P(first + k mod terminals)).
     public var firstTerminal = 1
+    /// Generated terminals the connections sign in as, in turn; nil: one per connection. Many
+    /// connections may sign in as one terminal (the idle mix's thousands do).
+    public var terminals: Int?
+    /// PINGs in flight per connection in the ping mix (like redis-benchmark's -P).
+    public var pipeline = 1
+    /// Connections being opened and signed in at once (idle mix), so the listen backlog is not overrun.
+    public var connectConcurrency = 64
+    /// Held connections that must answer a PING at the end of the idle mix.
+    public var pingSample = 100
 
     public init() {}
+
+    /// The generated terminal connection `index` signs in as.
+    func terminal(forConnection index: Int) -> Int {
+        firstTerminal + index % max(1, terminals ?? connections)
+    }
+
+    /// What is wrong with this configuration, if anything.
+    public var problem: String? {
+        if connections < 1 { return "--connections must be positive" }
+        if seconds < 1 { return "--seconds must be positive" }
+        if mode == .open && rate < 1 { return "--rate must be positive" }
+        if mode == .open && (mix == .ping || mix == .idle) { return "the \(mix.rawValue) mix runs closed loop only" }
+        if !(1...1_024).contains(pipeline) { return "--pipeline must be 1-1024" }
+        if pipeline > 1 && mix != .ping { return "--pipeline is for the ping mix" }
+        if let terminals, !(1...9_999).contains(terminals) { return "--terminals must be 1-9999" }
+        if terminals == nil && connections > 9_999 { return "more than 9999 connections need --terminals" }
+        if !(1...1_024).contains(connectConcurrency) { return "--connect-concurrency must be 1-1024" }
+        if pingSample < 0 { return "--ping-sample must not be negative" }
+        return nil
+    }
 }

@@ -11,9 +11,23 @@ public struct LoadReport: Codable, Sendable {
     public let throughputPerSecond: Double
     public let latencyMicros: [String: UInt64]
     public let replies: [String: Int]
+    /// Requests by operation: `settle_card`, `settle_qr`, `qrcode`, `cardinfo`, `ping`, ….
+    public let operations: [String: Int]
     public let settlementsCreated: Int
+    /// Of `settlementsCreated`, those paid by QR.
+    public let qrSettlementsCreated: Int
+    /// The idle mix only: how many connections were held, and the PING sample at the end.
+    public let idle: Idle?
     public let perSecond: [LoadStats.Second]
     public var invariants: [String: String]
+
+    public struct Idle: Codable, Sendable {
+        public let held: Int
+        public let failedToOpen: Int
+        public let pingsSampled: Int
+        public let pingsAnswered: Int
+        public let firstError: String?
+    }
 
     public init(run: LoadRun) {
         let stats = run.stats
@@ -28,7 +42,12 @@ public struct LoadReport: Codable, Sendable {
         latencyMicros = ["p50": stats.percentile(50), "p90": stats.percentile(90), "p99": stats.percentile(99),
                          "p99.9": stats.percentile(99.9), "max": stats.maxMicros]
         replies = stats.replyCodes
+        operations = stats.requestsByOperation
         settlementsCreated = stats.createdSettlements
+        qrSettlementsCreated = stats.createdQRSettlements
+        let held = run.held
+        idle = c.mix == .idle ? Idle(held: held.heldNow, failedToOpen: held.failedToOpen, pingsSampled: held.sampledPings,
+                                     pingsAnswered: held.answeredPings, firstError: held.error) : nil
         perSecond = (0..<c.seconds).map(stats.second)
         invariants = [:]
     }
@@ -37,10 +56,15 @@ public struct LoadReport: Codable, Sendable {
         func ms(_ micros: UInt64?) -> String { String(format: "%.2f ms", Double(micros ?? 0) / 1000) }
         var lines = [
             "run \(runID): \(mode) loop, \(mix) mix, \(connections) connections, \(seconds) s",
-            "requests \(requests), throughput \(String(format: "%.0f", throughputPerSecond))/s, settlements created \(settlementsCreated)",
+            "requests \(requests), throughput \(String(format: "%.0f", throughputPerSecond))/s, settlements created \(settlementsCreated) (\(qrSettlementsCreated) by QR)",
             "latency p50 \(ms(latencyMicros["p50"])) p90 \(ms(latencyMicros["p90"])) p99 \(ms(latencyMicros["p99"])) p99.9 \(ms(latencyMicros["p99.9"])) max \(ms(latencyMicros["max"]))",
             "replies " + replies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+            "operations " + operations.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
         ]
+        if let idle {
+            lines.append("idle: held \(idle.held) connections, \(idle.failedToOpen) failed to open, PING sample \(idle.pingsAnswered)/\(idle.pingsSampled) answered"
+                         + (idle.firstError.map { ", first error: \($0)" } ?? ""))
+        }
         if !invariants.isEmpty {
             lines.append("invariants " + invariants.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }

@@ -1,8 +1,27 @@
 import Foundation
 import Histogram
+import MSLP
+
+/// What a request of the load is, for the report's count of requests per operation.
+public enum OperationKind: String, Sendable, CaseIterable {
+    case settleByCard = "settle_card"
+    /// SETTLE with `qr=` instead of card and PIN.
+    case settleByQR = "settle_qr"
+    /// QRCODE on the online terminal, for a QR payment.
+    case qrCode = "qrcode"
+    case cardInfo = "cardinfo"
+    /// CARDINFO with a wrong PIN, sent on purpose.
+    case wrongPIN = "cardinfo_wrong_pin"
+    case reverse
+    case cancel
+    case ping
+    case signIn = "signin"
+
+    var isSettle: Bool { self == .settleByCard || self == .settleByQR }
+}
 
 /// Latencies and reply codes of a run: one HDR histogram over the whole run and one per second,
-/// shared by all connections under a lock (a few thousand records a second).
+/// shared by all connections under a lock.
 public final class LoadStats: @unchecked Sendable {
     public struct Second: Sendable, Codable {
         public let second: Int
@@ -12,42 +31,90 @@ public final class LoadStats: @unchecked Sendable {
         public let p99Micros: UInt64
     }
 
-    private let lock = NSLock()
-    private var total = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-    private var perSecond: [Int: Histogram<UInt64>] = [:]
-    private var errorsPerSecond: [Int: Int] = [:]
-    private(set) var codes: [String: Int] = [:]
-    /// OK SETTLE replies that created a settlement (not repeats).
-    private(set) var settlementsCreated = 0
+    /// Latencies above a minute are recorded as a minute.
+    static let highestMicros: UInt64 = 60_000_000
 
-    public init() {}
+    private let lock = NSLock()
+    private var total = Histogram<UInt64>(highestTrackableValue: highestMicros, numberOfSignificantValueDigits: .three)
+    /// One histogram per second of the run, mutated in place (a copy out of a dictionary and back
+    /// would copy its counts on every record).
+    private var perSecond: [Histogram<UInt64>]
+    private var errorsPerSecond: [Int]
+    private var codes: [String: Int] = [:]
+    private var operations: [OperationKind: Int] = [:]
+    /// OK SETTLE replies that created a settlement (not repeats), and those of them paid by QR.
+    private var settlementsCreated = 0
+    private var qrSettlementsCreated = 0
+
+    /// - Parameter seconds: the run's length; later replies count in its last second.
+    public init(seconds: Int) {
+        let count = max(1, seconds)
+        perSecond = Array(repeating: Histogram(highestTrackableValue: Self.highestMicros, numberOfSignificantValueDigits: .two),
+                          count: count)
+        errorsPerSecond = Array(repeating: 0, count: count)
+    }
 
     /// Records one reply: latency in microseconds, its code (`OK` or the error), and the second
     /// of the run it completed in. Expected refusals (a wrong PIN sent on purpose) are not errors.
-    func record(micros: UInt64, code: String, second: Int, expected: Bool, createdSettlement: Bool) {
+    func record(_ operation: OperationKind, micros: UInt64, code: String, second: Int, expected: Bool, createdSettlement: Bool) {
+        let micros = min(micros, Self.highestMicros - 1)
+        let second = min(max(0, second), perSecond.count - 1)
         lock.lock()
         defer { lock.unlock() }
-        _ = total.record(min(micros, 59_999_999))
-        var histogram = perSecond[second] ?? Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
-        _ = histogram.record(min(micros, 59_999_999))
-        perSecond[second] = histogram
+        _ = total.record(micros)
+        _ = perSecond[second].record(micros)
         codes[code, default: 0] += 1
-        if code != "OK" && !expected { errorsPerSecond[second, default: 0] += 1 }
-        if createdSettlement { settlementsCreated += 1 }
+        operations[operation, default: 0] += 1
+        if code != "OK" && !expected { errorsPerSecond[second] += 1 }
+        if createdSettlement {
+            settlementsCreated += 1
+            if operation == .settleByQR { qrSettlementsCreated += 1 }
+        }
     }
 
     public var requests: UInt64 { lock.withLock { total.totalCount } }
 
     public func second(_ index: Int) -> Second {
         lock.withLock {
+            guard perSecond.indices.contains(index) else { return Second(second: index, requests: 0, errors: 0, p50Micros: 0, p99Micros: 0) }
             let histogram = perSecond[index]
-            return Second(second: index, requests: Int(histogram?.totalCount ?? 0), errors: errorsPerSecond[index] ?? 0,
-                          p50Micros: histogram?.valueAtPercentile(50) ?? 0, p99Micros: histogram?.valueAtPercentile(99) ?? 0)
+            return Second(second: index, requests: Int(histogram.totalCount), errors: errorsPerSecond[index],
+                          p50Micros: histogram.valueAtPercentile(50), p99Micros: histogram.valueAtPercentile(99))
         }
     }
 
     public func percentile(_ p: Double) -> UInt64 { lock.withLock { total.valueAtPercentile(p) } }
     public var maxMicros: UInt64 { lock.withLock { total.max } }
     public var replyCodes: [String: Int] { lock.withLock { codes } }
+    /// Requests by operation (`settle_card`, `settle_qr`, `qrcode`, …).
+    public var requestsByOperation: [String: Int] {
+        lock.withLock { Dictionary(uniqueKeysWithValues: operations.map { ($0.key.rawValue, $0.value) }) }
+    }
     public var createdSettlements: Int { lock.withLock { settlementsCreated } }
+    public var createdQRSettlements: Int { lock.withLock { qrSettlementsCreated } }
+}
+
+/// Records replies into a run's stats, with their latency from the send (or, open loop, the
+/// scheduled send) and the second of the run they completed in.
+struct ReplyRecorder: Sendable {
+    let stats: LoadStats
+    let start: ContinuousClock.Instant
+
+    func record(_ operation: OperationKind, _ reply: ReplyLine, sentAt: ContinuousClock.Instant, expectsRefusal: Bool = false) {
+        record(operation, code: reply.ok ? "OK" : (reply.code ?? "?"), sentAt: sentAt, expectsRefusal: expectsRefusal,
+               createdSettlement: operation.isSettle && reply.ok && reply.value("repeat") == nil)
+    }
+
+    /// Records a reply known only by its code (`OK` or the error).
+    func record(_ operation: OperationKind, code: String, sentAt: ContinuousClock.Instant, expectsRefusal: Bool = false,
+                createdSettlement: Bool = false) {
+        let now = ContinuousClock.now
+        stats.record(operation, micros: Self.micros(now - sentAt), code: code, second: Int((now - start).components.seconds),
+                     expected: expectsRefusal, createdSettlement: createdSettlement)
+    }
+
+    static func micros(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LoadHarness
+import MSLPChannel
 
 @main
 struct LoadCommand: AsyncParsableCommand {
@@ -10,7 +11,9 @@ struct LoadCommand: AsyncParsableCommand {
         discussion: """
             Needs the generated population and terminals: `medsettle seed --people N --terminals C` on the \
             engine's database first. Prints a progress line every second, then the summary; writes \
-            DIR/report.json and DIR/report.svg; with --database-url checks the invariants (exit 1 when one fails).
+            DIR/report.json and DIR/report.svg; with --database-url checks the invariants after a settle or \
+            mixed run (exit 1 when one fails). The idle mix exits 1 when a connection could not be opened or \
+            a sampled one did not answer its PING.
             """
     )
 
@@ -20,42 +23,68 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Run length in seconds.") var seconds = 20
     @Option(help: "closed (each terminal waits for its reply) or open (fixed arrival rate).") var mode = "closed"
     @Option(help: "Requests per second over all connections, open loop only.") var rate = 2_000
-    @Option(help: "settle (SETTLE only) or mixed.") var mix = "mixed"
+    @Option(help: "settle (SETTLE only), mixed, ping (PING only: the front alone) or idle (sign in, then hold the connections quiet).")
+    var mix = "mixed"
+    @Option(help: "PINGs in flight per connection, ping mix only (redis-benchmark's -P).") var pipeline = 1
+    @Option(help: "Generated terminals to sign in as, in turn (default: one per connection); many connections may share one.")
+    var terminals: Int?
+    @Option(help: "Connections opened at once, idle mix.") var connectConcurrency = 64
+    @Option(help: "Held connections that must answer a PING at the end, idle mix.") var pingSample = 100
     @Option(help: "People 1…N of `medsettle seed` to draw cardholders from.") var people = 100_000
     @Option(help: "Directory for report.json and report.svg.") var reportDir = "loadtest-report"
     @Option(name: .customLong("database-url"), help: "Check the invariants in this database afterwards (default: $DATABASE_URL).")
     var databaseURL: String?
+    @Flag(help: "Speak TLS to the engine (implied by --tls-ca).") var tls = false
+    @Option(help: "PEM CAs that sign the engine's certificate (default: the system's).") var tlsCa: String?
+    @Option(help: "PEM client certificate, for an engine that requires one.") var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
 
     func run() async throws {
         var config = LoadConfiguration()
         config.host = host
         config.port = port
+        if tls || tlsCa != nil || tlsCert != nil {
+            config.tls = try MSLPClientTLS.context(caPath: tlsCa, certificatePath: tlsCert, keyPath: tlsKey)
+        }
         config.connections = connections
         config.seconds = seconds
         guard let mode = LoadConfiguration.Mode(rawValue: mode), let mix = LoadConfiguration.Mix(rawValue: mix) else {
-            throw ValidationError("--mode is closed or open; --mix is settle or mixed")
+            throw ValidationError("--mode is closed or open; --mix is settle, mixed, ping or idle")
         }
         config.mode = mode
         config.mix = mix
         config.rate = rate
         config.people = people
+        config.pipeline = pipeline
+        config.terminals = terminals
+        config.connectConcurrency = connectConcurrency
+        config.pingSample = pingSample
+        if let problem = config.problem { throw ValidationError(problem) }
         let run = LoadRun(configuration: config)
-        try await run.run { second in
-            print(String(format: "t=%3ds  %6d req/s  p50 %6.2f ms  p99 %7.2f ms  errors %d", second.second + 1, second.requests,
+        try await run.run(progress: { second in
+            say(String(format: "t=%3ds  %6d req/s  p50 %6.2f ms  p99 %7.2f ms  errors %d", second.second + 1, second.requests,
                          Double(second.p50Micros) / 1000, Double(second.p99Micros) / 1000, second.errors))
-        }
+        }, notice: { say($0) })
         var report = LoadReport(run: run)
         var failed = false
-        if let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
-            let check = try InvariantCheck.check(conninfo: url, runID: run.runID, okSettlements: run.stats.createdSettlements)
+        if mix == .settle || mix == .mixed, let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
+            let check = try InvariantCheck.check(conninfo: url, runID: run.runID, okSettlements: run.stats.createdSettlements,
+                                                 okQRSettlements: run.stats.createdQRSettlements)
             report.invariants = check.passed ? ["status": "green"] : ["status": "FAILED", "failures": check.failures.joined(separator: "; ")]
             failed = !check.passed
         }
+        if let idle = report.idle, idle.failedToOpen > 0 || idle.pingsAnswered < idle.pingsSampled { failed = true }
         try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
         try report.json().write(to: URL(fileURLWithPath: reportDir + "/report.json"))
         try Data(report.svg().utf8).write(to: URL(fileURLWithPath: reportDir + "/report.svg"))
-        print(report.summary)
-        print("report: \(reportDir)/report.json, \(reportDir)/report.svg")
+        say(report.summary)
+        say("report: \(reportDir)/report.json, \(reportDir)/report.svg")
         if failed { throw ExitCode(1) }
     }
+}
+
+/// Writes a line to standard output at once, unbuffered even into a file or pipe: scripts wait
+/// for the idle mix's "holding" line while the run goes on.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

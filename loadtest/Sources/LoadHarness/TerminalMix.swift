@@ -1,0 +1,92 @@
+import MedsettleStore
+
+/// One request of the settle or mixed load.
+struct Operation {
+    let kind: OperationKind
+    /// The request line; for a QR payment without its credential, which is `qr=<token>` once the
+    /// online connection has asked for one.
+    let line: String
+    let trace: String
+    /// For a QR payment: the card to ask a QRCODE for.
+    let qrCard: String?
+    /// A wrong PIN sent on purpose: its refusal is not an error.
+    var expectsRefusal: Bool { kind == .wrongPIN }
+
+    init(_ kind: OperationKind, _ line: String, trace: String, qrCard: String? = nil) {
+        self.kind = kind
+        self.line = line
+        self.trace = trace
+        self.qrCard = qrCard
+    }
+}
+
+/// A connection's own sequence numbers, the settlements it may reverse or cancel, and the draw of
+/// its next request.
+///
+/// The mixed mix, per 100 requests on average: 75 SETTLE by card and PIN, 5 SETTLE by QR (each
+/// after a QRCODE on the online connection), 8 CARDINFO, 4 CARDINFO with a wrong PIN, 4 REVERSE
+/// and 4 CANCEL of the connection's own earlier settlements (a SETTLE instead while it has none).
+struct WorkerState {
+    let worker: Int
+    let runID: String
+    var sequence = 0
+    var tag = 0
+    var recent: [(trace: String, settlement: String)] = []
+
+    /// Settlements remembered for REVERSE and CANCEL, per connection.
+    static let recentLimit = 64
+
+    init(worker: Int, runID: String) {
+        self.worker = worker
+        self.runID = runID
+    }
+
+    mutating func settled(trace: String, settlement: String) {
+        recent.append((trace, settlement))
+        if recent.count > Self.recentLimit { recent.removeFirst(recent.count - Self.recentLimit) }
+    }
+
+    mutating func nextTag() -> String {
+        tag += 1
+        return "t\(tag)"
+    }
+
+    mutating func next(_ configuration: LoadConfiguration) -> Operation {
+        sequence += 1
+        let tag = nextTag()
+        let trace = "\(runID)-\(worker)-\(sequence)"
+        let person = Int.random(in: 1...configuration.people)
+        let cardNo = LoadTestData.cardNo(person)
+        let card = "card=\(cardNo) pin=\(LoadTestData.pin)"
+        let roll = configuration.mix == .settle ? 0 : Int.random(in: 0..<100)
+        switch roll {
+        case 75..<80:
+            return Operation(.settleByQR, "SETTLE \(tag) trace=\(trace) items=\(Self.items())", trace: trace, qrCard: cardNo)
+        case 80..<88:
+            return Operation(.cardInfo, "CARDINFO \(tag) \(card)", trace: trace)
+        case 88..<92:
+            return Operation(.wrongPIN, "CARDINFO \(tag) card=\(cardNo) pin=000000", trace: trace)
+        case 92..<96 where !recent.isEmpty:
+            let victim = recent.removeLast()
+            return Operation(.reverse, "REVERSE \(tag) trace=\(victim.trace)", trace: trace)
+        case 96..<100 where !recent.isEmpty:
+            let victim = recent.removeFirst()
+            return Operation(.cancel, "CANCEL \(tag) trace=\(trace) settlement=\(victim.settlement)", trace: trace)
+        default:
+            return Operation(.settleByCard, "SETTLE \(tag) trace=\(trace) \(card) items=\(Self.items())", trace: trace)
+        }
+    }
+
+    /// Pharmacy catalog items and their price limits: claims stay within the limits.
+    static let catalog: [(String, Int)] = [("A001", 1500), ("A002", 1200), ("A003", 2800), ("A004", 1800), ("A005", 500),
+                                           ("B001", 3500), ("B002", 2600), ("B003", 3000), ("B004", 6800),
+                                           ("C001", 3000), ("C002", 5000)]
+
+    /// 1–5 lines of random catalog items, quantities and prices within the limits.
+    static func items() -> String {
+        (0..<Int.random(in: 1...5)).map { _ -> String in
+            let (code, limit) = catalog.randomElement()!
+            return "\(code)*\(Int.random(in: 1...3))@\(Int.random(in: 100...limit))"
+        }.joined(separator: ";")
+    }
+}
