@@ -52,7 +52,7 @@ struct LoadHarnessSmokeTests {
         configuration.port = engine.port
         configuration.tls = try MSLPClientTLS.context(caPath: OperationsTests.tlsFile("ca.pem"))
         configuration.connections = 2
-        configuration.seconds = 1
+        configuration.seconds = 3
         configuration.people = 100
         configuration.mix = .settle
         let run = LoadRun(configuration: configuration)

@@ -150,9 +150,11 @@ import Testing
         let client = try await RawConnection.open(port: engine.port)
         _ = try await client.readLine()
         try await client.send(Array("PING p1\n".utf8))
-        #expect(try await client.readLine() == "p1 OK")
-        #expect(try await client.readLine() == "* ERR BUSY msg=closing%20a%20connection%20idle%20for%201500%20ms")
-        #expect(try await client.readLine() == nil)
+        var lines: [String] = []
+        while let line = try await client.readLine() { lines.append(line) }
+        // On a loaded machine the PING may come after the idle deadline: then it is not answered.
+        let idle = "* ERR BUSY msg=closing%20a%20connection%20idle%20for%201500%20ms"
+        #expect(lines == ["p1 OK", idle] || lines == [idle], "\(lines)")
         await engine.stop()
     }
 
@@ -243,7 +245,14 @@ final class RawConnection: @unchecked Sendable {
         return RawConnection(channel)
     }
 
+    /// NIOAsyncChannel insists that its writer is finished before it goes away.
+    deinit {
+        channel.outbound.finish()
+        channel.channel.close(promise: nil)
+    }
+
     func close() async {
+        channel.outbound.finish()
         try? await channel.channel.close()
     }
 
