@@ -6,7 +6,7 @@ import PGClient
 /// A batch costs two round trips and one commit however many settlements it holds: one pipeline
 /// (with BEGIN) finds repeated traces, locks every holder in person-id order (so two batches never
 /// deadlock), reads their cards, accumulators and used QR tokens, and allocates settlement ids;
-/// a second pipeline writes every row with one statement per table and commits.
+/// a second pipeline writes every row with one statement (a CTE per table) and commits.
 ///
 /// Isolation between cardholders is the same as for one settlement: each holder is locked before
 /// their card is read, and a batch carries at most one settlement per person. Anything unusual —
@@ -15,13 +15,17 @@ import PGClient
 /// batch's transaction fails for any reason but a lost database, nothing of it is kept and every
 /// settlement runs alone, so one bad claim never costs another its answer.
 enum SettlementBatchSQL {
+    // Every read below is written so that its plan is index lookups per batch member whatever the
+    // statistics said when the generic plan was made (a LATERAL … LIMIT 1 or `= ANY(ARRAY(…))`):
+    // a plain join against `trace` was once planned as a hash join over the whole table, and
+    // settled ever slower as the table grew.
     static let traceHits = PGStatement("batch_trace_hits", """
         SELECT x.i FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(terminal, trace, i)
-        JOIN trace t ON t.terminal = x.terminal AND t.trace = x.trace
+        CROSS JOIN LATERAL (SELECT 1 FROM trace t WHERE t.terminal = x.terminal AND t.trace = x.trace LIMIT 1) AS hit
         """)
     static let lockHolders = PGStatement("batch_lock_holders", """
         SELECT id, id_no, name, insurance, has_account, balance, insured FROM person
-        WHERE id IN (SELECT person_id FROM card WHERE card_no = ANY($1::text[]))
+        WHERE id = ANY(ARRAY(SELECT person_id FROM card WHERE card_no = ANY($1::text[])))
         ORDER BY id FOR UPDATE
         """)
     static let readCards = PGStatement("batch_read_cards", """
@@ -30,7 +34,7 @@ enum SettlementBatchSQL {
         """)
     static let readAccumulators = PGStatement("batch_read_accumulators", """
         SELECT person_id, visit, deductible_met, fund_paid FROM accumulator
-        WHERE year = $2 AND person_id IN (SELECT person_id FROM card WHERE card_no = ANY($1::text[]))
+        WHERE person_id = ANY(ARRAY(SELECT person_id FROM card WHERE card_no = ANY($1::text[]))) AND year = $2
         """)
     static let allocateIDs = PGStatement("batch_allocate_settlement_ids", """
         SELECT nextval(pg_get_serial_sequence('settlement', 'id')) FROM generate_series(1, $1::integer)
@@ -39,51 +43,51 @@ enum SettlementBatchSQL {
         SELECT token_id FROM qr_use WHERE token_id = ANY($1::bytea[])
         """)
 
-    static let setWrongCounts = PGStatement("batch_set_wrong_counts", """
-        UPDATE card c SET wrong_count = x.n, updated_at = now()
-        FROM unnest($1::text[], $2::smallint[]) AS x(card_no, n) WHERE c.card_no = x.card_no
-        """)
-    static let insertEvents = PGStatement("batch_insert_card_events", """
-        INSERT INTO card_event (card_no, person_id, event, terminal, institution, channel, detail)
-        SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-        """)
-    static let insertSettlements = PGStatement("batch_insert_settlements", """
-        INSERT INTO settlement (id, terminal, institution, trace, person_id, card_no, visit, business_date,
-                                total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after)
-        OVERRIDING SYSTEM VALUE
-        SELECT x.id, x.terminal, x.institution, x.trace, x.person_id, x.card_no, x.visit, $17::date,
-               x.total, x.selfpay_full, x.selfpay_first, x.inscope, x.deductible, x.fund, x.account, x.cash, x.balance_after
-        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-                    $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],
-                    $14::bigint[], $15::bigint[], $16::bigint[])
-             AS x(id, terminal, institution, trace, person_id, card_no, visit, total, selfpay_full, selfpay_first,
-                  inscope, deductible, fund, account, cash, balance_after)
-        """)
-    static let insertLines = PGStatement("batch_insert_settlement_lines", """
-        INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
-        SELECT * FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
-                             $7::bigint[], $8::bigint[])
-        """)
-    static let debitAccounts = PGStatement("batch_debit_accounts", """
-        UPDATE person p SET balance = p.balance - x.amount, updated_at = now()
-        FROM unnest($1::bigint[], $2::bigint[]) AS x(id, amount) WHERE p.id = x.id
-        """)
-    static let addAccumulators = PGStatement("batch_add_accumulators", """
-        INSERT INTO accumulator (person_id, year, visit, deductible_met, fund_paid)
-        SELECT x.person_id, $1::smallint, x.visit, x.met, x.paid
-        FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) AS x(person_id, visit, met, paid)
-        ON CONFLICT (person_id, year, visit) DO UPDATE
-        SET deductible_met = accumulator.deductible_met + excluded.deductible_met,
-            fund_paid = accumulator.fund_paid + excluded.fund_paid
-        """)
-    static let insertTraces = PGStatement("batch_insert_traces", """
-        INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bigint[])
-        """)
-    static let consumeQR = PGStatement("batch_consume_qr", """
-        INSERT INTO qr_use (token_id, card_no, expires_at)
-        SELECT x.token_id, x.card_no, to_timestamp(x.expires)
-        FROM unnest($1::bytea[], $2::text[], $3::bigint[]) AS x(token_id, card_no, expires)
+    /// Every write of a batch in one statement of data-modifying CTEs (one execution instead of
+    /// eight): PIN counts, settlements, their lines and traces, account debits, accumulators, QR
+    /// uses and card events. An empty array writes nothing. The referential checks run at the end
+    /// of the statement, when every row it inserts is there.
+    static let write = PGStatement("batch_write", """
+        WITH wrong AS (
+            UPDATE card c SET wrong_count = x.n, updated_at = now()
+            FROM unnest($1::text[], $2::smallint[]) AS x(card_no, n) WHERE c.card_no = x.card_no
+        ), s AS (
+            INSERT INTO settlement (id, terminal, institution, trace, person_id, card_no, visit, business_date,
+                                    total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after)
+            OVERRIDING SYSTEM VALUE
+            SELECT x.id, x.terminal, x.institution, x.trace, x.person_id, x.card_no, x.visit, $17::date,
+                   x.total, x.selfpay_full, x.selfpay_first, x.inscope, x.deductible, x.fund, x.account, x.cash, x.balance_after
+            FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
+                        $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
+                        $16::bigint[], $18::bigint[], $19::bigint[])
+                 AS x(id, terminal, institution, trace, person_id, card_no, visit, total, selfpay_full, selfpay_first,
+                      inscope, deductible, fund, account, cash, balance_after)
+        ), lines AS (
+            INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
+            SELECT * FROM unnest($20::bigint[], $21::integer[], $22::text[], $23::bigint[], $24::bigint[], $25::bigint[],
+                                 $26::bigint[], $27::bigint[])
+        ), traces AS (
+            INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
+            SELECT * FROM unnest($4::text[], $6::text[], $28::text[], $29::bytea[], $3::bigint[])
+        ), debits AS (
+            UPDATE person p SET balance = p.balance - x.amount, updated_at = now()
+            FROM unnest($30::bigint[], $31::bigint[]) AS x(id, amount) WHERE p.id = x.id
+        ), accumulated AS (
+            INSERT INTO accumulator (person_id, year, visit, deductible_met, fund_paid)
+            SELECT x.person_id, $32::smallint, x.visit, x.met, x.paid
+            FROM unnest($33::bigint[], $34::text[], $35::bigint[], $36::bigint[]) AS x(person_id, visit, met, paid)
+            ON CONFLICT (person_id, year, visit) DO UPDATE
+            SET deductible_met = accumulator.deductible_met + excluded.deductible_met,
+                fund_paid = accumulator.fund_paid + excluded.fund_paid
+        ), qr AS (
+            INSERT INTO qr_use (token_id, card_no, expires_at)
+            SELECT x.token_id, x.card_no, to_timestamp(x.expires)
+            FROM unnest($37::bytea[], $38::text[], $39::bigint[]) AS x(token_id, card_no, expires)
+        ), events AS (
+            INSERT INTO card_event (card_no, person_id, event, terminal, institution, channel, detail)
+            SELECT * FROM unnest($40::text[], $41::bigint[], $42::text[], $43::text[], $44::text[], $45::text[], $46::text[])
+        )
+        SELECT 1
         """)
 }
 
@@ -265,9 +269,8 @@ extension Store {
                 verdicts.append(.answer(.ok(record.replyFields)))
             }
         }
-        let queries = writes.queries(date: date)
-        // With nothing to write, `transaction` ends the read-only transaction on its own.
-        if !queries.isEmpty { try connection.commit(with: queries) }
+        // With nothing to write, `transaction` ends the transaction on its own.
+        if let write = writes.query(date: date) { try connection.commit(with: [write]) }
         return verdicts
     }
 }
@@ -278,7 +281,7 @@ private struct TraceKey: Hashable {
     let trace: String
 }
 
-/// The rows a batch writes, column by column, for one set-based statement per table.
+/// The rows a batch writes, column by column, for one set-based statement.
 private struct BatchWrites {
     var wrongCards: [String] = [], wrongCounts: [Int64] = []
 
@@ -374,43 +377,23 @@ private struct BatchWrites {
         }
     }
 
-    /// One statement per table that has rows, in an order that satisfies the foreign keys.
-    func queries(date: BusinessDate) -> [PGQuery] {
-        typealias SQL = SettlementBatchSQL
-        var queries: [PGQuery] = []
-        if !wrongCards.isEmpty {
-            queries.append(.prepared(SQL.setWrongCounts, [PGArray(wrongCards), PGArray(wrongCounts)]))
-        }
-        if !ids.isEmpty {
-            queries.append(.prepared(SQL.insertSettlements, [
-                PGArray(ids), PGArray(terminals), PGArray(institutions), PGArray(traces), PGArray(persons),
-                PGArray(cards), PGArray(visits), PGArray(totals), PGArray(selfpayFulls), PGArray(selfpayFirsts),
-                PGArray(inscopes), PGArray(deductibles), PGArray(funds), PGArray(accounts), PGArray(cashes),
-                PGArray(balancesAfter), date.yyyymmdd,
-            ]))
-            queries.append(.prepared(SQL.insertLines, [
-                PGArray(lineSettlements), PGArray(lineNumbers), PGArray(lineCodes), PGArray(lineQuantities),
-                PGArray(linePrices), PGArray(lineAmounts), PGArray(lineSelfpayFulls), PGArray(lineSelfpayFirsts),
-            ]))
-            queries.append(.prepared(SQL.insertTraces, [PGArray(terminals), PGArray(traces), PGArray(verbs),
-                                                        PGArray(fingerprints), PGArray(ids)]))
-        }
-        if !debitPersons.isEmpty {
-            queries.append(.prepared(SQL.debitAccounts, [PGArray(debitPersons), PGArray(debitAmounts)]))
-        }
-        if !accPersons.isEmpty {
-            queries.append(.prepared(SQL.addAccumulators, [date.year, PGArray(accPersons), PGArray(accVisits),
-                                                           PGArray(accMet), PGArray(accPaid)]))
-        }
-        if !qrTokens.isEmpty {
-            queries.append(.prepared(SQL.consumeQR, [PGArray(qrTokens), PGArray(qrCards), PGArray(qrExpiries)]))
-        }
-        if !eventNames.isEmpty {
-            queries.append(.prepared(SQL.insertEvents, [
-                PGArray(eventCards), PGArray(eventPersons), PGArray(eventNames), PGArray(eventTerminals),
-                PGArray(eventInstitutions), PGArray(eventChannels), PGArray(eventDetails),
-            ]))
-        }
-        return queries
+    /// The one statement that writes all of it, or nil when there is nothing to write.
+    func query(date: BusinessDate) -> PGQuery? {
+        guard !ids.isEmpty || !wrongCards.isEmpty || !eventNames.isEmpty else { return nil }
+        return .prepared(SettlementBatchSQL.write, [
+            PGArray(wrongCards), PGArray(wrongCounts),
+            PGArray(ids), PGArray(terminals), PGArray(institutions), PGArray(traces), PGArray(persons),
+            PGArray(cards), PGArray(visits), PGArray(totals), PGArray(selfpayFulls), PGArray(selfpayFirsts),
+            PGArray(inscopes), PGArray(deductibles), PGArray(funds), PGArray(accounts), date.yyyymmdd,
+            PGArray(cashes), PGArray(balancesAfter),
+            PGArray(lineSettlements), PGArray(lineNumbers), PGArray(lineCodes), PGArray(lineQuantities),
+            PGArray(linePrices), PGArray(lineAmounts), PGArray(lineSelfpayFulls), PGArray(lineSelfpayFirsts),
+            PGArray(verbs), PGArray(fingerprints),
+            PGArray(debitPersons), PGArray(debitAmounts),
+            date.year, PGArray(accPersons), PGArray(accVisits), PGArray(accMet), PGArray(accPaid),
+            PGArray(qrTokens), PGArray(qrCards), PGArray(qrExpiries),
+            PGArray(eventCards), PGArray(eventPersons), PGArray(eventNames), PGArray(eventTerminals),
+            PGArray(eventInstitutions), PGArray(eventChannels), PGArray(eventDetails),
+        ])
     }
 }
