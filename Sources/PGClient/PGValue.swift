@@ -42,35 +42,85 @@ public struct PGStatement: Sendable, Hashable {
 public struct PGArray: PGBindable {
     public let pgText: String
 
+    // Built byte by byte: batches bind dozens of arrays per statement, and building their text
+    // through String interpolation and joins was a tenth of the engine's CPU under load.
+
     public init(_ values: [Int64]) {
-        pgText = "{" + values.map(String.init).joined(separator: ",") + "}"
+        pgText = Self.text(count: values.count) { out, index in Self.appendDecimal(values[index], to: &out) }
     }
 
     /// NULL elements are written unquoted, as PostgreSQL's array syntax wants them.
     public init(_ values: [Int64?]) {
-        pgText = "{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
+        pgText = Self.text(count: values.count) { out, index in
+            if let value = values[index] { Self.appendDecimal(value, to: &out) } else { out.append(contentsOf: Self.null) }
+        }
     }
 
     public init(_ values: [String]) {
-        pgText = "{" + values.map(Self.quoted).joined(separator: ",") + "}"
+        pgText = Self.text(count: values.count) { out, index in Self.appendQuoted(values[index], to: &out) }
     }
 
     public init(_ values: [String?]) {
-        pgText = "{" + values.map { $0.map(Self.quoted) ?? "NULL" }.joined(separator: ",") + "}"
+        pgText = Self.text(count: values.count) { out, index in
+            if let value = values[index] { Self.appendQuoted(value, to: &out) } else { out.append(contentsOf: Self.null) }
+        }
     }
 
     /// A `bytea[]`: each element in bytea's hex format.
     public init(_ values: [PGBytes]) {
-        self.init(values.map(\.pgText))
+        pgText = Self.text(count: values.count) { out, index in
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "x"))
+            for byte in values[index].bytes {
+                out.append(Self.hexDigits[Int(byte >> 4)])
+                out.append(Self.hexDigits[Int(byte & 0x0F)])
+            }
+            out.append(UInt8(ascii: "\""))
+        }
     }
 
-    private static func quoted(_ value: String) -> String {
-        var quoted = "\""
-        for c in value.unicodeScalars {
-            if c == "\"" || c == "\\" { quoted.unicodeScalars.append("\\") }
-            quoted.unicodeScalars.append(c)
+    private static let null: [UInt8] = Array("NULL".utf8)
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private static func text(count: Int, _ element: (inout [UInt8], Int) -> Void) -> String {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(2 + count * 12)
+        for index in 0..<count {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            element(&out, index)
         }
-        return quoted + "\""
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for position in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[position]) }
+        }
+    }
+
+    /// `"…"` with `"` and `\` escaped by a backslash: always quoted, so that empty strings, `NULL`
+    /// and values with commas or braces are taken literally.
+    private static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+            out.append(byte)
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }
 

@@ -18,6 +18,15 @@ struct DatabaseLayerTests {
         #expect(try row.requireString(0, 5) == "{1,2,3}")
         let texts = try connection.query("SELECT unnest($1::text[])", [PGArray(["a,b", "\"q\"", "back\\slash", ""])])
         #expect(try (0..<texts.rowCount).map { try texts.requireString($0, 0) } == ["a,b", "\"q\"", "back\\slash", ""])
+        let numbers: [Int64?] = [0, -1, 42, nil, Int64.max, Int64.min]
+        let ints = try connection.query("SELECT x FROM unnest($1::bigint[]) WITH ORDINALITY AS u(x, i) ORDER BY i", [PGArray(numbers)])
+        #expect(try (0..<ints.rowCount).map { try ints.int64($0, 0) } == numbers)
+        let optionalTexts: [String?] = ["NULL", nil, "é,{}"]
+        let mixed = try connection.query("SELECT x FROM unnest($1::text[]) WITH ORDINALITY AS u(x, i) ORDER BY i", [PGArray(optionalTexts)])
+        #expect((0..<mixed.rowCount).map { mixed.string($0, 0) } == optionalTexts)
+        let blobs = try connection.query("SELECT x FROM unnest($1::bytea[]) WITH ORDINALITY AS u(x, i) ORDER BY i",
+                                         [PGArray([PGBytes([0, 0xAB]), PGBytes([])])])
+        #expect(try (0..<blobs.rowCount).map { try blobs.requireBytes($0, 0) } == [[0, 0xAB], []])
     }
 
     @Test func errorsCarrySQLStateAndTransactionsRollBack() throws {

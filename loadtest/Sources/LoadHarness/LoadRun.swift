@@ -34,6 +34,11 @@ public struct LoadRun: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if configuration.mix == .ping {
                 group.addTask { try await PingLoad(configuration: configuration, recorder: recorder, deadline: deadline).run() }
+            } else if configuration.mix == .settle, configuration.mode == .closed {
+                let runID = self.runID
+                group.addTask {
+                    try await SettleLoad(configuration: configuration, runID: runID, recorder: recorder, deadline: deadline).run()
+                }
             } else {
                 for worker in 0..<configuration.connections {
                     group.addTask { try await self.work(worker, start: start, deadline: deadline, recorder: recorder) }

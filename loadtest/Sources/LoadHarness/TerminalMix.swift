@@ -32,6 +32,9 @@ struct WorkerState {
     var sequence = 0
     var tag = 0
     var recent: [(trace: String, settlement: String)] = []
+    /// A fast generator of its own: the system's would make a getrandom call per draw, and the
+    /// client's CPU is taken from the engine under test on these two cores.
+    var random: SplitMix64
 
     /// Settlements remembered for REVERSE and CANCEL, per connection.
     static let recentLimit = 64
@@ -39,6 +42,7 @@ struct WorkerState {
     init(worker: Int, runID: String) {
         self.worker = worker
         self.runID = runID
+        self.random = SplitMix64(seed: UInt64.random(in: 0...UInt64.max) &+ UInt64(worker))
     }
 
     mutating func settled(trace: String, settlement: String) {
@@ -55,13 +59,13 @@ struct WorkerState {
         sequence += 1
         let tag = nextTag()
         let trace = "\(runID)-\(worker)-\(sequence)"
-        let person = Int.random(in: 1...configuration.people)
+        let person = Int.random(in: 1...configuration.people, using: &random)
         let cardNo = LoadTestData.cardNo(person)
         let card = "card=\(cardNo) pin=\(LoadTestData.pin)"
-        let roll = configuration.mix == .settle ? 0 : Int.random(in: 0..<100)
+        let roll = configuration.mix == .settle ? 0 : Int.random(in: 0..<100, using: &random)
         switch roll {
         case 75..<80:
-            return Operation(.settleByQR, "SETTLE \(tag) trace=\(trace) items=\(Self.items())", trace: trace, qrCard: cardNo)
+            return Operation(.settleByQR, "SETTLE \(tag) trace=\(trace) items=\(items())", trace: trace, qrCard: cardNo)
         case 80..<88:
             return Operation(.cardInfo, "CARDINFO \(tag) \(card)", trace: trace)
         case 88..<92:
@@ -73,7 +77,7 @@ struct WorkerState {
             let victim = recent.removeFirst()
             return Operation(.cancel, "CANCEL \(tag) trace=\(trace) settlement=\(victim.settlement)", trace: trace)
         default:
-            return Operation(.settleByCard, "SETTLE \(tag) trace=\(trace) \(card) items=\(Self.items())", trace: trace)
+            return Operation(.settleByCard, "SETTLE \(tag) trace=\(trace) \(card) items=\(items())", trace: trace)
         }
     }
 
@@ -83,10 +87,25 @@ struct WorkerState {
                                            ("C001", 3000), ("C002", 5000)]
 
     /// 1–5 lines of random catalog items, quantities and prices within the limits.
-    static func items() -> String {
-        (0..<Int.random(in: 1...5)).map { _ -> String in
-            let (code, limit) = catalog.randomElement()!
-            return "\(code)*\(Int.random(in: 1...3))@\(Int.random(in: 100...limit))"
+    mutating func items() -> String {
+        (0..<Int.random(in: 1...5, using: &random)).map { _ -> String in
+            let (code, limit) = Self.catalog.randomElement(using: &random)!
+            return "\(code)*\(Int.random(in: 1...3, using: &random))@\(Int.random(in: 100...limit, using: &random))"
         }.joined(separator: ";")
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast generator; good enough to pick load.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
