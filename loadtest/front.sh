@@ -22,18 +22,9 @@ for tool in redis-server redis-benchmark redis-cli; do
     fi
 done
 
-# A TCP port nobody listens on now (compare.sh's engine may be on 7499 at the same time).
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
 # CPU time (user + system) a process has used so far, in milliseconds.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
 
-MSLP_PORT=${MSLP_PORT:-$(free_port)}
 source loadtest/lib.sh
 ms_build
 ms_start_postgres
@@ -44,7 +35,7 @@ trap 'stop_redis; ms_cleanup' EXIT
 "$BIN/medsettle" seed --people 1 --terminals "$CLIENTS" >&2
 
 echo "redis-benchmark ping_inline: $CLIENTS clients, pipeline $PIPELINE, ~$SECONDS_EACH s" >&2
-redis_port=$(free_port)
+redis_port=$(ms_free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --logfile "$dir/redis.log" &
 redis_pid=$!
 for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -24,18 +24,9 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((CONNECTIONS + 1000
     exit 2
 fi
 
-# A TCP port nobody listens on now (compare.sh's engine may be on 7499 at the same time).
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
 # A /proc/<pid>/status memory figure (VmRSS, VmHWM) in MB.
 memory_mb() { awk -v key="$2:" '$1 == key { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
-MSLP_PORT=${MSLP_PORT:-$(free_port)}
 source loadtest/lib.sh
 ms_build
 ms_start_postgres

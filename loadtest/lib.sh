@@ -6,7 +6,16 @@
 #
 # Everything lives in one temp dir that an EXIT trap removes, server and cluster stopped.
 
-MSLP_PORT=${MSLP_PORT:-7499}
+# A TCP port nobody listens on now, so that several scripts can run side by side.
+ms_free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 20000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}
+
+MSLP_PORT=${MSLP_PORT:-$(ms_free_port)}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 server_pid=""
 dir=""
