@@ -50,10 +50,16 @@ public final class MedsettleServer: Sendable {
                     return true
                 }
                 guard admitted else {
-                    // Refused before TLS and before the greeting: a plain line any client can read.
+                    // Refused instead of greeted, in the connection's own language: inside TLS on a
+                    // TLS listener (the handshake is bounded by the line deadline), else plain.
                     metrics.connectionsRefused.increment()
                     return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(RefusalHandler())
+                        let sync = channel.pipeline.syncOperations
+                        if let tls = configuration.tls {
+                            try sync.addHandler(NIOSSLServerHandler(context: tls))
+                            try sync.addHandler(HandshakeDeadlineHandler(deadline: configuration.lineTimeout))
+                        }
+                        try sync.addHandler(RefusalHandler())
                     }
                 }
                 metrics.connectionsOpen.increment()
@@ -126,7 +132,8 @@ func randomChallenge() -> [UInt8] {
 }
 
 /// Greets a connection over the limit with `* ERR BUSY` and closes it. The line is written once
-/// the channel is active (a write from the initializer would come too early).
+/// the channel is active (a write from the initializer would come too early; under TLS it waits
+/// for the handshake).
 private final class RefusalHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

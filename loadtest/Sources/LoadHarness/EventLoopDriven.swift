@@ -82,6 +82,10 @@ class SignedInDriver: ChannelInboundHandler {
     /// One reply line (or unsolicited line) after sign-in.
     func received(_ line: [UInt8], _ context: ChannelHandlerContext) {}
 
+    /// The server closed the connection after sign-in: true to end quietly (the default: it is an
+    /// error).
+    func serverClosed() -> Bool { false }
+
     final func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .line(let line) = unwrapInboundIn(data) else {
             return fail(context, LoadError("a line from the server is longer than the client's limit"))
@@ -106,7 +110,11 @@ class SignedInDriver: ChannelInboundHandler {
     }
 
     final func channelInactive(context: ChannelHandlerContext) {
-        fail(context, LoadError("the server closed the connection"))
+        if phase == .running, serverClosed() {
+            finish(context)
+        } else {
+            fail(context, LoadError("the server closed the connection"))
+        }
         context.fireChannelInactive()
     }
 
@@ -177,10 +185,19 @@ final class SettleDriver: SignedInDriver {
     }
 
     override func received(_ line: [UInt8], _ context: ChannelHandlerContext) {
-        guard let (operation, sentAt) = pending, let reply = ReplyLine.parse(line) else { return fail(context, unexpected(line)) }
+        guard let reply = ReplyLine.parse(line) else { return fail(context, unexpected(line)) }
+        if reply.tag == "*" { return } // the server is closing the connection (a graceful stop, say)
+        guard let (operation, sentAt) = pending else { return fail(context, unexpected(line)) }
         pending = nil
         recorder.record(operation.kind, reply, sentAt: sentAt, expectsRefusal: operation.expectsRefusal)
         if ContinuousClock.now < deadline { sendNext(context) } else { finish(context) }
+    }
+
+    /// A graceful stop of the engine: the request in flight, if any, was not read (its reply would
+    /// have come first), so it moved nothing.
+    override func serverClosed() -> Bool {
+        recorder.stats.noteClosedByServer()
+        return true
     }
 
     private func sendNext(_ context: ChannelHandlerContext) {

@@ -16,6 +16,7 @@ public struct LoadReport: Codable, Sendable {
     public let settlementsCreated: Int
     /// Of `settlementsCreated`, those paid by QR.
     public let qrSettlementsCreated: Int
+    public let connectionsClosedByServer: Int
     /// The idle mix only: how many connections were held, and the PING sample at the end.
     public let idle: Idle?
     public let perSecond: [LoadStats.Second]
@@ -45,6 +46,7 @@ public struct LoadReport: Codable, Sendable {
         operations = stats.requestsByOperation
         settlementsCreated = stats.createdSettlements
         qrSettlementsCreated = stats.createdQRSettlements
+        connectionsClosedByServer = stats.connectionsClosedByServer
         let held = run.held
         idle = c.mix == .idle ? Idle(held: held.heldNow, failedToOpen: held.failedToOpen, pingsSampled: held.sampledPings,
                                      pingsAnswered: held.answeredPings, firstError: held.error) : nil
@@ -61,6 +63,9 @@ public struct LoadReport: Codable, Sendable {
             "replies " + replies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
             "operations " + operations.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
         ]
+        if connectionsClosedByServer > 0 {
+            lines.append("connections closed by the server before the end: \(connectionsClosedByServer)")
+        }
         if let idle {
             lines.append("idle: held \(idle.held) connections, \(idle.failedToOpen) failed to open, PING sample \(idle.pingsAnswered)/\(idle.pingsSampled) answered"
                          + (idle.firstError.map { ", first error: \($0)" } ?? ""))

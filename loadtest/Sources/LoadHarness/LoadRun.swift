@@ -2,6 +2,7 @@ import Foundation
 import MSLP
 import MSLPChannel
 import MedsettleStore
+import NIOCore
 
 /// Drives one load run: `connections` terminals (the generated LOAD-P… pharmacies), each on its
 /// own connection, sending the configured mix until the time is up.
@@ -56,6 +57,17 @@ public struct LoadRun: Sendable {
 
     /// One terminal of the settle or mixed load, on its own connection.
     private func work(_ worker: Int, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, recorder: ReplyRecorder) async throws {
+        do {
+            try await workSignedIn(worker, start: start, deadline: deadline, recorder: recorder)
+        } catch is MSLPConnection.Closed {
+            stats.noteClosedByServer()
+        } catch let error as ChannelError where error == .ioOnClosedChannel || error == .outputClosed || error == .eof {
+            stats.noteClosedByServer()
+        }
+    }
+
+    private func workSignedIn(_ worker: Int, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant,
+                              recorder: ReplyRecorder) async throws {
         try await signedIn(asTerminal: LoadTestData.terminal(configuration.terminal(forConnection: worker))) { connection in
             if configuration.mix == .mixed {
                 // QR payments need a QRCODE, which only an online terminal may ask for: the

@@ -45,6 +45,8 @@ public final class LoadStats: @unchecked Sendable {
     /// OK SETTLE replies that created a settlement (not repeats), and those of them paid by QR.
     private var settlementsCreated = 0
     private var qrSettlementsCreated = 0
+    /// Connections the server closed before the end of the run (a graceful stop, say).
+    private var closedByServer = 0
 
     /// - Parameter seconds: the run's length; later replies count in its last second.
     public init(seconds: Int) {
@@ -92,6 +94,13 @@ public final class LoadStats: @unchecked Sendable {
     }
     public var createdSettlements: Int { lock.withLock { settlementsCreated } }
     public var createdQRSettlements: Int { lock.withLock { qrSettlementsCreated } }
+    public var connectionsClosedByServer: Int { lock.withLock { closedByServer } }
+
+    /// A connection ended because the server closed it: its last request, if unanswered, counts
+    /// as nothing (no reply, so no settlement is expected of it).
+    func noteClosedByServer() {
+        lock.withLock { closedByServer += 1 }
+    }
 }
 
 /// Records replies into a run's stats, with their latency from the send (or, open loop, the
