@@ -62,7 +62,11 @@ psql_() { psql -X -q -h "$dir" -p "$pgport" -U medsettle "$@"; }
 ms_migrate_and_seed() {
     "$BIN/medsettle" migrate --reference-data >&2
     "$BIN/medsettle" seed --people "$1" --terminals "$2" --history "${3:-0}" >&2
-    psql_ -d medsettle -c "VACUUM ANALYZE" -c "CHECKPOINT"
+    # No database-wide ANALYZE here: statistics that call the empty settlement tables empty make
+    # PostgreSQL plan the foreign-key checks against them as sequential scans, which slow down as
+    # the run fills them, until autovacuum analyzes them again (see docs/PERFORMANCE.md). `seed`
+    # analyzes the tables it fills.
+    psql_ -d medsettle -c "CHECKPOINT"
 }
 
 # ms_start_server [serve flags…]: starts the engine on $MSLP_PORT and waits until it listens.

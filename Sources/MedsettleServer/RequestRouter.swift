@@ -272,7 +272,7 @@ struct RequestRouter: Sendable {
             return .now(RoutedReply(reply: error.reply(tag: tag), action: .none))
         case .success(let (claim, traced)):
             let promise = eventLoop.makePromise(of: Outcome.self)
-            store.settle(claim, traced: traced, by: terminal) { promise.succeed($0) }
+            store.settle(claim, traced: traced, by: terminal, replies: EventLoopReplies(loop: eventLoop)) { promise.succeed($0) }
             let metrics = self.metrics
             return .later(promise.futureResult.map { outcome in
                 metrics.observe(outcome, verb: .settle, kind: terminal.kind)
@@ -314,4 +314,11 @@ struct RequestRouter: Sendable {
             RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the engine is shutting down"), action: .none)
         })
     }
+}
+
+/// Settlement answers handed to a connection's event loop, one hop per batch and loop.
+struct EventLoopReplies: SettleReplyQueue {
+    let loop: any EventLoop
+    var key: ObjectIdentifier { ObjectIdentifier(loop) }
+    func deliver(_ work: @escaping @Sendable () -> Void) { loop.execute(work) }
 }

@@ -6,6 +6,34 @@ struct SettleJob: Sendable {
     let traced: TracedRequest
     let context: TerminalContext
     let complete: @Sendable (Outcome) -> Void
+    /// Where `complete` runs; nil: on the settlement worker's thread.
+    var replies: (any SettleReplyQueue)? = nil
+}
+
+/// Where settlement answers are delivered, typically the event loop of the connection that asked.
+/// The answers of one batch for one queue are handed over in one hop, not one hop each: a hop
+/// wakes the loop's thread, and those wake-ups were a large part of the engine's CPU.
+public protocol SettleReplyQueue: Sendable {
+    /// Queues with the same key receive their answers together.
+    var key: ObjectIdentifier { get }
+    func deliver(_ work: @escaping @Sendable () -> Void)
+}
+
+extension [(SettleJob, Outcome)] {
+    /// Completes every job, in one `deliver` per reply queue.
+    func deliver() {
+        var grouped: [ObjectIdentifier: (any SettleReplyQueue, [(SettleJob, Outcome)])] = [:]
+        for (job, outcome) in self {
+            guard let queue = job.replies else {
+                job.complete(outcome)
+                continue
+            }
+            grouped[queue.key, default: (queue, [])].1.append((job, outcome))
+        }
+        for (queue, answers) in grouped.values {
+            queue.deliver { for (job, outcome) in answers { job.complete(outcome) } }
+        }
+    }
 }
 
 /// How SETTLE requests are grouped into shared transactions (group commit).

@@ -98,12 +98,13 @@ extension Store {
     /// SETTLE (结算): prices and, in one transaction, debits the account, adds to the year's
     /// accumulators, records the settlement with its lines and binds the trace.
     ///
-    /// The claim joins the settlement queue; `completion` runs on a settlement worker thread once
-    /// the claim's transaction has committed (or the claim was refused). Settlements of different
+    /// The claim joins the settlement queue; `completion` runs once the claim's transaction has
+    /// committed (or the claim was refused). Settlements of different
     /// cardholders that wait together share one transaction (`SettlementBatch.swift`).
+    /// - Parameter replies: where `completion` runs (by default on a settlement worker's thread).
     public func settle(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext,
-                       completion: @escaping @Sendable (Outcome) -> Void) {
-        let job = SettleJob(claim: claim, traced: request, context: context, complete: completion)
+                       replies: (any SettleReplyQueue)? = nil, completion: @escaping @Sendable (Outcome) -> Void) {
+        let job = SettleJob(claim: claim, traced: request, context: context, complete: completion, replies: replies)
         if !settleQueue.submit(job) {
             completion(.refused(.busy, "too many settlements are waiting; try again"))
         }

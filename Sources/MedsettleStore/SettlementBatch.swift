@@ -114,16 +114,18 @@ private enum BatchResult {
 }
 
 extension Store {
-    /// Settles a batch of jobs taken from the queue and completes every one of them.
+    /// Settles a batch of jobs taken from the queue and completes every one of them: the batch's
+    /// answers as soon as it has committed, then those that run alone, one by one.
     func settleBatch(_ jobs: [SettleJob]) {
         var members: [BatchMember] = []
         var alone: [SettleJob] = []
+        var answers: [(SettleJob, Outcome)] = []
         var cards = Set<String>()
         var traces = Set<TraceKey>()
         let now = clock.now()
         for job in jobs {
             if let refusal = checkLines(job.claim.lines) {
-                job.complete(refusal)
+                answers.append((job, refusal))
                 continue
             }
             let cardNo: String
@@ -152,19 +154,20 @@ extension Store {
             case .committed(let verdicts):
                 for (member, verdict) in zip(members, verdicts) {
                     switch verdict {
-                    case .answer(let outcome): member.job.complete(outcome)
+                    case .answer(let outcome): answers.append((member.job, outcome))
                     case .alone: alone.append(member.job)
                     }
                 }
             case .unavailable(let outcome):
-                for member in members { member.job.complete(outcome) }
+                answers += members.map { ($0.job, outcome) }
             case .rolledBack:
                 alone.append(contentsOf: members.map(\.job))
             }
         }
+        answers.deliver()
         if !alone.isEmpty { settledAlone.increment(by: Int64(alone.count)) }
         for job in alone {
-            job.complete(settleAlone(job.claim, traced: job.traced, by: job.context))
+            [(job, settleAlone(job.claim, traced: job.traced, by: job.context))].deliver()
         }
     }
 
