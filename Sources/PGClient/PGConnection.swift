@@ -19,9 +19,31 @@ public final class PGConnection: @unchecked Sendable {
     /// Inside `transaction`: COMMIT already sent by `commit(with:)`.
     private var committed = false
 
-    /// Connects with a libpq connection string: a URL (`postgresql://...`) or `key=value` pairs.
+    /// Defaults for what a connection string leaves out, so that a database that is down or
+    /// unreachable is noticed in seconds rather than at TCP's own timeouts: a bounded connect, and
+    /// keepalives with a user timeout that end a connection whose peer has gone silent.
+    public static let connectionDefaults: KeyValuePairs<String, String> = [
+        "connect_timeout": "3",
+        "keepalives": "1",
+        "keepalives_idle": "10",
+        "keepalives_interval": "3",
+        "keepalives_count": "3",
+        "tcp_user_timeout": "10000",
+        "application_name": "medsettle",
+    ]
+
+    /// Connects with a libpq connection string: a URL (`postgresql://...`) or `key=value` pairs,
+    /// possibly naming several hosts (`host=a,b target_session_attrs=read-write`). Settings the
+    /// string gives win over `connectionDefaults`.
     public init(conninfo: String) throws {
-        guard let conn = PQconnectdb(conninfo) else {
+        // With expand_dbname, values expanded from `dbname` override the keywords before it.
+        // Both arrays end with NULL, as libpq wants.
+        let keywords: [(any PGBindable)?] = Self.connectionDefaults.map(\.key) + ["dbname", nil]
+        let values: [(any PGBindable)?] = Self.connectionDefaults.map(\.value) + [conninfo, nil]
+        let connection = withCStrings(keywords) { keys in
+            withCStrings(values) { vals in PQconnectdbParams(keys, vals, 1) }
+        }
+        guard let conn = connection else {
             throw PGError(kind: .connection, message: "out of memory creating a connection")
         }
         guard PQstatus(conn) == CONNECTION_OK else {

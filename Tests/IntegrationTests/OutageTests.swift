@@ -1,0 +1,63 @@
+import Foundation
+import LocalPostgres
+import MSLPChannel
+import MedsettleServer
+import MedsettleStore
+import PGClient
+import Testing
+
+/// The database goes away and comes back: requests that need it answer UNAVAILABLE at once
+/// (nothing done), the rest keep working, and the pool reconnects by itself.
+@Suite(.timeLimit(.minutes(2)))
+struct OutageTests {
+    @Test func unavailableWhileDownAndBackWithoutARestart() async throws {
+        let directory = NSTemporaryDirectory() + "medsettle-outage-\(UUID().uuidString.prefix(8))"
+        let cluster = try LocalCluster.prepare(directory: directory, durable: true) // survives an immediate stop
+        try cluster.start()
+        defer {
+            try? cluster.stop(mode: "immediate")
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        try DatabaseSetup.createDatabaseIfMissing(adminConninfo: cluster.conninfo(), name: "medsettle")
+        let conninfo = cluster.conninfo(database: "medsettle")
+        let secrets = TestDatabaseServer.shared.secrets
+        _ = try DatabaseSetup.prepare(conninfo: conninfo, secrets: secrets, loadReferenceData: true, demoPeople: true)
+        let pool = PGPool(conninfo: conninfo, size: 4, acquireTimeoutSeconds: 2)
+        let store = try Store(pool: pool, secrets: secrets)
+        let server = try await MedsettleServer.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0), store: store)
+        defer { store.close(); pool.close() }
+
+        func settle(_ trace: String) async throws -> String {
+            try await MSLPClient.withConnection(host: "127.0.0.1", port: server.localPort) { connection in
+                let signIn = try await connection.signIn(terminal: "P001-01", key: Terminals.key("P001-01"))
+                guard signIn.ok else { return "SIGNIN " + (signIn.code ?? "?") }
+                let reply = try await connection.request("SETTLE s1 trace=\(trace) card=H00000017 pin=246810 items=A001*1@1000")
+                return reply.ok ? "OK" : (reply.code ?? "?")
+            }
+        }
+        #expect(try await settle("OUT-1") == "OK")
+
+        try cluster.stop(mode: "immediate")
+        let started = ContinuousClock.now
+        let whileDown = try await MSLPClient.withConnection(host: "127.0.0.1", port: server.localPort) { connection in
+            let ping = try await connection.request("PING p1")
+            let signIn = try await connection.signIn(terminal: "P001-01", key: Terminals.key("P001-01"))
+            return (ping.ok, signIn.code)
+        }
+        #expect(whileDown.0, "PING needs no database")
+        #expect(whileDown.1 == "UNAVAILABLE")
+        #expect(ContinuousClock.now - started < .seconds(5), "refused quickly, not after a timeout")
+
+        try cluster.start()
+        var after = ""
+        for _ in 0..<20 {
+            after = try await settle("OUT-2")
+            if after == "OK" { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(after == "OK", "the pool reconnected by itself")
+        let settled = try pool.withConnection { try $0.query("SELECT count(*) FROM settlement WHERE trace LIKE 'OUT-%'").requireInt(0, 0) }
+        #expect(settled == 2)
+        try? await server.shutdown()
+    }
+}
