@@ -42,7 +42,7 @@ extension Store {
     /// CREDIT (个人账户划入): adds to a person's personal account, idempotent by trace.
     public func credit(idNo: String, amount: Fen, traced request: TracedRequest, by context: TerminalContext) -> Outcome {
         precondition(amount > 0 && amount <= Self.maxCredit, "the caller validates the amount")
-        return perform("CREDIT") { connection in
+        return perform("CREDIT", traced: true) { connection in
             try connection.transaction {
                 if let prior = try priorOutcome(connection, request, by: context) { return prior }
                 let person = try connection.query(EnrolmentSQL.lockPerson, [idNo])

@@ -45,7 +45,7 @@ extension Store {
 
     /// ADMIT (入院登记): opens an admission for the cardholder; one open admission per person.
     public func admit(_ credential: Credential, ward: String?, traced request: TracedRequest, by context: TerminalContext) -> Outcome {
-        perform("ADMIT") { connection in
+        perform("ADMIT", traced: true) { connection in
             try connection.transaction {
                 if let prior = try priorOutcome(connection, request, by: context) { return prior }
                 let holder: Cardholder
@@ -70,7 +70,7 @@ extension Store {
     /// FEES (费用明细上传): a batch of fee lines for an open admission of this institution.
     public func addFees(admission wireID: String, lines: [ClaimLine], traced request: TracedRequest, by context: TerminalContext) -> Outcome {
         if let refusal = checkLines(lines) { return refusal }
-        return perform("FEES") { connection in
+        return perform("FEES", traced: true) { connection in
             try connection.transaction {
                 if let prior = try priorOutcome(connection, request, by: context) { return prior }
                 let admission: AdmissionRecord
@@ -129,7 +129,7 @@ extension Store {
     /// DISCHARGE (出院结算): all fee lines as one claim under the inpatient policy; closes the admission.
     public func discharge(admission wireID: String, credential: Credential, useAccount: Bool,
                           traced request: TracedRequest, by context: TerminalContext) -> Outcome {
-        perform("DISCHARGE") { connection in
+        perform("DISCHARGE", traced: true) { connection in
             try connection.transaction {
                 if let prior = try priorOutcome(connection, request, by: context) { return prior }
                 guard let id = WireID.admission.decode(wireID),

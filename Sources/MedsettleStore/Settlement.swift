@@ -120,7 +120,9 @@ extension Store {
     /// One settlement in its own transaction, in two round trips: one pipeline reads the trace
     /// record, locks the holder and reads the card and the year's accumulators (BEGIN travels
     /// with it); a second one writes everything and commits. Batches fall back to it.
-    func settleAlone(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext) -> Outcome {
+    /// - Parameter outcomeUnknown: this retries a batch whose commit was lost (see `perform`).
+    func settleAlone(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext,
+                     outcomeUnknown: Bool = false) -> Outcome {
         if let refusal = checkLines(claim.lines) { return refusal }
         let cardNo: String
         var token: QRTokens.Verified?
@@ -134,7 +136,7 @@ extension Store {
                 token = verified
             case .failure:
                 // A repeat is answered even if its token has expired since; otherwise the token's error.
-                return perform("SETTLE") { connection in
+                return perform("SETTLE", traced: true, outcomeUnknown: outcomeUnknown) { connection in
                     try connection.transaction {
                         if let prior = try priorOutcome(connection, request, by: context) { return prior }
                         switch try present(connection, claim.credential, by: context) {
@@ -145,7 +147,7 @@ extension Store {
                 }
             }
         }
-        return perform("SETTLE") { connection in
+        return perform("SETTLE", traced: true, outcomeUnknown: outcomeUnknown) { connection in
             try connection.transaction {
                 let year = businessDate().year
                 var reads = [Self.traceLookup(request, by: context)] + Self.lockCardholderQueries(cardNo)

@@ -111,6 +111,9 @@ private enum BatchResult {
     case unavailable(Outcome)
     /// Rolled back for another reason: every member runs alone.
     case rolledBack
+    /// The connection was lost at COMMIT: every member runs alone, as a retry whose trace tells
+    /// whether the batch committed.
+    case outcomeUnknown
 }
 
 extension Store {
@@ -119,6 +122,7 @@ extension Store {
     func settleBatch(_ jobs: [SettleJob]) {
         var members: [BatchMember] = []
         var alone: [SettleJob] = []
+        var unknown: [SettleJob] = []
         var answers: [(SettleJob, Outcome)] = []
         var cards = Set<String>()
         var traces = Set<TraceKey>()
@@ -162,12 +166,17 @@ extension Store {
                 answers += members.map { ($0.job, outcome) }
             case .rolledBack:
                 alone.append(contentsOf: members.map(\.job))
+            case .outcomeUnknown:
+                unknown.append(contentsOf: members.map(\.job))
             }
         }
         answers.deliver()
         if !alone.isEmpty { settledAlone.increment(by: Int64(alone.count)) }
         for job in alone {
             [(job, settleAlone(job.claim, traced: job.traced, by: job.context))].deliver()
+        }
+        for job in unknown {
+            [(job, settleAlone(job.claim, traced: job.traced, by: job.context, outcomeUnknown: true))].deliver()
         }
     }
 
@@ -177,6 +186,7 @@ extension Store {
                 try connection.transaction { try batchTransaction(members, connection) }
             })
         } catch {
+            if let error = error as? PGError, error.commitOutcomeUnknown { return .outcomeUnknown }
             if let outcome = infrastructureOutcome(error, operation: "SETTLE batch") { return .unavailable(outcome) }
             logger.debug("batch failed; settling its members one by one", metadata: ["size": "\(members.count)", "error": "\(error)"])
             return .rolledBack

@@ -72,8 +72,20 @@ public final class Store: Sendable {
     /// Runs one operation: retries a transaction that lost a serialisation race or met a
     /// concurrent twin of its own trace (the retry then finds the twin's record), and maps
     /// infrastructure failures to the protocol's codes.
-    func perform(_ operation: String, _ body: (PGConnection) throws -> Outcome) -> Outcome {
+    ///
+    /// A connection lost while COMMIT was on its way leaves the outcome unknown, and such an
+    /// operation is never answered as not done. A traced operation (`traced`) is idempotent by
+    /// (terminal, trace), so it is simply run again once the database answers: if the lost commit
+    /// happened, the retry finds its trace and answers it as a repeat; if not, it does the work now —
+    /// exactly once either way, since the trace's unique key stops a second. When the database
+    /// stays out of reach, or for an untraced operation, the answer is `BUSY` with the advice to
+    /// send the same request again or QUERY it.
+    /// - Parameter outcomeUnknown: an earlier attempt (a batch) already lost its commit.
+    func perform(_ operation: String, traced: Bool = false, outcomeUnknown: Bool = false,
+                 _ body: (PGConnection) throws -> Outcome) -> Outcome {
         var attempt = 0
+        var unknown = outcomeUnknown
+        var resolving = 0
         while true {
             attempt += 1
             do {
@@ -82,12 +94,30 @@ public final class Store: Sendable {
                 logger.debug("retrying after a concurrent conflict", metadata: ["operation": "\(operation)", "sqlstate": "\(error.sqlState ?? "")"])
                 continue
             } catch {
+                if let error = error as? PGError, error.commitOutcomeUnknown {
+                    logger.warning("connection lost at COMMIT; outcome unknown", metadata: ["operation": "\(operation)"])
+                    unknown = true
+                }
+                let databaseTrouble = (error as? PGError)?.isConnectionFailure == true || error is PGPool.Exhausted
+                if unknown, databaseTrouble {
+                    guard traced, resolving < Self.unknownCommitRetries else { return Self.outcomeUnknown }
+                    resolving += 1
+                    Thread.sleep(forTimeInterval: 0.25 * Double(resolving))
+                    continue
+                }
                 if let outcome = infrastructureOutcome(error, operation: operation) { return outcome }
                 logger.error("operation failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
                 return .refused(.internal, "internal error")
             }
         }
     }
+
+    /// Attempts to learn a lost commit's outcome (about 10 s in all, backing off).
+    static let unknownCommitRetries = 8
+
+    static let outcomeUnknown = Outcome.refused(
+        .busy, "the database connection was lost while committing; whether it was done is not known yet: "
+            + "send the same request again (same trace) or QUERY it")
 
     /// The answer for a failure of the database itself (unreachable, or no connection free in
     /// time), or nil for any other error.

@@ -51,7 +51,7 @@ extension Store {
 
     /// CANCEL (撤销): undoes a settlement of this institution, at most once; idempotent by trace.
     public func cancel(settlement wireID: String, traced request: TracedRequest, by context: TerminalContext) -> Outcome {
-        perform("CANCEL") { connection in
+        perform("CANCEL", traced: true) { connection in
             try connection.transaction {
                 if let prior = try priorOutcome(connection, request, by: context) { return prior }
                 guard let id = WireID.settlement.decode(wireID) else { return .refused(.notFound, "no such settlement") }
@@ -78,7 +78,7 @@ extension Store {
     /// undone (`state=undone`); an original that never arrived is blocked, so that it is refused
     /// with `REVERSED` if it comes late (`state=blocked`). Repeats answer the same.
     public func reverse(trace: String, by context: TerminalContext) -> Outcome {
-        perform("REVERSE") { connection in
+        perform("REVERSE", traced: true) { connection in
             try connection.transaction {
                 let row = try connection.query(TraceSQL.lookup, [context.terminal, trace])
                 guard row.rowCount == 1 else {

@@ -226,7 +226,7 @@ public final class PGConnection: @unchecked Sendable {
             if beginPending {
                 beginPending = false // nothing was sent: nothing to commit
             } else if !committed {
-                try execute("COMMIT")
+                try Self.markingUnknownCommit { try execute("COMMIT") }
             }
             committed = false
             return value
@@ -239,9 +239,19 @@ public final class PGConnection: @unchecked Sendable {
     /// Sends `queries` and COMMIT in one pipeline, ending the transaction opened by `transaction`.
     @discardableResult
     public func commit(with queries: [PGQuery]) throws -> [PGResult] {
-        let results = try pipeline(queries + [.text("COMMIT")])
+        let results = try Self.markingUnknownCommit { try pipeline(queries + [.text("COMMIT")]) }
         committed = true
         return Array(results.dropLast())
+    }
+
+    /// A connection failure while COMMIT is on its way leaves the outcome unknown: say so.
+    private static func markingUnknownCommit<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var error as PGError where error.isConnectionFailure {
+            error.commitOutcomeUnknown = true
+            throw error
+        }
     }
 
     /// Rolls back if a transaction is open; a failure here means the connection is gone anyway.

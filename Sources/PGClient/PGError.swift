@@ -15,6 +15,9 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     public let message: String
     /// The constraint named by the server for integrity violations.
     public let constraint: String?
+    /// The connection was lost after COMMIT was sent: the transaction may or may not have
+    /// committed. Never report such an operation as not done.
+    public internal(set) var commitOutcomeUnknown = false
 
     public init(kind: Kind, sqlState: String? = nil, message: String, constraint: String? = nil) {
         self.kind = kind

@@ -60,4 +60,43 @@ struct OutageTests {
         #expect(settled == 2)
         try? await server.shutdown()
     }
+
+    /// The connection is lost while COMMIT runs (the backend is terminated inside a deferred
+    /// trigger, so the transaction does not commit): the terminal is not told "nothing was done"
+    /// — the engine retries by trace, does the work once, and answers OK.
+    @Test func aCommitLostInFlightIsResolvedByTrace() async throws {
+        let engine = try await TestEngine.start()
+        let (idNo, card) = try await engine.newCardholder(credit: 10_000)
+        let admin = try PGConnection(conninfo: engine.conninfo)
+        try admin.execute("""
+            CREATE TABLE slow_gate (open boolean);
+            CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM slow_gate) THEN PERFORM pg_sleep(5); END IF;
+                RETURN NULL;
+            END $$;
+            CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON settlement DEFERRABLE INITIALLY DEFERRED
+                FOR EACH ROW EXECUTE FUNCTION slow_commit();
+            """)
+        let reply = Task {
+            try await engine.withTerminal("P001-01") { connection in
+                try await connection.request("SETTLE s1 trace=LOST-1 card=\(card) pin=470291 items=A002*1@1200")
+            }
+        }
+        var terminated = 0
+        for _ in 0..<40 where terminated == 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            terminated = try admin.query("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'
+                """).requireInt(0, 0)
+        }
+        try admin.execute("INSERT INTO slow_gate VALUES (true)")
+        #expect(terminated == 1)
+        let answer = try await reply.value
+        #expect(answer.ok, "\(answer)")
+        #expect(try engine.scalar("SELECT count(*) FROM settlement WHERE trace = 'LOST-1'") == 1)
+        #expect(try engine.scalar("SELECT balance FROM person WHERE id_no = $1", [idNo]) == 8800)
+        await engine.stop()
+    }
 }
