@@ -64,7 +64,7 @@ struct DemoCommand: AsyncParsableCommand {
             fflush(nil)
             let signal = await waitForTerminationSignal()
             logger.notice("stopping", metadata: ["signal": "\(signal)"])
-            try await server.shutdown()
+            await server.drain(grace: .seconds(10))
             store.close()
             pool.close()
         } catch {
