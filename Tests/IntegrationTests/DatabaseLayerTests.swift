@@ -101,3 +101,17 @@ struct DatabaseLayerTests {
         #expect(!sealed.indices.contains { i in i + 8 <= sealed.count && Array(sealed[i..<i + 8]) == Array(key[0..<8]) })
     }
 }
+
+/// Reference rows that settlements name cannot go away (migration 0005).
+@Suite struct ReferenceGuardTests {
+    @Test func catalogItemsAndTerminalsStay() throws {
+        let connection = try PGConnection(conninfo: try TestDatabaseServer.shared.freshDatabase())
+        for statement in ["DELETE FROM catalog_item WHERE code = 'A001'", "UPDATE catalog_item SET code = 'Z001' WHERE code = 'A001'",
+                          "DELETE FROM terminal WHERE id = 'P001-01'", "UPDATE terminal SET id = 'P001-99' WHERE id = 'P001-01'",
+                          "TRUNCATE catalog_item CASCADE"] {
+            #expect(throws: PGError.self) { try connection.execute(statement) }
+        }
+        try connection.execute("UPDATE catalog_item SET name = 'renamed' WHERE code = 'A001'")
+        try connection.execute("UPDATE terminal SET enabled = false WHERE id = 'P001-01'")
+    }
+}
