@@ -55,10 +55,7 @@ public final class MedsettleServer: Sendable {
                     metrics.connectionsRefused.increment()
                     return channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
-                        if let tls = configuration.tls {
-                            try sync.addHandler(NIOSSLServerHandler(context: tls))
-                            try sync.addHandler(HandshakeDeadlineHandler(deadline: configuration.lineTimeout))
-                        }
+                        try addTLS(sync, configuration)
                         try sync.addHandler(RefusalHandler())
                     }
                 }
@@ -69,10 +66,7 @@ public final class MedsettleServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    if let tls = configuration.tls {
-                        try sync.addHandler(NIOSSLServerHandler(context: tls))
-                        try sync.addHandler(HandshakeDeadlineHandler(deadline: configuration.lineTimeout))
-                    }
+                    try addTLS(sync, configuration)
                     try sync.addHandler(LineDeadlineHandler(deadline: configuration.lineTimeout))
                     try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
                     try sync.addHandler(ConnectionHandler(router: router, maxInFlight: configuration.maxInFlight,
@@ -129,6 +123,14 @@ public final class MedsettleServer: Sendable {
 func randomChallenge() -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
     return (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+}
+
+/// TLS first in the pipeline, when the listener has it, with the handshake bounded by the line
+/// deadline.
+private func addTLS(_ sync: ChannelPipeline.SynchronousOperations, _ configuration: ServerConfiguration) throws {
+    guard let tls = configuration.tls else { return }
+    try sync.addHandler(NIOSSLServerHandler(context: tls))
+    try sync.addHandler(HandshakeDeadlineHandler(deadline: configuration.lineTimeout))
 }
 
 /// Greets a connection over the limit with `* ERR BUSY` and closes it. The line is written once
