@@ -34,6 +34,7 @@ final class TestDatabaseServer: Sendable {
             adminConninfo = url
             conninfoFor = { Self.conninfo(url, database: $0) }
         } else {
+            ClusterCleanup.reapOrphans()
             let directory = try Self.makeTempDirectory()
             let cluster = try LocalCluster.prepare(directory: directory, durable: false)
             try cluster.start()
@@ -82,12 +83,32 @@ final class TestDatabaseServer: Sendable {
 enum ClusterCleanup {
     nonisolated(unsafe) private static var cluster: LocalCluster?
 
+    static let ownerFile = "owner.pid"
+
     static func register(_ cluster: LocalCluster) {
         Self.cluster = cluster
+        try? String(getpid()).write(toFile: cluster.directory + "/" + ownerFile, atomically: true, encoding: .utf8)
         atexit {
             guard let cluster = ClusterCleanup.cluster else { return }
             try? cluster.stop(mode: "immediate")
             try? FileManager.default.removeItem(atPath: cluster.directory)
+        }
+    }
+
+    /// Stops and deletes the clusters of earlier test processes that died without their atexit
+    /// (a crash, a kill): each records its owner's process id, and a dead owner's cluster is stale.
+    static func reapOrphans() {
+        let temp = "/tmp"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: temp) else { return }
+        for entry in entries where entry.hasPrefix("medsettle-test-") {
+            let directory = temp + "/" + entry
+            guard let text = try? String(contentsOfFile: directory + "/" + ownerFile, encoding: .utf8),
+                  let owner = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  kill(owner, 0) != 0, errno == ESRCH else { continue }
+            if FileManager.default.fileExists(atPath: directory + "/data/PG_VERSION") {
+                try? LocalCluster.prepare(directory: directory, durable: false).stop(mode: "immediate") // an existing cluster: no initdb
+            }
+            try? FileManager.default.removeItem(atPath: directory)
         }
     }
 }
