@@ -35,8 +35,11 @@ public struct Greeting: Sendable, Hashable {
 
     /// Reads a greeting line (a trailing CR/LF is tolerated); `nil` if it is not one.
     public static func parse(_ line: some Collection<UInt8>) -> Greeting? {
-        var text = String(decoding: line, as: UTF8.self)
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        // Line breaks are stripped as bytes: in a `String`, CR LF is one `Character`, which
+        // `hasSuffix("\n")` and `hasSuffix("\r")` both miss (fuzz/: reply target).
+        var bytes = Array(line)
+        while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+        let text = String(decoding: bytes, as: UTF8.self)
         let parts = text.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "*", parts[1] == "HELLO",
               parts[2].hasPrefix("proto="), parts[3].hasPrefix("challenge=")
