@@ -10,6 +10,7 @@ import NIOSSL
 /// Not thread-safe: one task drives one connection.
 public final class MSLPConnection {
     public struct Closed: Error, CustomStringConvertible {
+        public init() {}
         public var description: String { "the server closed the connection" }
     }
 

@@ -1,5 +1,7 @@
 import Foundation
+import LoadHarness
 import Logging
+import MedsettleStore
 import MSLP
 import MSLPChannel
 import MedsettleServer
@@ -329,6 +331,60 @@ final class RawConnection: @unchecked Sendable {
         #expect(answered.count > 0)
         for (index, line) in answered.enumerated() { #expect(line.hasPrefix("t\(index) OK settlement="), "\(line)") }
         #expect(try engine.scalar("SELECT count(*) FROM settlement WHERE trace LIKE 'SIG-%'") == Int64(answered.count))
+        await engine.stop()
+    }
+
+    /// `medsettle serve` on `port` against `conninfo`, started and listening.
+    static func startServe(port: Int, conninfo: String) async throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", conninfo, "--log-level", "critical"]
+        process.environment = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<100 {
+            if let probe = try? await RawConnection.open(port: port) {
+                await probe.close()
+                return process
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestFailure("medsettle serve did not start listening")
+    }
+
+    /// The short form of loadtest/chaos.sh: the engine is killed (SIGKILL) under the mixed load and
+    /// started again; terminals reconnect and QUERY what they had in flight, and the database
+    /// invariants hold — every OK has its settlement and nothing else has one.
+    @Test func engineKilledUnderLoadLosesNothing() async throws {
+        let engine = try await TestEngine.start()
+        try engine.pool.withConnection { connection in
+            try Seeder.loadTerminals(connection, secrets: TestDatabaseServer.shared.secrets, count: 4)
+            try Seeder.loadPeople(connection, secrets: TestDatabaseServer.shared.secrets, count: 200)
+        }
+        let port = try freePort()
+        var serve = try await Self.startServe(port: port, conninfo: engine.conninfo)
+        var configuration = LoadConfiguration()
+        configuration.port = port
+        configuration.connections = 4
+        configuration.seconds = 4
+        configuration.people = 200
+        configuration.mix = .mixed
+        configuration.reconnect = true
+        let run = LoadRun(configuration: configuration)
+        async let load: Void = run.run()
+        try await Task.sleep(for: .milliseconds(1500))
+        kill(serve.processIdentifier, SIGKILL)
+        serve.waitUntilExit()
+        serve = try await Self.startServe(port: port, conninfo: engine.conninfo)
+        try await load
+        kill(serve.processIdentifier, SIGTERM)
+        serve.waitUntilExit()
+        #expect(run.stats.connectionsClosedByServer > 0)
+        #expect(run.stats.unresolvedRequests == 0)
+        let check = try InvariantCheck.check(conninfo: engine.conninfo, runID: run.runID, okSettlements: run.stats.createdSettlements,
+                                             okQRSettlements: run.stats.createdQRSettlements)
+        #expect(check.passed, "\(check.failures)")
         await engine.stop()
     }
 

@@ -38,6 +38,9 @@ public struct LoadConfiguration: Sendable {
     public var terminals: Int?
     /// PINGs in flight per connection in the ping mix (like redis-benchmark's -P).
     public var pipeline = 1
+    /// Settle and mixed (task-driven) loads: after a lost connection, connect again, resolve the
+    /// request in flight with QUERY and go on (as terminals must when the engine restarts).
+    public var reconnect = false
     /// Connections being opened and signed in at once (idle mix), so the listen backlog is not overrun.
     public var connectConcurrency = 64
     /// Held connections that must answer a PING at the end of the idle mix.

@@ -17,6 +17,7 @@ public struct LoadReport: Codable, Sendable {
     /// Of `settlementsCreated`, those paid by QR.
     public let qrSettlementsCreated: Int
     public let connectionsClosedByServer: Int
+    public let unresolvedRequests: Int
     /// The idle mix only: how many connections were held, and the PING sample at the end.
     public let idle: Idle?
     public let perSecond: [LoadStats.Second]
@@ -47,6 +48,7 @@ public struct LoadReport: Codable, Sendable {
         settlementsCreated = stats.createdSettlements
         qrSettlementsCreated = stats.createdQRSettlements
         connectionsClosedByServer = stats.connectionsClosedByServer
+        unresolvedRequests = stats.unresolvedRequests
         let held = run.held
         idle = c.mix == .idle ? Idle(held: held.heldNow, failedToOpen: held.failedToOpen, pingsSampled: held.sampledPings,
                                      pingsAnswered: held.answeredPings, firstError: held.error) : nil
@@ -64,7 +66,7 @@ public struct LoadReport: Codable, Sendable {
             "operations " + operations.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
         ]
         if connectionsClosedByServer > 0 {
-            lines.append("connections closed by the server before the end: \(connectionsClosedByServer)")
+            lines.append("connections lost before the end: \(connectionsClosedByServer); requests in flight left unresolved: \(unresolvedRequests)")
         }
         if let idle {
             lines.append("idle: held \(idle.held) connections, \(idle.failedToOpen) failed to open, PING sample \(idle.pingsAnswered)/\(idle.pingsSampled) answered"

@@ -3,6 +3,7 @@ import MSLP
 import MSLPChannel
 import MedsettleStore
 import NIOCore
+import NIOPosix
 
 /// Drives one load run: `connections` terminals (the generated LOAD-P… pharmacies), each on its
 /// own connection, sending the configured mix until the time is up.
@@ -35,7 +36,7 @@ public struct LoadRun: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if configuration.mix == .ping {
                 group.addTask { try await PingLoad(configuration: configuration, recorder: recorder, deadline: deadline).run() }
-            } else if configuration.mix == .settle, configuration.mode == .closed {
+            } else if configuration.mix == .settle, configuration.mode == .closed, !configuration.reconnect {
                 let runID = self.runID
                 group.addTask {
                     try await SettleLoad(configuration: configuration, runID: runID, recorder: recorder, deadline: deadline).run()
@@ -55,30 +56,64 @@ public struct LoadRun: Sendable {
         }
     }
 
-    /// One terminal of the settle or mixed load, on its own connection.
+    /// One terminal of the settle or mixed load, on its own connection. When the connection is
+    /// lost (the engine or its database restarted, a front died) the terminal either stops
+    /// (counted as closed by the server) or, with `reconnect`, does what a real terminal must:
+    /// connects again, learns the fate of the request it had in flight with `QUERY trace=…`, and
+    /// carries on until the deadline.
     private func work(_ worker: Int, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, recorder: ReplyRecorder) async throws {
-        do {
-            try await workSignedIn(worker, start: start, deadline: deadline, recorder: recorder)
-        } catch is MSLPConnection.Closed {
-            stats.noteClosedByServer()
-        } catch let error as ChannelError where error == .ioOnClosedChannel || error == .outputClosed || error == .eof {
-            stats.noteClosedByServer()
+        var state = WorkerState(worker: worker, runID: runID)
+        var unresolved: Operation?
+        while ContinuousClock.now < deadline {
+            let inFlight = InFlight()
+            do {
+                try await signedIn(asTerminal: LoadTestData.terminal(configuration.terminal(forConnection: worker))) { connection in
+                    if let lost = unresolved {
+                        try await resolve(lost, on: connection, state: &state)
+                        unresolved = nil
+                    }
+                    if configuration.mix == .mixed {
+                        // QR payments need a QRCODE, which only an online terminal may ask for: the
+                        // holder's app back end, on its own connection beside the pharmacy's.
+                        try await signedIn(asTerminal: LoadTestData.onlineTerminal) { app in
+                            try await drive(connection, app: app, &state, inFlight, start: start, deadline: deadline, recorder: recorder)
+                        }
+                    } else {
+                        try await drive(connection, app: nil, &state, inFlight, start: start, deadline: deadline, recorder: recorder)
+                    }
+                }
+                return
+            } catch {
+                guard Self.isConnectionLoss(error) else { throw error }
+                stats.noteClosedByServer()
+                unresolved = unresolved ?? inFlight.operation
+                guard configuration.reconnect else { return }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        if unresolved != nil { stats.noteUnresolved() }
+    }
+
+    /// The request that was in flight when a connection was lost: QUERY tells whether it settled.
+    private func resolve(_ operation: Operation, on connection: MSLPConnection, state: inout WorkerState) async throws {
+        guard operation.kind.isSettle else { return } // other requests create no settlement row
+        let reply = try await connection.request("QUERY \(state.nextTag()) trace=\(operation.trace)")
+        guard reply.ok, let settled = reply.value("state") else {
+            stats.noteUnresolved()
+            return
+        }
+        if settled != "unknown" {
+            stats.noteResolvedSettlement(byQR: operation.kind == .settleByQR)
+            if settled == "settled", let settlement = reply.value("settlement") { state.settled(trace: operation.trace, settlement: settlement) }
         }
     }
 
-    private func workSignedIn(_ worker: Int, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant,
-                              recorder: ReplyRecorder) async throws {
-        try await signedIn(asTerminal: LoadTestData.terminal(configuration.terminal(forConnection: worker))) { connection in
-            if configuration.mix == .mixed {
-                // QR payments need a QRCODE, which only an online terminal may ask for: the
-                // holder's app back end, on its own connection beside the pharmacy's.
-                try await signedIn(asTerminal: LoadTestData.onlineTerminal) { app in
-                    try await drive(connection, app: app, worker, start: start, deadline: deadline, recorder: recorder)
-                }
-            } else {
-                try await drive(connection, app: nil, worker, start: start, deadline: deadline, recorder: recorder)
-            }
-        }
+    /// A connection that went away under the terminal, or could not be made (the engine is
+    /// restarting).
+    static func isConnectionLoss(_ error: any Error) -> Bool {
+        if error is MSLPConnection.Closed || error is IOError || error is NIOConnectionError { return true }
+        if let error = error as? ChannelError { return error == .ioOnClosedChannel || error == .outputClosed || error == .eof }
+        return false
     }
 
     /// Connects, signs in as a generated terminal (recording the SIGNIN if given a recorder) and
@@ -95,10 +130,11 @@ public struct LoadRun: Sendable {
     }
 
     /// The settle and mixed loads on one terminal's connection; `app` is the online connection
-    /// that asks for payment QR codes (mixed only).
-    private func drive(_ connection: MSLPConnection, app: MSLPConnection?, _ worker: Int, start: ContinuousClock.Instant,
-                       deadline: ContinuousClock.Instant, recorder: ReplyRecorder) async throws {
-        var state = WorkerState(worker: worker, runID: runID)
+    /// that asks for payment QR codes (mixed only). `inFlight` holds the request sent and not yet
+    /// answered, for `work` to resolve if the connection is lost.
+    private func drive(_ connection: MSLPConnection, app: MSLPConnection?, _ state: inout WorkerState, _ inFlight: InFlight,
+                       start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, recorder: ReplyRecorder) async throws {
+        let worker = state.worker
         // Open loop: this connection's share of the rate, sent on a fixed schedule.
         let interval: Duration = .nanoseconds(Int64(1_000_000_000) * Int64(configuration.connections) / Int64(max(1, configuration.rate)))
         var scheduled = start + interval * Double(worker) / Double(configuration.connections)
@@ -121,13 +157,22 @@ public struct LoadRun: Sendable {
                 line += " qr=" + PercentCoding.encode(token)
                 sentAt = .now
             }
+            inFlight.operation = op
             let reply = try await connection.request(line)
+            // `*`: the engine is closing the connection (a graceful stop); the request was not read.
+            if reply.tag == "*" { throw MSLPConnection.Closed() }
+            inFlight.operation = nil
             if op.kind.isSettle, reply.ok, let settlement = reply.value("settlement") {
                 state.settled(trace: op.trace, settlement: settlement)
             }
             recorder.record(op.kind, reply, sentAt: sentAt, expectsRefusal: op.expectsRefusal)
         }
     }
+}
+
+/// The request a connection has sent and not yet had answered.
+final class InFlight: @unchecked Sendable {
+    var operation: Operation?
 }
 
 struct LoadError: Error, CustomStringConvertible {

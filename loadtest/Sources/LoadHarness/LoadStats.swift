@@ -96,6 +96,22 @@ public final class LoadStats: @unchecked Sendable {
     public var createdQRSettlements: Int { lock.withLock { qrSettlementsCreated } }
     public var connectionsClosedByServer: Int { lock.withLock { closedByServer } }
 
+    /// Requests in flight when a connection was lost whose fate could not be learned by QUERY.
+    private var unresolved = 0
+    public var unresolvedRequests: Int { lock.withLock { unresolved } }
+
+    func noteUnresolved() {
+        lock.withLock { unresolved += 1 }
+    }
+
+    /// A settlement whose reply was lost with its connection, found settled by QUERY afterwards.
+    func noteResolvedSettlement(byQR: Bool) {
+        lock.withLock {
+            settlementsCreated += 1
+            if byQR { qrSettlementsCreated += 1 }
+        }
+    }
+
     /// A connection ended because the server closed it: its last request, if unanswered, counts
     /// as nothing (no reply, so no settlement is expected of it).
     func noteClosedByServer() {

@@ -34,6 +34,8 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Directory for report.json and report.svg.") var reportDir = "loadtest-report"
     @Option(name: .customLong("database-url"), help: "Check the invariants in this database afterwards (default: $DATABASE_URL).")
     var databaseURL: String?
+    @Flag(help: "Settle and mixed loads: after a lost connection, connect again, QUERY the request in flight and go on.")
+    var reconnect = false
     @Flag(help: "Speak TLS to the engine (implied by --tls-ca).") var tls = false
     @Option(help: "PEM CAs that sign the engine's certificate (default: the system's).") var tlsCa: String?
     @Option(help: "PEM client certificate, for an engine that requires one.") var tlsCert: String?
@@ -43,6 +45,7 @@ struct LoadCommand: AsyncParsableCommand {
         var config = LoadConfiguration()
         config.host = host
         config.port = port
+        config.reconnect = reconnect
         if tls || tlsCa != nil || tlsCert != nil {
             config.tls = try MSLPClientTLS.context(caPath: tlsCa, certificatePath: tlsCert, keyPath: tlsKey)
         }
