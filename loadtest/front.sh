@@ -31,8 +31,7 @@ ms_start_postgres
 redis_pid=""
 stop_redis() { [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true; redis_pid=""; }
 trap 'stop_redis; ms_cleanup' EXIT
-"$BIN/medsettle" migrate --reference-data >&2
-"$BIN/medsettle" seed --people 1 --terminals "$CLIENTS" >&2
+ms_migrate_and_seed 1 "$CLIENTS"
 
 echo "redis-benchmark ping_inline: $CLIENTS clients, pipeline $PIPELINE, ~$SECONDS_EACH s" >&2
 redis_port=$(ms_free_port)

@@ -33,8 +33,7 @@ ms_start_postgres
 harness_pid=""
 stop_harness() { [ -n "$harness_pid" ] && kill "$harness_pid" 2>/dev/null && wait "$harness_pid" 2>/dev/null || true; harness_pid=""; }
 trap 'stop_harness; ms_cleanup' EXIT
-"$BIN/medsettle" migrate --reference-data >&2
-"$BIN/medsettle" seed --people 1 --terminals "$TERMINALS" >&2
+ms_migrate_and_seed 1 "$TERMINALS"
 
 ms_start_server --pool-size 4 --max-connections $((CONNECTIONS + 1000))
 echo "engine started: VmRSS $(memory_mb "$server_pid" VmRSS) MB" >&2

@@ -67,14 +67,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
-        settleInFlight(to: 0)
+        trackInFlight(to: 0)
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if closing { return } // finishing: input is dropped
         queue.append(unwrapInboundIn(data))
-        settleInFlight(to: inFlight + 1)
+        trackInFlight(to: inFlight + 1)
         // The replies to the lines of one socket read leave in one write, at channelReadComplete.
         pump(context, flushing: false)
     }
@@ -116,7 +116,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Answers queued lines until one needs the store (then resumes when it completes).
     private func pump(_ context: ChannelHandlerContext, flushing: Bool = true) {
         while !busy, !closing, let item = queue.popFirst() {
-            if case .line = item {} else { settleInFlight(to: inFlight - 1) }
+            if case .line = item {} else { trackInFlight(to: inFlight - 1) }
             switch item {
             case .tooLong:
                 lineTooLong(context)
@@ -124,7 +124,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 let started = NIODeadline.now()
                 switch router.route(bytes, session: session, on: context.eventLoop) {
                 case .none:
-                    settleInFlight(to: inFlight - 1)
+                    trackInFlight(to: inFlight - 1)
                     continue
                 case .now(let routed):
                     log(bytes, routed, started)
@@ -173,7 +173,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Keeps the in-flight gauge equal to the sum of every connection's `inFlight`.
-    private func settleInFlight(to count: Int) {
+    private func trackInFlight(to count: Int) {
         let delta = max(0, count) - inFlight
         guard delta != 0 else { return }
         inFlight += delta
@@ -183,7 +183,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// One line per request (terminal, institution, tag, verb, code, latency) and its metrics.
     /// Never a field value, so never a PIN, key or QR token.
     private func log(_ line: [UInt8], _ routed: RoutedReply, _ started: NIODeadline) {
-        settleInFlight(to: inFlight - 1)
+        trackInFlight(to: inFlight - 1)
         let word = String(decoding: line.prefix { $0 != UInt8(ascii: " ") }.prefix(16), as: UTF8.self).uppercased()
         let verb = Verb(rawValue: word)?.rawValue ?? "?"
         let code: String

@@ -1,18 +1,12 @@
-import MSLP
-import MSLPChannel
 import MedsettleStore
 import NIOCore
-import NIOPosix
-import NIOSSL
 
 /// The ping mix: on each signed-in connection, `pipeline` PINGs sent at once, their replies read,
 /// again until the deadline — the front alone (framing, parse, route, encode, the socket), no
 /// database, comparable with `redis-benchmark -t ping_inline` (whose `-P` is the pipeline depth).
-///
-/// Each connection is driven by a channel handler on the event loop instead of a task over
-/// `NIOAsyncChannel`: with a task, every reply costs the client a hop between the event loop and
-/// the concurrency pool, and the client then spent about twice the server's CPU per PING on the
-/// same two cores — the figure measured the harness more than the front.
+/// Its connections are driven from the event loop (`EventLoopDriven`): with a task each, the
+/// client spent about twice the server's CPU per PING, and the figure measured the harness more
+/// than the front.
 struct PingLoad {
     let configuration: LoadConfiguration
     let recorder: ReplyRecorder
