@@ -67,11 +67,54 @@ public struct LocalCluster: Sendable {
         if !durable {
             settings += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dataDir + "/postgresql.conf"))
+        try appendSettings(settings, dataDirectory: dataDir)
+        return LocalCluster(directory: directory, port: port, binDirectory: bin)
+    }
+
+    /// A streaming standby of this running cluster, in `directory`, named `name` (its
+    /// `application_name` on the primary, which `synchronous_standby_names` can match): a base
+    /// backup (`pg_basebackup -R`, so it follows the primary's WAL) with its own port and socket.
+    /// It is not started. For failover tests on one machine; production standbys are set up by
+    /// their HA tool (docs/DEPLOYMENT.md).
+    public func makeStandby(directory: String, name: String) throws -> LocalCluster {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Self.handToServerUser(directory)
+        var port = Int.random(in: 20_000..<60_000)
+        while port == self.port { port = Int.random(in: 20_000..<60_000) }
+        try "\(port)\n".write(toFile: directory + "/port", atomically: true, encoding: .utf8)
+        let status = try Spawn.run(
+            asServerUser([binDirectory + "/pg_basebackup", "-h", self.directory, "-p", String(self.port), "-U", Self.superuser,
+                          "-D", directory + "/data", "-R", "-X", "stream", "-c", "fast"]),
+            logPath: directory + "/basebackup.log")
+        guard status == 0 else {
+            throw Failure(description: "pg_basebackup failed (exit \(status)); see \(directory)/basebackup.log")
+        }
+        try Self.appendSettings("""
+
+            # medsettle: a standby of the cluster on port \(self.port).
+            port = \(port)
+            unix_socket_directories = '\(directory)'
+            cluster_name = '\(name)'
+
+            """, dataDirectory: directory + "/data")
+        return LocalCluster(directory: directory, port: port, binDirectory: binDirectory)
+    }
+
+    /// Promotes a standby to primary and waits until it accepts writes.
+    public func promote() throws {
+        let status = try Spawn.run(
+            asServerUser([binDirectory + "/pg_ctl", "-D", directory + "/data", "-w", "-t", "60", "promote"]),
+            logPath: directory + "/pg_ctl.log")
+        guard status == 0 else { throw Failure(description: "pg_ctl promote failed (exit \(status))") }
+    }
+
+    /// Later lines of postgresql.conf win over earlier ones.
+    private static func appendSettings(_ settings: String, dataDirectory: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dataDirectory + "/postgresql.conf"))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(settings.utf8))
         try handle.close()
-        return LocalCluster(directory: directory, port: port, binDirectory: bin)
     }
 
     /// Starts the server unless it is already running, and waits until it accepts connections.

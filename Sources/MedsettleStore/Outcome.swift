@@ -4,7 +4,7 @@ import MedsettleCore
 /// order, or a refusal with its code, extra fields (`left=`, `item=`) and a human-readable message.
 public struct Outcome: Sendable, Error {
     public let code: ErrorCode?
-    public let fields: [(String, String)]
+    public internal(set) var fields: [(String, String)]
     public let message: String
     /// This answer is the wrong PIN that locked the card (for metrics; not on the wire).
     public internal(set) var lockedCardNow = false
@@ -20,6 +20,13 @@ public struct Outcome: Sendable, Error {
     public var isOK: Bool { code == nil }
 
     public func value(_ key: String) -> String? { fields.first { $0.0 == key }?.1 }
+
+    /// The same answer without `repeat=1` (see `Store.perform`).
+    var withoutRepeatMarker: Outcome {
+        var copy = self
+        copy.fields.removeAll { $0 == ("repeat", "1") }
+        return copy
+    }
 }
 
 /// The signed-in terminal a request comes from.

@@ -79,7 +79,8 @@ public final class Store: Sendable {
     /// happened, the retry finds its trace and answers it as a repeat; if not, it does the work now —
     /// exactly once either way, since the trace's unique key stops a second. When the database
     /// stays out of reach, or for an untraced operation, the answer is `BUSY` with the advice to
-    /// send the same request again or QUERY it.
+    /// send the same request again or QUERY it. An answer found by trace after a lost commit
+    /// carries no `repeat=1`: the terminal sent the request once.
     /// - Parameter outcomeUnknown: an earlier attempt (a batch) already lost its commit.
     func perform(_ operation: String, traced: Bool = false, outcomeUnknown: Bool = false,
                  _ body: (PGConnection) throws -> Outcome) -> Outcome {
@@ -89,7 +90,10 @@ public final class Store: Sendable {
         while true {
             attempt += 1
             do {
-                return try pool.withConnection { connection in try body(connection) }
+                let outcome = try pool.withConnection { connection in try body(connection) }
+                // The trace found after a lost commit is this very request's: the terminal sent it
+                // once, so it is answered as done now, not as a repeat of an earlier send.
+                return unknown ? outcome.withoutRepeatMarker : outcome
             } catch let error as PGError where attempt < 4 && (error.isRetryable || error.isUniqueViolation) {
                 logger.debug("retrying after a concurrent conflict", metadata: ["operation": "\(operation)", "sqlstate": "\(error.sqlState ?? "")"])
                 continue

@@ -106,6 +106,24 @@ import Testing
         await engine.stop()
     }
 
+    /// A batch whose COMMIT was lost is settled again one by one (`outcomeUnknown`). When the lost
+    /// commit did happen, the retry finds the claim's own trace: it answers the settlement as
+    /// done, without `repeat=1` (the terminal sent the claim once), and moves no money again.
+    @Test func theRetryAfterALostCommitThatHappenedIsNoRepeat() async throws {
+        let engine = try await TestEngine.start()
+        let (idNo, card) = try await engine.newCardholder(credit: 10_000)
+        let claim = Self.claim(card: card)
+        let first = Self.batch(engine.store, [(claim, "GC-LOST", Self.pharmacy)])[0]
+        let retried = engine.store.settleAlone(claim, traced: Self.traced("GC-LOST", claim), by: Self.pharmacy, outcomeUnknown: true)
+        #expect(first.isOK && retried.isOK)
+        #expect(retried.value("repeat") == nil)
+        #expect(retried.value("settlement") == first.value("settlement"))
+        let repeated = engine.store.settleAlone(claim, traced: Self.traced("GC-LOST", claim), by: Self.pharmacy)
+        #expect(repeated.value("repeat") == "1", "a terminal's own second send is still a repeat")
+        #expect(try balance(engine, idNo) == 8800)
+        await engine.stop()
+    }
+
     @Test func aQRTokenPaysOnceWithinABatch() async throws {
         let engine = try await TestEngine.start()
         let (idNo, card) = try await engine.newCardholder(credit: 10_000)

@@ -1,4 +1,5 @@
 import Foundation
+import LoadHarness
 import LocalPostgres
 import MSLPChannel
 import MedsettleServer
@@ -98,5 +99,73 @@ struct OutageTests {
         #expect(try engine.scalar("SELECT count(*) FROM settlement WHERE trace = 'LOST-1'") == 1)
         #expect(try engine.scalar("SELECT balance FROM person WHERE id_no = $1", [idNo]) == 8800)
         await engine.stop()
+    }
+
+    /// Failover: a primary with a synchronous streaming standby, the engine given both in one
+    /// multi-host URL with `target_session_attrs=read-write`, and the harness's mixed load running
+    /// (`--reconnect`). The primary crashes and the standby is promoted: the engine's pool finds
+    /// the new primary by itself, and the invariants hold there — every OK reply's settlement
+    /// survived, and nothing else moved money.
+    @Test func failoverToAPromotedStandbyUnderLoad() async throws {
+        let base = NSTemporaryDirectory() + "medsettle-failover-\(UUID().uuidString.prefix(8))"
+        let primary = try LocalCluster.prepare(directory: base + "/primary", durable: true)
+        try primary.start()
+        var standby: LocalCluster?
+        defer {
+            try? standby?.stop(mode: "immediate")
+            try? primary.stop(mode: "immediate")
+            try? FileManager.default.removeItem(atPath: base)
+        }
+        try DatabaseSetup.createDatabaseIfMissing(adminConninfo: primary.conninfo(), name: "medsettle")
+        let secrets = TestDatabaseServer.shared.secrets
+        _ = try DatabaseSetup.prepare(conninfo: primary.conninfo(database: "medsettle"), secrets: secrets,
+                                      loadReferenceData: true, demoPeople: true)
+        let seeding = try PGConnection(conninfo: primary.conninfo(database: "medsettle"))
+        try Seeder.loadTerminals(seeding, secrets: secrets, count: 4)
+        try Seeder.loadPeople(seeding, secrets: secrets, count: 200)
+        // The base backup is taken after seeding; the standby then streams what the load writes.
+        let replica = try primary.makeStandby(directory: base + "/standby", name: "standby")
+        standby = replica
+        try replica.start()
+        let admin = try PGConnection(conninfo: primary.conninfo())
+        try admin.execute("ALTER SYSTEM SET synchronous_standby_names = 'standby'")
+        _ = try admin.query("SELECT pg_reload_conf()")
+        var syncState = ""
+        for _ in 0..<100 where syncState != "sync" {
+            let row = try admin.query("SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby'")
+            syncState = row.rowCount == 1 ? try row.requireString(0, 0) : ""
+            if syncState != "sync" { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(syncState == "sync", "every commit waits for the standby")
+
+        let conninfo = "host=\(primary.directory),\(replica.directory) port=\(primary.port),\(replica.port) "
+            + "user=\(LocalCluster.superuser) dbname=medsettle target_session_attrs=read-write"
+        let pool = PGPool(conninfo: conninfo, size: 4, acquireTimeoutSeconds: 2)
+        let store = try Store(pool: pool, secrets: secrets)
+        let server = try await MedsettleServer.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0), store: store)
+        defer { store.close(); pool.close() }
+        var configuration = LoadConfiguration()
+        configuration.port = server.localPort
+        configuration.connections = 4
+        configuration.seconds = 6
+        configuration.people = 200
+        configuration.mix = .mixed
+        configuration.reconnect = true
+        let run = LoadRun(configuration: configuration)
+        async let load: Void = run.run()
+        try await Task.sleep(for: .seconds(2))
+        try primary.stop(mode: "immediate")
+        try replica.promote()
+        try await load
+
+        #expect(run.stats.unresolvedRequests == 0)
+        let check = try InvariantCheck.check(conninfo: conninfo, runID: run.runID, okSettlements: run.stats.createdSettlements,
+                                             okQRSettlements: run.stats.createdQRSettlements)
+        #expect(check.passed, "\(check.failures)")
+        let promoted = try PGConnection(conninfo: replica.conninfo(database: "medsettle"))
+        #expect(try promoted.query("SELECT pg_is_in_recovery()::int").requireInt(0, 0) == 0, "the check ran on the new primary")
+        let lastSecond = run.stats.second(configuration.seconds - 1)
+        #expect(lastSecond.requests > 0 && lastSecond.errors == 0, "the engine carried on after the failover")
+        try? await server.shutdown()
     }
 }
