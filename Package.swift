@@ -105,7 +105,7 @@ let package = Package(
         .target(
             name: "LoadHarness",
             dependencies: [
-                "MSLP", "MSLPChannel", "MedsettleStore", "PGClient",
+                "MSLP", "MSLPChannel", "MedsettleCore", "MedsettleStore", "PGClient",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -132,7 +132,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["TLS"] // test certificates, read from the source tree
         ),
     ]
 )

@@ -11,6 +11,8 @@ import PGClient
 /// never exist in production (`medsettle seed` is not part of any production set-up).
 public enum LoadTestData {
     public static let pin = "246810"
+    /// A PIN no generated person has.
+    public static let wrongPIN = "000000"
     public static let credit: Fen = 10_000_000
     /// The pharmacies the generated terminals belong to, in turn.
     public static let pharmacies = ["P001", "P002"]

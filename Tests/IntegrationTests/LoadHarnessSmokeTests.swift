@@ -5,8 +5,8 @@ import MedsettleStore
 import PGClient
 import Testing
 
-/// A short run of the load harness against a real engine: the mixed load, QR payments included, is
-/// served without unexpected errors and the database invariants hold afterwards.
+/// A short run of the load harness against a real engine: the mixed load, QR payments and probes
+/// included, is served without unexpected errors and the database invariants hold afterwards.
 @Suite(.timeLimit(.minutes(2)))
 struct LoadHarnessSmokeTests {
     @Test func shortMixedRunKeepsTheInvariants() async throws {
@@ -25,7 +25,12 @@ struct LoadHarnessSmokeTests {
         try await run.run()
         let codes = run.stats.replyCodes
         #expect(run.stats.requests > 0)
-        #expect(Set(codes.keys).isSubset(of: ["OK", "PIN_WRONG"]), "\(codes)")
+        #expect(Set(codes.keys).isSubset(of: ["OK", "PIN_WRONG", "CARD_LOCKED", "REVERSED", "QR_USED"]), "\(codes)")
+        #expect((0..<configuration.seconds).allSatisfy { run.stats.second($0).errors == 0 }, "refusals only where the mix expects them")
+        // The probes (repeats, late originals of reversed traces, PIN tries until the lock, paid QR
+        // codes offered again) all answered as they must.
+        #expect(run.probes.failed == 0, "\(run.probes.failures)")
+        #expect(Set(run.probes.passed.keys) == ["repeat", "late_original", "lockout", "qr_reuse"], "\(run.probes.passed)")
         // QR payments are part of the mix: a QRCODE on the online connection, then SETTLE qr=.
         let operations = run.stats.requestsByOperation
         #expect(operations["settle_qr"] ?? 0 > 0 && operations["settle_qr"] == operations["qrcode"], "\(operations)")

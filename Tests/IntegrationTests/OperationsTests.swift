@@ -382,9 +382,62 @@ final class RawConnection: @unchecked Sendable {
         serve.waitUntilExit()
         #expect(run.stats.connectionsClosedByServer > 0)
         #expect(run.stats.unresolvedRequests == 0)
+        #expect(run.probes.failed == 0, "\(run.probes.failures)")
         let check = try InvariantCheck.check(conninfo: engine.conninfo, runID: run.runID, okSettlements: run.stats.createdSettlements,
                                              okQRSettlements: run.stats.createdQRSettlements)
         #expect(check.passed, "\(check.failures)")
+        await engine.stop()
+    }
+
+    /// Two fronts (two `medsettle serve` processes) on one database keep one truth: what one front
+    /// did, the other answers by — a repeat, a reversal's block, the wrong-PIN count and the lock,
+    /// a paid QR code. (loadtest/fronts.sh sends the same probes under load through HAProxy.)
+    @Test func twoFrontsKeepOneTruth() async throws {
+        let engine = try await TestEngine.start()
+        let (idNo, card) = try await engine.newCardholder(credit: 10_000)
+        let (_, lockCard) = try await engine.newCardholder()
+        let a = try freePort(), b = try freePort()
+        let frontA = try await Self.startServe(port: a, conninfo: engine.conninfo)
+        let frontB = try await Self.startServe(port: b, conninfo: engine.conninfo)
+        defer {
+            for front in [frontA, frontB] { front.terminate(); front.waitUntilExit() }
+        }
+        func on(_ port: Int, as terminal: String = "P001-01", _ line: String) async throws -> ReplyLine {
+            try await MSLPClient.withConnection(host: "127.0.0.1", port: port) { connection in
+                let signIn = try await connection.signIn(terminal: terminal, key: Terminals.key(terminal))
+                guard signIn.ok else { throw TestFailure("sign-in as \(terminal): \(signIn)") }
+                return try await connection.request(line)
+            }
+        }
+
+        let settle = "SETTLE s trace=TF-1 card=\(card) pin=470291 items=A002*1@1200"
+        let first = try await on(a, settle)
+        let again = try await on(b, settle)
+        #expect(first.ok && first.value("repeat") == nil)
+        #expect(again.ok && again.value("repeat") == "1" && again.value("settlement") == first.value("settlement"))
+
+        let reverse = try await on(b, "REVERSE r trace=TF-2")
+        #expect(reverse.ok && reverse.value("state") == "blocked")
+        let late = try await on(a, "SETTLE s trace=TF-2 card=\(card) pin=470291 items=A002*1@1200")
+        #expect(late.code == "REVERSED")
+
+        var tries: [String] = []
+        for attempt in 0..<6 {
+            let reply = try await on(attempt % 2 == 0 ? a : b, "CARDINFO c card=\(lockCard) pin=000000")
+            tries.append(reply.code == "PIN_WRONG" ? "left=\(reply.value("left") ?? "?")" : reply.code ?? "OK")
+        }
+        #expect(tries == ["left=5", "left=4", "left=3", "left=2", "left=1", "CARD_LOCKED"])
+        let rightPIN = try await on(b, "CARDINFO c card=\(lockCard) pin=470291")
+        #expect(rightPIN.code == "CARD_LOCKED")
+
+        let code = try await on(a, as: "O001-01", "QRCODE q card=\(card)")
+        let token = try #require(code.value("qr"))
+        let paid = try await on(b, "SETTLE s trace=TF-3 qr=\(token) items=A002*1@1200")
+        let offeredAgain = try await on(a, "SETTLE s trace=TF-4 qr=\(token) items=A002*1@1200")
+        #expect(paid.ok && offeredAgain.code == "QR_USED")
+
+        #expect(try engine.scalar("SELECT balance FROM person WHERE id_no = $1", [idNo]) == 7600)
+        #expect(try engine.scalar("SELECT count(*) FROM settlement WHERE trace LIKE 'TF-%'") == 2)
         await engine.stop()
     }
 

@@ -159,6 +159,7 @@ struct OutageTests {
         try await load
 
         #expect(run.stats.unresolvedRequests == 0)
+        #expect(run.probes.failed == 0, "\(run.probes.failures)")
         let check = try InvariantCheck.check(conninfo: conninfo, runID: run.runID, okSettlements: run.stats.createdSettlements,
                                              okQRSettlements: run.stats.createdQRSettlements)
         #expect(check.passed, "\(check.failures)")

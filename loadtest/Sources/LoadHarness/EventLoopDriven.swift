@@ -158,7 +158,7 @@ struct SettleLoad {
         let (configuration, runID, recorder, deadline) = (configuration, runID, recorder, deadline)
         try await EventLoopDriven.run(configuration) { index, finished in
             SettleDriver(terminal: LoadTestData.terminal(configuration.terminal(forConnection: index)),
-                         state: WorkerState(worker: index, runID: runID), configuration: configuration,
+                         state: WorkerState(worker: index, runID: runID, configuration: configuration), configuration: configuration,
                          deadline: deadline, recorder: recorder, finished: finished)
         }
     }

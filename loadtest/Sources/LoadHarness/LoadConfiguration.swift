@@ -53,6 +53,13 @@ public struct LoadConfiguration: Sendable {
         firstTerminal + index % max(1, terminals ?? connections)
     }
 
+    /// The mixed mix gives each connection a card of its own for the lockout probe — the last
+    /// `connections` people — when that leaves most people to draw from.
+    var reservesOwnCards: Bool { mix == .mixed && people >= 4 * connections }
+
+    /// People 1…drawnPeople are drawn for requests; the rest are the connections' own cards.
+    var drawnPeople: Int { reservesOwnCards ? people - connections : people }
+
     /// What is wrong with this configuration, if anything.
     public var problem: String? {
         if connections < 1 { return "--connections must be positive" }

@@ -21,6 +21,9 @@ public struct LoadReport: Codable, Sendable {
     /// The idle mix only: how many connections were held, and the PING sample at the end.
     public let idle: Idle?
     public let perSecond: [LoadStats.Second]
+    /// The mixed mix's probes (`Probes.swift`): passed by kind, `skipped`, `failed`; empty otherwise.
+    public let probes: [String: Int]
+    public let probeFailures: [String]
     public var invariants: [String: String]
 
     public struct Idle: Codable, Sendable {
@@ -53,6 +56,8 @@ public struct LoadReport: Codable, Sendable {
         idle = c.mix == .idle ? Idle(held: held.heldNow, failedToOpen: held.failedToOpen, pingsSampled: held.sampledPings,
                                      pingsAnswered: held.answeredPings, firstError: held.error) : nil
         perSecond = (0..<c.seconds).map(stats.second)
+        probes = c.mix == .mixed ? run.probes.passed.merging(["skipped": run.probes.skipped, "failed": run.probes.failed]) { $1 } : [:]
+        probeFailures = run.probes.failures
         invariants = [:]
     }
 
@@ -71,6 +76,10 @@ public struct LoadReport: Codable, Sendable {
         if let idle {
             lines.append("idle: held \(idle.held) connections, \(idle.failedToOpen) failed to open, PING sample \(idle.pingsAnswered)/\(idle.pingsSampled) answered"
                          + (idle.firstError.map { ", first error: \($0)" } ?? ""))
+        }
+        if !probes.isEmpty {
+            lines.append("probes " + probes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            lines += probeFailures.map { "probe failed: " + $0 }
         }
         if !invariants.isEmpty {
             lines.append("invariants " + invariants.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))

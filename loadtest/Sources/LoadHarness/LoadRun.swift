@@ -14,6 +14,8 @@ public struct LoadRun: Sendable {
     public let held = HeldConnections()
     /// Prefix of every trace of this run, so its settlements can be told apart afterwards.
     public let runID: String
+    /// The mixed load's probes (`Probes.swift`): answers known in advance.
+    public let probes = ProbeTally()
 
     public init(configuration: LoadConfiguration) {
         precondition(configuration.problem == nil, configuration.problem ?? "")
@@ -62,24 +64,29 @@ public struct LoadRun: Sendable {
     /// connects again, learns the fate of the request it had in flight with `QUERY trace=…`, and
     /// carries on until the deadline.
     private func work(_ worker: Int, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, recorder: ReplyRecorder) async throws {
-        var state = WorkerState(worker: worker, runID: runID)
+        var state = WorkerState(worker: worker, runID: runID, configuration: configuration)
         var unresolved: Operation?
+        let terminal = LoadTestData.terminal(configuration.terminal(forConnection: worker))
         while ContinuousClock.now < deadline {
             let inFlight = InFlight()
             do {
-                try await signedIn(asTerminal: LoadTestData.terminal(configuration.terminal(forConnection: worker))) { connection in
+                try await signedIn(asTerminal: terminal) { connection in
                     if let lost = unresolved {
                         try await resolve(lost, on: connection, state: &state)
                         unresolved = nil
                     }
                     if configuration.mix == .mixed {
                         // QR payments need a QRCODE, which only an online terminal may ask for: the
-                        // holder's app back end, on its own connection beside the pharmacy's.
+                        // holder's app back end, on its own connection beside the pharmacy's. The
+                        // probes need the terminal's second connection.
                         try await signedIn(asTerminal: LoadTestData.onlineTerminal) { app in
-                            try await drive(connection, app: app, &state, inFlight, start: start, deadline: deadline, recorder: recorder)
+                            try await signedIn(asTerminal: terminal) { side in
+                                let probes = ProbeRunner(main: connection, side: side, recorder: recorder, tally: self.probes, inFlight: inFlight)
+                                try await drive(connection, app: app, probes: probes, &state, inFlight, start: start, deadline: deadline, recorder: recorder)
+                            }
                         }
                     } else {
-                        try await drive(connection, app: nil, &state, inFlight, start: start, deadline: deadline, recorder: recorder)
+                        try await drive(connection, app: nil, probes: nil, &state, inFlight, start: start, deadline: deadline, recorder: recorder)
                     }
                 }
                 return
@@ -87,6 +94,7 @@ public struct LoadRun: Sendable {
                 guard Self.isConnectionLoss(error) else { throw error }
                 stats.noteClosedByServer()
                 unresolved = unresolved ?? inFlight.operation
+                state.ownCardWrongPINs = nil // a PIN try may have been in flight
                 guard configuration.reconnect else { return }
                 try await Task.sleep(for: .milliseconds(200))
             }
@@ -104,7 +112,9 @@ public struct LoadRun: Sendable {
         }
         if settled != "unknown" {
             stats.noteResolvedSettlement(byQR: operation.kind == .settleByQR)
-            if settled == "settled", let settlement = reply.value("settlement") { state.settled(trace: operation.trace, settlement: settlement) }
+            if settled == "settled", let settlement = reply.value("settlement") {
+                state.settled(trace: operation.trace, settlement: settlement, content: operation.content)
+            }
         }
     }
 
@@ -132,7 +142,7 @@ public struct LoadRun: Sendable {
     /// The settle and mixed loads on one terminal's connection; `app` is the online connection
     /// that asks for payment QR codes (mixed only). `inFlight` holds the request sent and not yet
     /// answered, for `work` to resolve if the connection is lost.
-    private func drive(_ connection: MSLPConnection, app: MSLPConnection?, _ state: inout WorkerState, _ inFlight: InFlight,
+    private func drive(_ connection: MSLPConnection, app: MSLPConnection?, probes: ProbeRunner?, _ state: inout WorkerState, _ inFlight: InFlight,
                        start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, recorder: ReplyRecorder) async throws {
         let worker = state.worker
         // Open loop: this connection's share of the rate, sent on a fixed schedule.
@@ -149,6 +159,11 @@ public struct LoadRun: Sendable {
                 sentAt = .now
             }
             let op = state.next(configuration)
+            if let probe = op.probe {
+                guard let probes else { preconditionFailure("probes are drawn in the mixed mix only") }
+                try await probes.run(op, probe, &state, sentAt: sentAt)
+                continue
+            }
             var line = op.line
             if let card = op.qrCard, let app {
                 let qr = try await app.request("QRCODE \(state.nextTag()) card=\(card)")
@@ -163,9 +178,10 @@ public struct LoadRun: Sendable {
             if reply.tag == "*" { throw MSLPConnection.Closed() }
             inFlight.operation = nil
             if op.kind.isSettle, reply.ok, let settlement = reply.value("settlement") {
-                state.settled(trace: op.trace, settlement: settlement)
+                state.settled(trace: op.trace, settlement: settlement, content: op.content)
             }
             recorder.record(op.kind, reply, sentAt: sentAt, expectsRefusal: op.expectsRefusal)
+            if op.kind == .settleByQR, reply.ok, let probes { try await probes.offerAgain(op, line: line, &state) }
         }
     }
 }

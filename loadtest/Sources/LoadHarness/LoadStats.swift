@@ -14,6 +14,14 @@ public enum OperationKind: String, Sendable, CaseIterable {
     case wrongPIN = "cardinfo_wrong_pin"
     case reverse
     case cancel
+    /// Probes (`Probes.swift`): a SETTLE sent again; a REVERSE of a trace not sent yet, and then
+    /// that SETTLE (the late original); a PIN try on the connection's own card; a paid QR code
+    /// offered again.
+    case repeatSettle = "settle_repeat"
+    case reverseUnsent = "reverse_unsent"
+    case lateOriginal = "settle_late_original"
+    case ownCardPIN = "own_card_pin"
+    case qrReuse = "settle_qr_reuse"
     case ping
     case signIn = "signin"
 

@@ -12,7 +12,10 @@ struct LoadCommand: AsyncParsableCommand {
             Needs the generated population and terminals: `medsettle seed --people N --terminals C` on the \
             engine's database first. Prints a progress line every second, then the summary; writes \
             DIR/report.json and DIR/report.svg; with --database-url checks the invariants after a settle or \
-            mixed run (exit 1 when one fails). The idle mix exits 1 when a connection could not be opened or \
+            mixed run (exit 1 when one fails). The mixed mix also sends probes whose answers are known in \
+            advance — repeats, late originals of reversed traces, PIN tries until a card locks, paid QR codes \
+            offered again — on a second connection per terminal (through HAProxy, often another engine), and \
+            exits 1 when one answers otherwise. The idle mix exits 1 when a connection could not be opened or \
             a sampled one did not answer its PING.
             """
     )
@@ -76,6 +79,7 @@ struct LoadCommand: AsyncParsableCommand {
             report.invariants = check.passed ? ["status": "green"] : ["status": "FAILED", "failures": check.failures.joined(separator: "; ")]
             failed = !check.passed
         }
+        if run.probes.failed > 0 { failed = true }
         if let idle = report.idle, idle.failedToOpen > 0 || idle.pingsAnswered < idle.pingsSampled { failed = true }
         try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
         try report.json().write(to: URL(fileURLWithPath: reportDir + "/report.json"))

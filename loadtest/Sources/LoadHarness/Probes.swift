@@ -1,0 +1,141 @@
+import Foundation
+import MSLP
+import MSLPChannel
+import MedsettleCore
+
+/// Requests of the mixed load whose answers are known in advance, because they test what must
+/// hold across connections — and, behind HAProxy, across engine processes, since a terminal's
+/// second connection (`side`) may land on another front:
+/// - **idempotency**: a SETTLE sent again on the other connection answers the first settlement,
+///   `repeat=1`;
+/// - **reversal blocks**: a REVERSE of a trace not sent yet answers `state=blocked`, and the late
+///   original on the other connection is refused `REVERSED`;
+/// - **lockout counts**: wrong PINs on the connection's own card, alternating connections, answer
+///   `left=5` … `left=1` and then `CARD_LOCKED`, which later holds even for the right PIN;
+/// - **QR single use**: a QR code just paid with, offered again with a new trace on the other
+///   connection, is refused `QR_USED`.
+/// An answer of an outage (`BUSY`, `UNAVAILABLE`) proves nothing either way and is skipped.
+enum Probe {
+    case repeatOf(settlement: String)
+    /// The REVERSE, carrying the SETTLE content it blocks.
+    case lateOriginal(content: String)
+    case lockout
+}
+
+/// The probes' verdicts, shared by all connections.
+public final class ProbeTally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var passes: [String: Int] = [:]
+    private var skips = 0
+    private var failureCount = 0
+    private var firstFailures: [String] = []
+
+    /// Passed probes by kind (`repeat`, `late_original`, `lockout`, `qr_reuse`).
+    public var passed: [String: Int] { lock.withLock { passes } }
+    public var skipped: Int { lock.withLock { skips } }
+    public var failed: Int { lock.withLock { failureCount } }
+    /// The first few failures, described.
+    public var failures: [String] { lock.withLock { firstFailures } }
+
+    func pass(_ kind: String) { lock.withLock { passes[kind, default: 0] += 1 } }
+    func skip() { lock.withLock { skips += 1 } }
+    func fail(_ kind: String, _ detail: String) {
+        lock.withLock {
+            failureCount += 1
+            if firstFailures.count < 10 { firstFailures.append("\(kind): \(detail)") }
+        }
+    }
+}
+
+/// Runs the probes of one terminal: `main` is its connection, `side` its second one.
+struct ProbeRunner {
+    let main: MSLPConnection
+    let side: MSLPConnection
+    let recorder: ReplyRecorder
+    let tally: ProbeTally
+    let inFlight: InFlight
+
+    /// An answer that only says the database was out of reach or busy.
+    static func isOutage(_ reply: ReplyLine) -> Bool { reply.code == "BUSY" || reply.code == "UNAVAILABLE" }
+
+    static func describe(_ reply: ReplyLine) -> String {
+        ([reply.ok ? "OK" : "ERR " + (reply.code ?? "?")] + reply.fields.map { "\($0.key)=\($0.value)" }).joined(separator: " ")
+    }
+
+    func run(_ op: Operation, _ probe: Probe, _ state: inout WorkerState, sentAt: ContinuousClock.Instant) async throws {
+        switch probe {
+        case .repeatOf(let settlement):
+            let reply = try await send(op, on: side, sentAt: sentAt)
+            if Self.isOutage(reply) { return tally.skip() }
+            if reply.ok, reply.value("repeat") == "1", reply.value("settlement") == settlement { return tally.pass("repeat") }
+            tally.fail("repeat", "trace \(op.trace) of settlement \(settlement) answered \(Self.describe(reply))")
+
+        case .lateOriginal(let content):
+            let reverse = try await send(op, on: main, sentAt: sentAt)
+            if Self.isOutage(reverse) { return tally.skip() }
+            guard reverse.ok, reverse.value("state") == "blocked" else {
+                return tally.fail("late_original", "REVERSE of unsent trace \(op.trace) answered \(Self.describe(reverse))")
+            }
+            let late = Operation(.lateOriginal, "SETTLE \(state.nextTag()) \(content)", trace: op.trace)
+            let reply = try await send(late, on: side, sentAt: .now, expectsRefusal: true)
+            if Self.isOutage(reply) { return tally.skip() }
+            if reply.code == "REVERSED" { return tally.pass("late_original") }
+            tally.fail("late_original", "the late original of reversed trace \(op.trace) answered \(Self.describe(reply))")
+
+        case .lockout:
+            try await lockout(op, &state, sentAt: sentAt)
+        }
+    }
+
+    /// A PIN try on the connection's own card, on `main` or `side` in turn.
+    private func lockout(_ op: Operation, _ state: inout WorkerState, sentAt: ContinuousClock.Instant) async throws {
+        let reply = try await send(op, on: state.sequence % 2 == 0 ? main : side, sentAt: sentAt, expectsRefusal: true)
+        let known = state.ownCardWrongPINs
+        if Self.isOutage(reply) {
+            if reply.code == "BUSY" { state.ownCardWrongPINs = nil } // perhaps counted, perhaps not
+            return tally.skip()
+        }
+        let now: Int?
+        if reply.code == "CARD_LOCKED" {
+            now = PinPolicy.lockThreshold
+        } else if reply.code == "PIN_WRONG", let left = reply.value("left").flatMap(Int.init) {
+            now = PinPolicy.lockThreshold - left
+        } else {
+            now = nil
+        }
+        state.ownCardWrongPINs = now
+        guard let now else { return tally.fail("lockout", "PIN try on \(state.ownCard ?? "?") answered \(Self.describe(reply))") }
+        guard let known else { return tally.skip() } // the first answer, or the first after an unknown one, sets the count
+        let expected = min(known + 1, PinPolicy.lockThreshold)
+        if now == expected { return tally.pass("lockout") }
+        tally.fail("lockout", "after \(known) wrong PINs on \(state.ownCard ?? "?") the next try answered \(Self.describe(reply))")
+    }
+
+    /// After a QR payment answered OK on `main`: the same code with a new trace on `side`.
+    func offerAgain(_ paid: Operation, line: String, _ state: inout WorkerState) async throws {
+        let trace = paid.trace + "q"
+        let words = line.split(separator: " ")
+        guard let qr = words.first(where: { $0.hasPrefix("qr=") }), let items = words.first(where: { $0.hasPrefix("items=") }) else { return }
+        let again = Operation(.qrReuse, "SETTLE \(state.nextTag()) trace=\(trace) \(items) \(qr)", trace: trace)
+        let reply = try await send(again, on: side, sentAt: .now, expectsRefusal: true)
+        if Self.isOutage(reply) { return tally.skip() }
+        if reply.code == "QR_USED" { return tally.pass("qr_reuse") }
+        tally.fail("qr_reuse", "a QR code paid with under \(paid.trace), offered again, answered \(Self.describe(reply))")
+    }
+
+    /// Sends one probe request and records its reply. A probe that wrongly settles is counted as
+    /// created, so that the database check agrees with the replies and the probe's own failure
+    /// is what the run reports.
+    private func send(_ op: Operation, on connection: MSLPConnection, sentAt: ContinuousClock.Instant,
+                      expectsRefusal: Bool = false) async throws -> ReplyLine {
+        inFlight.operation = op
+        let reply = try await connection.request(op.line)
+        if reply.tag == "*" { throw MSLPConnection.Closed() }
+        inFlight.operation = nil
+        recorder.record(op.kind, reply, sentAt: sentAt, expectsRefusal: expectsRefusal)
+        if (op.kind == .lateOriginal || op.kind == .qrReuse), reply.ok, reply.value("repeat") == nil {
+            recorder.stats.noteResolvedSettlement(byQR: op.kind == .qrReuse)
+        }
+        return reply
+    }
+}
