@@ -6,7 +6,9 @@
 #   2. PostgreSQL is stopped in immediate mode (a crash) and started again.
 # Afterwards the harness checks the database: every OK reply (and every in-flight request that
 # QUERY found settled) has exactly its settlement row and nothing else has one, money is
-# conserved, no balance is below 0, no wrong-PIN count above 6.
+# conserved, no balance is below 0, no wrong-PIN count above 6 — and the mixed load's probes
+# (repeats, late originals of reversed traces, lockout counts, paid QR codes offered again) must
+# have answered as they must whenever the database answered at all.
 #
 #   loadtest/chaos.sh                        # 16 terminals, 30 s
 #   CLIENTS=8 SECONDS_EACH=20 loadtest/chaos.sh

@@ -11,7 +11,8 @@
 # every commit the engine answered OK to is on the standby before the reply goes out, so the
 # invariant check afterwards — run against the new primary — must stay green: every OK has its
 # settlement and nothing else has one, money is conserved, no balance below 0, no wrong-PIN count
-# above 6.
+# above 6 — and the probes of the mixed load (loadtest/README.md) answered as they must, before and
+# after the promotion.
 #
 #   loadtest/failover.sh                        # 16 terminals, 30 s
 #   CLIENTS=8 SECONDS_EACH=20 loadtest/failover.sh

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Several fronts behind HAProxy on one database: two `medsettle serve` processes, HAProxy in TCP
 # mode with health checks (a front is healthy when it greets `* HELLO proto=MSLP/1`), and the
-# harness's mixed load through HAProxy — QR codes are asked on one connection and paid on another,
-# so they cross fronts; wrong PINs count on one card from any front; reversals and repeats go by
-# trace. Halfway through, one front is killed (SIGKILL): only the requests in flight on its own
-# connections are cut; their terminals reconnect through HAProxy to the other front and QUERY
-# them (`--reconnect`), and the invariant check must stay green: every OK has its settlement and
-# nothing else has one, money is conserved, no balance below 0, no wrong-PIN count above 6.
+# harness's mixed load through HAProxy. Each terminal has three connections, which HAProxy spreads
+# over the fronts: its own, the online terminal's that asks for QR codes, and a second one of its
+# own for the probes (loadtest/README.md). So QR codes are asked on one front and paid on another,
+# and the probes check across processes that a SETTLE sent again is a repeat of the same
+# settlement, that a REVERSE of a trace not sent yet blocks the late original (REVERSED), that
+# wrong PINs on one card count 5, 4, … and lock it whichever front they reach, and that a paid QR
+# code offered again is QR_USED. Halfway through, one front is killed (SIGKILL): only the requests
+# in flight on its own connections are cut; their terminals reconnect through HAProxy to the other
+# front and QUERY them (`--reconnect`). Any probe answering otherwise fails the run, and so does
+# the invariant check: every OK has its settlement and nothing else has one, money is conserved,
+# no balance below 0, no wrong-PIN count above 6.
 #
 #   loadtest/fronts.sh                      # 16 terminals, 20 s
 #   CLIENTS=8 SECONDS_EACH=10 loadtest/fronts.sh
