@@ -441,6 +441,37 @@ final class RawConnection: @unchecked Sendable {
         await engine.stop()
     }
 
+    /// `ServeSettings.definitions` and `ServeOptions`' flags list every setting twice (ArgumentParser
+    /// wants declared properties): every setting but `secret` (never on a command line) must have
+    /// its flag, every flag its setting, and a flag given must win.
+    @Test func everySettingHasItsFlagAndEveryFlagItsSetting() throws {
+        func run(_ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.binary)
+            process.arguments = arguments
+            process.environment = ["PATH": "/usr/bin:/bin"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        let help = try run(["config", "print", "--help"])
+        let flags = help.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("  --") else { return nil }
+            return String(line.dropFirst(4).prefix { $0.isLetter || $0 == "-" })
+        }.filter { $0 != "config" && $0 != "help" }
+        #expect(flags.count > 10, "\(help)")
+        let arguments = flags.flatMap { $0 == "insecure" ? ["--insecure"] : ["--\($0)", "7"] }
+        let printed = try run(["config", "print"] + arguments).split(separator: "\n").map { $0.split(separator: " ") }
+        let sources = Dictionary(printed.compactMap { words in words.count >= 3 ? (String(words[0]), String(words.last!)) : nil },
+                                 uniquingKeysWith: { first, _ in first })
+        #expect(Set(sources.keys).subtracting(["secret"]) == Set(flags), "settings \(sources.keys.sorted()) vs flags \(flags)")
+        for flag in flags { #expect(sources[flag] == "(flag)", "--\(flag) given but \(flag) comes from \(sources[flag] ?? "nowhere")") }
+    }
+
     /// A port that was free a moment ago (bind to 0, read it, close).
     func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
