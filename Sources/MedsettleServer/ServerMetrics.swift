@@ -10,9 +10,17 @@ import PGClient
 /// (seconds, fen) in the name. docs/OPERATIONS.md lists them all.
 public final class ServerMetrics: Sendable {
     private let factory: any MetricsFactory
-    /// Per (verb, code) and per verb: created on first use, then reused.
-    private let requestCounters = NIOLockedValueBox<[String: Counter]>([:])
-    private let latencyTimers = NIOLockedValueBox<[String: Timer]>([:])
+    /// Per (verb, code) and per verb: created on first use, then reused; one lock for both, taken
+    /// once per request.
+    private struct RequestInstruments {
+        struct Code: Hashable {
+            let verb: String
+            let code: String
+        }
+        var counters: [Code: Counter] = [:]
+        var timers: [String: Timer] = [:]
+    }
+    private let requestInstruments = NIOLockedValueBox(RequestInstruments())
     let connectionsOpen: Meter
     let connectionsRefused: Counter
     let requestsInFlight: Meter
@@ -43,20 +51,22 @@ public final class ServerMetrics: Sendable {
 
     /// One answered request: its count by verb and code, and its latency by verb.
     func answered(verb: String, code: String, nanoseconds: Int64) {
-        let counter = requestCounters.withLockedValue { counters in
-            let key = verb + " " + code
-            if let counter = counters[key] { return counter }
-            let counter = Counter(label: "mslp_requests_total", dimensions: [("verb", verb), ("code", code)], factory: factory)
-            counters[key] = counter
-            return counter
+        let factory = factory
+        let (counter, timer) = requestInstruments.withLockedValue { instruments in
+            let key = RequestInstruments.Code(verb: verb, code: code)
+            let counter = instruments.counters[key] ?? {
+                let counter = Counter(label: "mslp_requests_total", dimensions: [("verb", verb), ("code", code)], factory: factory)
+                instruments.counters[key] = counter
+                return counter
+            }()
+            let timer = instruments.timers[verb] ?? {
+                let timer = Timer(label: "mslp_request_duration_seconds", dimensions: [("verb", verb)], factory: factory)
+                instruments.timers[verb] = timer
+                return timer
+            }()
+            return (counter, timer)
         }
         counter.increment()
-        let timer = latencyTimers.withLockedValue { timers in
-            if let timer = timers[verb] { return timer }
-            let timer = Timer(label: "mslp_request_duration_seconds", dimensions: [("verb", verb)], factory: factory)
-            timers[verb] = timer
-            return timer
-        }
         timer.recordNanoseconds(nanoseconds)
     }
 
