@@ -94,7 +94,7 @@ public struct LoadRun: Sendable {
                 guard Self.isConnectionLoss(error) else { throw error }
                 stats.noteClosedByServer()
                 unresolved = unresolved ?? inFlight.operation
-                state.ownCardWrongPINs = nil // a PIN try may have been in flight
+                if inFlight.operation?.kind == .ownCardPIN { state.ownCardMaybeOneMore = true }
                 guard configuration.reconnect else { return }
                 try await Task.sleep(for: .milliseconds(200))
             }

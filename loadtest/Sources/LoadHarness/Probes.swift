@@ -87,27 +87,30 @@ struct ProbeRunner {
         }
     }
 
-    /// A PIN try on the connection's own card, on `main` or `side` in turn.
+    /// A PIN try on the connection's own card, on `main` or `side` in turn. The count it answers
+    /// must be one more than the last answer said (two more if a try in between went unanswered):
+    /// a count lost to a crash or a failover would answer less.
     private func lockout(_ op: Operation, _ state: inout WorkerState, sentAt: ContinuousClock.Instant) async throws {
         let reply = try await send(op, on: state.sequence % 2 == 0 ? main : side, sentAt: sentAt, expectsRefusal: true)
-        let known = state.ownCardWrongPINs
         if Self.isOutage(reply) {
-            if reply.code == "BUSY" { state.ownCardWrongPINs = nil } // perhaps counted, perhaps not
+            if reply.code == "BUSY" { state.ownCardMaybeOneMore = true } // perhaps counted, perhaps not
             return tally.skip()
         }
-        let now: Int?
+        let now: Int
         if reply.code == "CARD_LOCKED" {
             now = PinPolicy.lockThreshold
         } else if reply.code == "PIN_WRONG", let left = reply.value("left").flatMap(Int.init) {
             now = PinPolicy.lockThreshold - left
         } else {
-            now = nil
+            return tally.fail("lockout", "PIN try on \(state.ownCard ?? "?") answered \(Self.describe(reply))")
         }
+        let known = state.ownCardWrongPINs
+        let maybeOneMore = state.ownCardMaybeOneMore
         state.ownCardWrongPINs = now
-        guard let now else { return tally.fail("lockout", "PIN try on \(state.ownCard ?? "?") answered \(Self.describe(reply))") }
-        guard let known else { return tally.skip() } // the first answer, or the first after an unknown one, sets the count
+        state.ownCardMaybeOneMore = false
+        guard let known else { return tally.skip() } // the first answer tells where the count stands
         let expected = min(known + 1, PinPolicy.lockThreshold)
-        if now == expected { return tally.pass("lockout") }
+        if now == expected || (maybeOneMore && now == min(known + 2, PinPolicy.lockThreshold)) { return tally.pass("lockout") }
         tally.fail("lockout", "after \(known) wrong PINs on \(state.ownCard ?? "?") the next try answered \(Self.describe(reply))")
     }
 

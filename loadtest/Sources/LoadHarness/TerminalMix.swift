@@ -47,9 +47,12 @@ struct WorkerState {
     /// The card only this connection uses, for the lockout probe (mixed mix, when there are
     /// people enough): person `people − worker`, never drawn for anything else.
     let ownCard: String?
-    /// Its consecutive wrong PINs as the answers tell them; nil until an answer does, and again
-    /// after an answer left the count unknown (a lost connection, an unknown commit).
+    /// Its consecutive wrong PINs as the answers tell them; nil until the first answer.
     var ownCardWrongPINs: Int?
+    /// A wrong PIN may have counted without an answer (its connection was lost, or the answer was
+    /// BUSY for a commit of unknown outcome): the next answer may then be one further on — but
+    /// never fewer, which is how a count lost in a crash or a failover would show.
+    var ownCardMaybeOneMore = false
     /// A fast generator of its own: the system's would make a getrandom call per draw, and the
     /// client's CPU is taken from the engine under test on these two cores.
     var random: SplitMix64
