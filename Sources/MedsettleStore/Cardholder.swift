@@ -31,14 +31,8 @@ enum CardholderSQL {
         SELECT status, wrong_count, status_before_loss, pin_salt, pin_hash, person_id
         FROM card WHERE card_no = $1
         """)
-    static let setWrongCount = PGStatement("set_wrong_count", """
-        UPDATE card SET wrong_count = $2, updated_at = now() WHERE card_no = $1
-        """)
     static let qrUsed = PGStatement("qr_used", """
         SELECT 1 FROM qr_use WHERE token_id = $1
-        """)
-    static let consumeQR = PGStatement("consume_qr", """
-        INSERT INTO qr_use (token_id, card_no, expires_at) VALUES ($1, $2, to_timestamp($3))
         """)
     static let insertEvent = PGStatement("insert_card_event", """
         INSERT INTO card_event (card_no, person_id, event, terminal, institution, channel, agent_id, detail)
@@ -127,36 +121,11 @@ extension Store {
     }
 
     /// Marks the holder's QR token used, in the transaction of the operation it paid for.
-    func consumeQR(_ connection: PGConnection, of holder: Cardholder, by context: TerminalContext, detail: String) throws {
-        let queries = Self.consumeQRQueries(of: holder, by: context, detail: detail)
-        if !queries.isEmpty { try connection.pipeline(queries) }
-    }
-
-    static func consumeQRQueries(of holder: Cardholder, by context: TerminalContext, detail: String) -> [PGQuery] {
-        guard let qr = holder.qr else { return [] }
-        return [.prepared(CardholderSQL.consumeQR, [PGBytes(qr.tokenID), holder.cardNo, qr.expires]),
-                cardEvent(cardNo: holder.cardNo, personID: holder.personID, event: "qr_paid", by: context, detail: detail)]
-    }
-
     /// Writes the count change and the failure/lock events that a decision calls for.
     func record(_ decision: CardPresentation, holder: Cardholder, _ connection: PGConnection, by context: TerminalContext) throws {
-        let queries = Self.recordQueries(decision, holder: holder, by: context)
-        if !queries.isEmpty { try connection.pipeline(queries) }
-    }
-
-    static func recordQueries(_ decision: CardPresentation, holder: Cardholder, by context: TerminalContext) -> [PGQuery] {
-        var queries: [PGQuery] = []
-        if let count = decision.newWrongCount {
-            queries.append(.prepared(CardholderSQL.setWrongCount, [holder.cardNo, count]))
-        }
-        if decision.pinFailed {
-            queries.append(cardEvent(cardNo: holder.cardNo, personID: holder.personID, event: "pin_failed", by: context,
-                                     detail: "count=\(decision.newWrongCount ?? holder.card.wrongCount)"))
-        }
-        if decision.lockedNow {
-            queries.append(cardEvent(cardNo: holder.cardNo, personID: holder.personID, event: "locked", by: context))
-        }
-        return queries
+        var writes = WriteSet()
+        writes.record(decision, holder: holder, by: context)
+        try writes.write(connection, date: businessDate())
     }
 
     /// The answer to a presentation that was refused, or nil when it was accepted.

@@ -61,7 +61,9 @@ extension Store {
                 ]).requireInt64(0, 0)
                 let reply = [("admission", WireID.admission.encode(id))]
                 try recordTrace(connection, request, by: context, reply: reply)
-                try consumeQR(connection, of: holder, by: context, detail: "admission=\(WireID.admission.encode(id))")
+                var writes = WriteSet()
+                writes.useQR(of: holder, by: context, detail: "admission=\(WireID.admission.encode(id))")
+                try writes.write(connection, date: businessDate())
                 return .ok(reply)
             }
         }
@@ -155,9 +157,11 @@ extension Store {
                 case .failure(let outcome): return outcome
                 case .success(let value): priced = value
                 }
-                let settlement = try writeSettlement(connection, priced, holder: holder, visit: .inpatient,
-                                                     traced: request, admission: admission.id, by: context)
-                try consumeQR(connection, of: holder, by: context, detail: "settlement=\(WireID.settlement.encode(settlement))")
+                let settlement = try connection.query(WriteSetSQL.allocateIDs, [1]).requireInt64(0, 0)
+                var writes = WriteSet()
+                writes.settle(id: settlement, priced, holder: holder, visit: .inpatient, traced: request, admission: admission.id,
+                              by: context, qrDetail: "settlement=\(WireID.settlement.encode(settlement))")
+                try writes.write(connection, date: businessDate())
                 return .ok(SettlementRecord(id: settlement, split: priced.split, balanceAfter: priced.balanceAfter,
                                             state: "settled").replyFields)
             }

@@ -41,37 +41,6 @@ enum SettlementSQL {
         SELECT id, total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after, state
         FROM settlement WHERE id = $1
         """)
-    /// Every write of a settlement in one statement: the settlement, its lines, the account debit,
-    /// the year accumulators and the trace record. Data-modifying CTEs run exactly once each.
-    static let write = PGStatement("write_settlement", """
-        WITH s AS (
-            INSERT INTO settlement (terminal, institution, trace, person_id, card_no, visit, business_date,
-                                    total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash,
-                                    balance_after, admission_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::date, $8, $9, $10, $11, $12, $13, $14, $15, $16, $27)
-            RETURNING id
-        ), lines AS (
-            INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
-            SELECT s.id, x.line_no, x.code, x.qty_milli, x.price, x.amount, x.selfpay_full, x.selfpay_first
-            FROM s, unnest($17::integer[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[], $23::bigint[])
-                 AS x(line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
-        ), debit AS (
-            UPDATE person SET balance = balance - $14, updated_at = now() WHERE id = $4 AND $14 > 0
-        ), acc AS (
-            INSERT INTO accumulator (person_id, year, visit, deductible_met, fund_paid)
-            SELECT $4, $24, $6, $12, $13 WHERE $12 > 0 OR $13 > 0
-            ON CONFLICT (person_id, year, visit) DO UPDATE
-            SET deductible_met = accumulator.deductible_met + excluded.deductible_met,
-                fund_paid = accumulator.fund_paid + excluded.fund_paid
-        ), t AS (
-            INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
-            SELECT $1, $3, $25, $26, s.id FROM s
-        ), discharge AS (
-            UPDATE admission SET status = 'closed', closed_at = now(), deductible_met = $12
-            WHERE id = $27
-        )
-        SELECT id FROM s
-        """)
     static let queryTrace = PGStatement("query_trace", """
         SELECT t.verb, s.id, s.total, s.selfpay_full, s.selfpay_first, s.inscope, s.deductible, s.fund,
                s.account, s.cash, s.balance_after, s.state
@@ -153,19 +122,23 @@ extension Store {
                 var reads = [Self.traceLookup(request, by: context)] + Self.lockCardholderQueries(cardNo)
                 reads.append(.prepared(SettlementSQL.readAccumulatorByCard, [cardNo, year, claim.visit.rawValue]))
                 if let token { reads.append(.prepared(CardholderSQL.qrUsed, [PGBytes(token.tokenID)])) }
+                reads.append(.prepared(WriteSetSQL.allocateIDs, [1]))
                 let read = try connection.pipeline(reads)
                 if let prior = try priorOutcome(from: read[0], connection, request) { return prior }
                 guard var holder = try Self.cardholder(person: read[1], card: read[2], cardNo: cardNo) else {
                     return token == nil ? .refused(.cardNotFound, "no such card") : .refused(.qrInvalid, "QR code names no card")
                 }
-                var writes: [PGQuery] = []
+                let id = try read[reads.count - 1].requireInt64(0, 0)
+                var writes = WriteSet()
+                /// Commits what `writes` holds (perhaps nothing) with COMMIT in one round trip.
+                func commit() throws { try connection.commit(with: writes.query(date: businessDate()).map { [$0] } ?? []) }
                 switch claim.credential {
                 case .card(_, let pin):
                     let matches = secrets.pinMatches(pin, salt: holder.pinSalt, cardNo: cardNo, hash: holder.pinHash)
                     let decision = CardRules.present(holder.card, pinMatches: matches)
-                    writes = Self.recordQueries(decision, holder: holder, by: context)
+                    writes.record(decision, holder: holder, by: context)
                     if let refusal = Self.refusal(of: decision) {
-                        try connection.commit(with: writes)
+                        try commit()
                         return refusal
                     }
                 case .qr:
@@ -178,47 +151,15 @@ extension Store {
                 let priced: PricedClaim
                 switch price(claim, holder: holder, deductibleMet: accumulated.0, fundPaid: accumulated.1, by: context) {
                 case .failure(let outcome):
-                    try connection.commit(with: writes)
+                    try commit()
                     return outcome
                 case .success(let value): priced = value
                 }
-                writes.append(settlementWrite(priced, holder: holder, visit: claim.visit, traced: request, by: context))
-                let idIndex = writes.count - 1
-                writes += Self.consumeQRQueries(of: holder, by: context, detail: "trace=\(request.trace)")
-                let written = try connection.commit(with: writes)
-                let id = try written[idIndex].requireInt64(0, 0)
+                writes.settle(id: id, priced, holder: holder, visit: claim.visit, traced: request, by: context)
+                try commit()
                 return .ok(SettlementRecord(id: id, split: priced.split, balanceAfter: priced.balanceAfter, state: "settled").replyFields)
             }
         }
-    }
-
-    /// Writes a priced settlement (and, for a discharge, closes its admission); returns its id.
-    func writeSettlement(_ connection: PGConnection, _ priced: PricedClaim, holder: Cardholder, visit: VisitType,
-                         traced request: TracedRequest, admission: Int64? = nil, by context: TerminalContext) throws -> Int64 {
-        let query = settlementWrite(priced, holder: holder, visit: visit, traced: request, admission: admission, by: context)
-        return try connection.pipeline([query])[0].requireInt64(0, 0)
-    }
-
-    /// The one statement that writes a settlement; its result is the new settlement's id.
-    func settlementWrite(_ priced: PricedClaim, holder: Cardholder, visit: VisitType,
-                         traced request: TracedRequest, admission: Int64? = nil, by context: TerminalContext) -> PGQuery {
-        let date = businessDate()
-        let split = priced.split
-        let lines = priced.lines
-        return .prepared(SettlementSQL.write, [
-            context.terminal, context.institution, request.trace, holder.personID, holder.cardNo,
-            visit.rawValue, date.yyyymmdd,
-            split.total, split.selfpayFull, split.selfpayFirst, split.inscope, split.deductible,
-            split.fund, split.account, split.cash, priced.balanceAfter,
-            PGArray(lines.indices.map { Int64($0 + 1) }),
-            PGArray(lines.map { $0.line.code }),
-            PGArray(lines.map { $0.line.quantity.milli }),
-            PGArray(lines.map { $0.line.price }),
-            PGArray(lines.map { $0.amount }),
-            PGArray(lines.map { $0.selfpayFull }),
-            PGArray(lines.map { $0.selfpayFirst }),
-            date.year, request.verb, PGBytes(request.fingerprint), admission,
-        ])
     }
 
     /// QUERY: what became of a SETTLE (or DISCHARGE) trace of this terminal.
