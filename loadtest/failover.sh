@@ -28,7 +28,6 @@ PEOPLE=${PEOPLE:-10000}
 
 ms_build
 ms_start_postgres
-primary_url=$DATABASE_URL
 ms_migrate_and_seed "$PEOPLE" "$CLIENTS"
 
 # The standby: a base backup of the primary streaming its WAL (-R writes primary_conninfo and

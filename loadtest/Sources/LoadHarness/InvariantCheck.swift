@@ -8,6 +8,12 @@ public enum InvariantCheck {
         public var passed: Bool { failures.isEmpty }
     }
 
+    /// The check after `run`, with the settlements its replies (and QUERYs) say it made.
+    public static func check(conninfo: String, after run: LoadRun) throws -> Result {
+        try check(conninfo: conninfo, runID: run.runID, okSettlements: run.stats.createdSettlements,
+                  okQRSettlements: run.stats.createdQRSettlements)
+    }
+
     /// - Money is conserved: credits − account debits of settlements still settled − payouts = Σ balances.
     /// - No balance is below 0 and no wrong-PIN count above 6.
     /// - One settlement row per OK SETTLE reply of this run (none for a refusal).

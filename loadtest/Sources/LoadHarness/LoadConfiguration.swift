@@ -24,7 +24,12 @@ public struct LoadConfiguration: Sendable {
     /// Speak TLS to the engine (`MSLPClientTLS.context`), or plain TCP when nil.
     public var tls: NIOSSLContext?
     public var connections = 32
+    /// The run's length; with `requests`, its upper bound.
     public var seconds = 20
+    /// Mixed mix: each terminal stops after drawing this many requests from the mix (like
+    /// pgbench's -t; a QR payment's QRCODE and a probe's second request come with theirs), or at
+    /// the end of `seconds` if that comes first. A fixed volume whatever the machine's speed.
+    public var requests: Int?
     public var mode = Mode.closed
     /// Requests per second in open-loop mode, over all connections.
     public var rate = 2_000
@@ -72,6 +77,8 @@ public struct LoadConfiguration: Sendable {
         if terminals == nil && connections > 9_999 { return "more than 9999 connections need --terminals" }
         if !(1...1_024).contains(connectConcurrency) { return "--connect-concurrency must be 1-1024" }
         if pingSample < 0 { return "--ping-sample must not be negative" }
+        if let requests, requests < 1 { return "--requests must be positive" }
+        if requests != nil && mix != .mixed { return "--requests is for the mixed mix" }
         return nil
     }
 }

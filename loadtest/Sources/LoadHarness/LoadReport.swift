@@ -43,7 +43,9 @@ public struct LoadReport: Codable, Sendable {
         connections = c.connections
         seconds = c.seconds
         requests = stats.requests
-        throughputPerSecond = Double(stats.requests) / Double(max(1, c.seconds))
+        // A run bounded by `requests` may end early: its rate is over the time it took.
+        let elapsed = c.requests == nil ? Double(max(1, c.seconds)) : max(0.001, stats.elapsedSeconds)
+        throughputPerSecond = Double(stats.requests) / elapsed
         latencyMicros = ["p50": stats.percentile(50), "p90": stats.percentile(90), "p99": stats.percentile(99),
                          "p99.9": stats.percentile(99.9), "max": stats.maxMicros]
         replies = stats.replyCodes
@@ -55,7 +57,7 @@ public struct LoadReport: Codable, Sendable {
         let held = run.held
         idle = c.mix == .idle ? Idle(held: held.heldNow, failedToOpen: held.failedToOpen, pingsSampled: held.sampledPings,
                                      pingsAnswered: held.answeredPings, firstError: held.error) : nil
-        perSecond = (0..<c.seconds).map(stats.second)
+        perSecond = (0..<min(c.seconds, Int(elapsed.rounded(.up)))).map(stats.second)
         probes = c.mix == .mixed ? run.probes.passed.merging(["skipped": run.probes.skipped, "failed": run.probes.failed]) { $1 } : [:]
         probeFailures = run.probes.failures
         invariants = [:]

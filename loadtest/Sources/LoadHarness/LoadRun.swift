@@ -35,6 +35,22 @@ public struct LoadRun: Sendable {
         let start = ContinuousClock.now
         let deadline = start + .seconds(configuration.seconds)
         let recorder = ReplyRecorder(stats: stats, start: start)
+        defer { stats.noteFinished(after: ContinuousClock.now - start) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for second in 0..<configuration.seconds {
+                    // Cancelled when the terminals finish first (`requests`).
+                    do { try await Task.sleep(until: start + .seconds(second + 1), clock: .continuous) } catch { return }
+                    progress(stats.second(second))
+                }
+            }
+            try await runTerminals(start: start, deadline: deadline, recorder: recorder)
+            group.cancelAll()
+        }
+    }
+
+    /// The configured mix's terminals, until the deadline (or, mixed, their `requests`).
+    private func runTerminals(start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, recorder: ReplyRecorder) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if configuration.mix == .ping {
                 group.addTask { try await PingLoad(configuration: configuration, recorder: recorder, deadline: deadline).run() }
@@ -46,12 +62,6 @@ public struct LoadRun: Sendable {
             } else {
                 for worker in 0..<configuration.connections {
                     group.addTask { try await self.work(worker, start: start, deadline: deadline, recorder: recorder) }
-                }
-            }
-            group.addTask {
-                for second in 0..<configuration.seconds {
-                    try await Task.sleep(until: start + .seconds(second + 1), clock: .continuous)
-                    progress(stats.second(second))
                 }
             }
             try await group.waitForAll()
@@ -67,7 +77,7 @@ public struct LoadRun: Sendable {
         var state = WorkerState(worker: worker, runID: runID, configuration: configuration)
         var unresolved: Operation?
         let terminal = LoadTestData.terminal(configuration.terminal(forConnection: worker))
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline && state.sequence < configuration.requests ?? Int.max {
             let inFlight = InFlight()
             do {
                 try await signedIn(asTerminal: terminal) { connection in
@@ -148,7 +158,7 @@ public struct LoadRun: Sendable {
         // Open loop: this connection's share of the rate, sent on a fixed schedule.
         let interval: Duration = .nanoseconds(Int64(1_000_000_000) * Int64(configuration.connections) / Int64(max(1, configuration.rate)))
         var scheduled = start + interval * Double(worker) / Double(configuration.connections)
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline && state.sequence < configuration.requests ?? Int.max {
             var sentAt: ContinuousClock.Instant
             if configuration.mode == .open {
                 if scheduled > ContinuousClock.now { try await Task.sleep(until: scheduled, clock: .continuous) }

@@ -100,6 +100,19 @@ public final class LoadStats: @unchecked Sendable {
     public var requestsByOperation: [String: Int] {
         lock.withLock { Dictionary(uniqueKeysWithValues: operations.map { ($0.key.rawValue, $0.value) }) }
     }
+    /// How long the run took (its `seconds`, or less when the terminals ran out of `requests`).
+    private var elapsed: Duration?
+    public var elapsedSeconds: Double {
+        lock.withLock {
+            let (seconds, attoseconds) = (elapsed ?? .zero).components
+            return Double(seconds) + Double(attoseconds) / 1e18
+        }
+    }
+
+    func noteFinished(after duration: Duration) {
+        lock.withLock { elapsed = duration }
+    }
+
     public var createdSettlements: Int { lock.withLock { settlementsCreated } }
     public var createdQRSettlements: Int { lock.withLock { qrSettlementsCreated } }
     public var connectionsClosedByServer: Int { lock.withLock { closedByServer } }

@@ -23,7 +23,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Engine host.") var host = "127.0.0.1"
     @Option(help: "Engine port.") var port = 7411
     @Option(help: "Terminal connections (generated terminals LOAD-P0001…).") var connections = 32
-    @Option(help: "Run length in seconds.") var seconds = 20
+    @Option(help: "Run length in seconds (with --requests, its upper bound).") var seconds = 20
+    @Option(help: "Mixed mix: each terminal stops after this many requests drawn from the mix (like pgbench -t).")
+    var requests: Int?
     @Option(help: "closed (each terminal waits for its reply) or open (fixed arrival rate).") var mode = "closed"
     @Option(help: "Requests per second over all connections, open loop only.") var rate = 2_000
     @Option(help: "settle (SETTLE only), mixed, ping (PING only: the front alone) or idle (sign in, then hold the connections quiet).")
@@ -54,6 +56,7 @@ struct LoadCommand: AsyncParsableCommand {
         }
         config.connections = connections
         config.seconds = seconds
+        config.requests = requests
         guard let mode = LoadConfiguration.Mode(rawValue: mode), let mix = LoadConfiguration.Mix(rawValue: mix) else {
             throw ValidationError("--mode is closed or open; --mix is settle, mixed, ping or idle")
         }
@@ -74,8 +77,7 @@ struct LoadCommand: AsyncParsableCommand {
         var report = LoadReport(run: run)
         var failed = false
         if mix == .settle || mix == .mixed, let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
-            let check = try InvariantCheck.check(conninfo: url, runID: run.runID, okSettlements: run.stats.createdSettlements,
-                                                 okQRSettlements: run.stats.createdQRSettlements)
+            let check = try InvariantCheck.check(conninfo: url, after: run)
             report.invariants = check.passed ? ["status": "green"] : ["status": "FAILED", "failures": check.failures.joined(separator: "; ")]
             failed = !check.passed
         }

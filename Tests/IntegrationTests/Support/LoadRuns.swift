@@ -1,0 +1,27 @@
+import LoadHarness
+import Testing
+
+extension LoadConfiguration {
+    /// The harness's mixed load (QR payments and probes included) from 4 terminals, for `seconds`
+    /// or until each terminal has sent `requests`.
+    static func mixed(port: Int, seconds: Int, requests: Int? = nil, people: Int, reconnect: Bool = false) -> LoadConfiguration {
+        var configuration = LoadConfiguration()
+        configuration.port = port
+        configuration.connections = 4
+        configuration.seconds = seconds
+        configuration.requests = requests
+        configuration.people = people
+        configuration.mix = .mixed
+        configuration.reconnect = reconnect
+        return configuration
+    }
+}
+
+/// What a run must leave behind however it was disturbed: every request in flight on a lost
+/// connection resolved by QUERY, every probe answered as it must, the database invariants green.
+func expectNothingLost(_ run: LoadRun, conninfo: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    #expect(run.stats.unresolvedRequests == 0, sourceLocation: sourceLocation)
+    #expect(run.probes.failed == 0, "\(run.probes.failures)", sourceLocation: sourceLocation)
+    let check = try InvariantCheck.check(conninfo: conninfo, after: run)
+    #expect(check.passed, "\(check.failures)", sourceLocation: sourceLocation)
+}
