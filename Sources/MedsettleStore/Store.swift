@@ -26,6 +26,8 @@ public final class Store: Sendable {
     /// Settlements per shared transaction, and how many ran alone (metrics).
     let batchSizes: Recorder
     let settledAlone: Counter
+    /// "database unavailable", at most a line a second during an outage.
+    let unavailableLog = LogThrottle()
 
     /// Connects, and loads the catalog, policy and institutions (reference data changes only by
     /// migration or seed, so a restart picks up changes).
@@ -127,7 +129,7 @@ public final class Store: Sendable {
     /// time), or nil for any other error.
     func infrastructureOutcome(_ error: any Error, operation: String) -> Outcome? {
         if let error = error as? PGError, error.isConnectionFailure {
-            logger.warning("database unavailable", metadata: ["operation": "\(operation)", "error": "\(error)"])
+            unavailableLog.warning(logger, "database unavailable", metadata: ["operation": "\(operation)", "error": "\(error)"])
             return .refused(.unavailable, "the database cannot be reached; nothing was done")
         }
         if error is PGPool.Exhausted { return .refused(.busy, "the engine is busy; try again") }

@@ -171,7 +171,7 @@ public struct LoadRun: Sendable {
             let op = state.next(configuration)
             if let probe = op.probe {
                 guard let probes else { preconditionFailure("probes are drawn in the mixed mix only") }
-                try await probes.run(op, probe, &state, sentAt: sentAt)
+                if try await probes.run(op, probe, &state, sentAt: sentAt) { try await Self.pauseAfterOutage() }
                 continue
             }
             var line = op.line
@@ -192,7 +192,16 @@ public struct LoadRun: Sendable {
             }
             recorder.record(op.kind, reply, sentAt: sentAt, expectsRefusal: op.expectsRefusal)
             if op.kind == .settleByQR, reply.ok, let probes { try await probes.offerAgain(op, line: line, &state) }
+            if ProbeRunner.isOutage(reply) { try await Self.pauseAfterOutage() }
         }
+    }
+}
+
+extension LoadRun {
+    /// After `UNAVAILABLE` or `BUSY` a terminal waits a little before its next request, as a real
+    /// one (a cashier reading the error) would, rather than hammering the engine in a tight loop.
+    static func pauseAfterOutage() async throws {
+        try await Task.sleep(for: .milliseconds(100))
     }
 }
 

@@ -62,39 +62,40 @@ struct ProbeRunner {
         ([reply.ok ? "OK" : "ERR " + (reply.code ?? "?")] + reply.fields.map { "\($0.key)=\($0.value)" }).joined(separator: " ")
     }
 
-    func run(_ op: Operation, _ probe: Probe, _ state: inout WorkerState, sentAt: ContinuousClock.Instant) async throws {
+    /// Runs one probe; true when an answer was an outage's (and the probe skipped).
+    func run(_ op: Operation, _ probe: Probe, _ state: inout WorkerState, sentAt: ContinuousClock.Instant) async throws -> Bool {
         switch probe {
         case .repeatOf(let settlement):
             let reply = try await send(op, on: side, sentAt: sentAt)
-            if Self.isOutage(reply) { return tally.skip() }
-            if reply.ok, reply.value("repeat") == "1", reply.value("settlement") == settlement { return tally.pass("repeat") }
-            tally.fail("repeat", "trace \(op.trace) of settlement \(settlement) answered \(Self.describe(reply))")
+            if Self.isOutage(reply) { return skip() }
+            if reply.ok, reply.value("repeat") == "1", reply.value("settlement") == settlement { return pass("repeat") }
+            return fail("repeat", "trace \(op.trace) of settlement \(settlement) answered \(Self.describe(reply))")
 
         case .lateOriginal(let content):
             let reverse = try await send(op, on: main, sentAt: sentAt)
-            if Self.isOutage(reverse) { return tally.skip() }
+            if Self.isOutage(reverse) { return skip() }
             guard reverse.ok, reverse.value("state") == "blocked" else {
-                return tally.fail("late_original", "REVERSE of unsent trace \(op.trace) answered \(Self.describe(reverse))")
+                return fail("late_original", "REVERSE of unsent trace \(op.trace) answered \(Self.describe(reverse))")
             }
             let late = Operation(.lateOriginal, "SETTLE \(state.nextTag()) \(content)", trace: op.trace)
             let reply = try await send(late, on: side, sentAt: .now, expectsRefusal: true)
-            if Self.isOutage(reply) { return tally.skip() }
-            if reply.code == "REVERSED" { return tally.pass("late_original") }
-            tally.fail("late_original", "the late original of reversed trace \(op.trace) answered \(Self.describe(reply))")
+            if Self.isOutage(reply) { return skip() }
+            if reply.code == "REVERSED" { return pass("late_original") }
+            return fail("late_original", "the late original of reversed trace \(op.trace) answered \(Self.describe(reply))")
 
         case .lockout:
-            try await lockout(op, &state, sentAt: sentAt)
+            return try await lockout(op, &state, sentAt: sentAt)
         }
     }
 
     /// A PIN try on the connection's own card, on `main` or `side` in turn. The count it answers
     /// must be one more than the last answer said (two more if a try in between went unanswered):
     /// a count lost to a crash or a failover would answer less.
-    private func lockout(_ op: Operation, _ state: inout WorkerState, sentAt: ContinuousClock.Instant) async throws {
+    private func lockout(_ op: Operation, _ state: inout WorkerState, sentAt: ContinuousClock.Instant) async throws -> Bool {
         let reply = try await send(op, on: state.sequence % 2 == 0 ? main : side, sentAt: sentAt, expectsRefusal: true)
         if Self.isOutage(reply) {
             if reply.code == "BUSY" { state.ownCardMaybeOneMore = true } // perhaps counted, perhaps not
-            return tally.skip()
+            return skip()
         }
         let now: Int
         if reply.code == "CARD_LOCKED" {
@@ -102,28 +103,51 @@ struct ProbeRunner {
         } else if reply.code == "PIN_WRONG", let left = reply.value("left").flatMap(Int.init) {
             now = PinPolicy.lockThreshold - left
         } else {
-            return tally.fail("lockout", "PIN try on \(state.ownCard ?? "?") answered \(Self.describe(reply))")
+            return fail("lockout", "PIN try on \(state.ownCard ?? "?") answered \(Self.describe(reply))")
         }
         let known = state.ownCardWrongPINs
         let maybeOneMore = state.ownCardMaybeOneMore
         state.ownCardWrongPINs = now
         state.ownCardMaybeOneMore = false
-        guard let known else { return tally.skip() } // the first answer tells where the count stands
+        guard let known else { // the first answer tells where the count stands
+            tally.skip()
+            return false
+        }
         let expected = min(known + 1, PinPolicy.lockThreshold)
-        if now == expected || (maybeOneMore && now == min(known + 2, PinPolicy.lockThreshold)) { return tally.pass("lockout") }
-        tally.fail("lockout", "after \(known) wrong PINs on \(state.ownCard ?? "?") the next try answered \(Self.describe(reply))")
+        if now == expected || (maybeOneMore && now == min(known + 2, PinPolicy.lockThreshold)) { return pass("lockout") }
+        return fail("lockout", "after \(known) wrong PINs on \(state.ownCard ?? "?") the next try answered \(Self.describe(reply))")
     }
 
     /// After a QR payment answered OK on `main`: the same code with a new trace on `side`.
-    func offerAgain(_ paid: Operation, line: String, _ state: inout WorkerState) async throws {
+    @discardableResult
+    func offerAgain(_ paid: Operation, line: String, _ state: inout WorkerState) async throws -> Bool {
         let trace = paid.trace + "q"
         let words = line.split(separator: " ")
-        guard let qr = words.first(where: { $0.hasPrefix("qr=") }), let items = words.first(where: { $0.hasPrefix("items=") }) else { return }
+        guard let qr = words.first(where: { $0.hasPrefix("qr=") }), let items = words.first(where: { $0.hasPrefix("items=") }) else {
+            return false
+        }
         let again = Operation(.qrReuse, "SETTLE \(state.nextTag()) trace=\(trace) \(items) \(qr)", trace: trace)
         let reply = try await send(again, on: side, sentAt: .now, expectsRefusal: true)
-        if Self.isOutage(reply) { return tally.skip() }
-        if reply.code == "QR_USED" { return tally.pass("qr_reuse") }
-        tally.fail("qr_reuse", "a QR code paid with under \(paid.trace), offered again, answered \(Self.describe(reply))")
+        if Self.isOutage(reply) { return skip() }
+        if reply.code == "QR_USED" { return pass("qr_reuse") }
+        return fail("qr_reuse", "a QR code paid with under \(paid.trace), offered again, answered \(Self.describe(reply))")
+    }
+
+    /// Verdicts; each says whether the answer was an outage's.
+    /// An outage's answer proves nothing either way.
+    private func skip() -> Bool {
+        tally.skip()
+        return true
+    }
+
+    private func pass(_ kind: String) -> Bool {
+        tally.pass(kind)
+        return false
+    }
+
+    private func fail(_ kind: String, _ detail: String) -> Bool {
+        tally.fail(kind, detail)
+        return false
     }
 
     /// Sends one probe request and records its reply. A probe that wrongly settles is counted as
