@@ -39,13 +39,13 @@ public struct LoadRun: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for second in 0..<configuration.seconds {
-                    // Cancelled when the terminals finish first (`requests`).
                     do { try await Task.sleep(until: start + .seconds(second + 1), clock: .continuous) } catch { return }
                     progress(stats.second(second))
                 }
             }
             try await runTerminals(start: start, deadline: deadline, recorder: recorder)
-            group.cancelAll()
+            // A run by volume may end early; a run by time reports its last second too.
+            if configuration.requests != nil { group.cancelAll() }
         }
     }
 
