@@ -27,10 +27,7 @@ ms_start_postgres
 ms_migrate_and_seed "$PEOPLE" "$CLIENTS"
 ms_start_server --pool-size 8
 
-echo "mixed load with reconnects: $CLIENTS terminals, $SECONDS_EACH s" >&2
-"$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$CLIENTS" --seconds "$SECONDS_EACH" --mix mixed --reconnect \
-    --people "$PEOPLE" --report-dir "$dir/report" >&2 &
-harness=$!
+ms_mixed_load
 
 sleep $((SECONDS_EACH / 4))
 echo "chaos 1: SIGKILL the engine, start it again" >&2
@@ -44,9 +41,6 @@ as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
 sleep 2
 as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w start >/dev/null </dev/null
 
-set +e
-wait "$harness"
-status=$?
-set -e
-echo "chaos scenarios=2 invariants=$([ "$status" = 0 ] && echo green || echo red)"
-[ "$status" = 0 ]
+ms_wait_load
+echo "chaos scenarios=2 invariants=$verdict"
+[ "$verdict" = green ]

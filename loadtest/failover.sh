@@ -54,10 +54,7 @@ echo "standby on port $standby_port is synchronous" >&2
 export DATABASE_URL="host=$dir,$dir port=$pgport,$standby_port user=medsettle dbname=medsettle target_session_attrs=read-write"
 ms_start_server --pool-size 8
 
-echo "mixed load with reconnects: $CLIENTS terminals, $SECONDS_EACH s" >&2
-"$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$CLIENTS" --seconds "$SECONDS_EACH" --mix mixed --reconnect \
-    --people "$PEOPLE" --report-dir "$dir/report" >&2 &
-harness=$!
+ms_mixed_load
 
 sleep $((SECONDS_EACH / 2))
 echo "failover: the primary crashes (immediate stop), the standby is promoted" >&2
@@ -66,9 +63,6 @@ as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
 # got it), so its commits wait for nobody: it runs alone until a new standby is built.
 as_pg "$PGBIN/pg_ctl" -D "$dir/standby" -w promote >/dev/null
 
-set +e
-wait "$harness"
-status=$?
-set -e
-echo "failover promoted=$standby_port invariants=$([ "$status" = 0 ] && echo green || echo red)"
-[ "$status" = 0 ]
+ms_wait_load
+echo "failover promoted=$standby_port invariants=$verdict"
+[ "$verdict" = green ]

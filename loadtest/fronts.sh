@@ -67,14 +67,12 @@ pids+=($!)
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MSLP_PORT") 2>/dev/null && break; sleep 0.1; done
 sleep 1.5 # health checks up
 
-echo "mixed load through HAProxy: $CLIENTS terminals, $SECONDS_EACH s; front A killed at half time" >&2
-( sleep $((SECONDS_EACH / 2)); kill -9 "$front_a_pid"; echo "killed front A (pid $front_a_pid)" >&2 ) &
-set +e
-"$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$CLIENTS" --seconds "$SECONDS_EACH" --mix mixed --reconnect \
-    --people "$PEOPLE" --report-dir "$dir/report" >&2
-status=$?
-set -e
+echo "through HAProxy; front A is killed at half time" >&2
+ms_mixed_load
+sleep $((SECONDS_EACH / 2))
+kill -9 "$front_a_pid"
+echo "killed front A (pid $front_a_pid)" >&2
+ms_wait_load
 ok=$(sed -nE 's/.*"OK" : ([0-9]+).*/\1/p' "$dir/report/report.json" | head -1)
-invariants=$([ "$status" = 0 ] && echo green || echo red)
-echo "fronts=2 killed=1 ok=${ok:-0} invariants=$invariants"
-[ "$status" = 0 ]
+echo "fronts=2 killed=1 ok=${ok:-0} invariants=$verdict"
+[ "$verdict" = green ]

@@ -91,3 +91,19 @@ ms_settle_tps() {
         --people "$3" --report-dir "$4" >&2
     sed -nE 's/.*"throughputPerSecond" : ([0-9.]+).*/\1/p' "$4/report.json" | head -1
 }
+
+# ms_mixed_load: the harness's mixed load with --reconnect ($CLIENTS terminals, $SECONDS_EACH s,
+# people 1…$PEOPLE) in the background, its pid in $harness; the fault scripts break things
+# meanwhile. ms_wait_load waits for it and sets $verdict: green when its invariant check and
+# probes held (exit 0), red otherwise.
+ms_mixed_load() {
+    echo "mixed load with reconnects: $CLIENTS terminals, $SECONDS_EACH s" >&2
+    "$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$CLIENTS" --seconds "$SECONDS_EACH" --mix mixed --reconnect \
+        --people "$PEOPLE" --report-dir "$dir/report" >&2 &
+    harness=$!
+}
+
+ms_wait_load() {
+    verdict=green
+    wait "$harness" || verdict=red
+}
