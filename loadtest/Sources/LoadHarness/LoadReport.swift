@@ -17,6 +17,7 @@ public struct LoadReport: Codable, Sendable {
     /// Of `settlementsCreated`, those paid by QR.
     public let qrSettlementsCreated: Int
     public let connectionsClosedByServer: Int
+    public let connectAttemptsFailed: Int
     public let unresolvedRequests: Int
     /// The idle mix only: how many connections were held, and the PING sample at the end.
     public let idle: Idle?
@@ -53,6 +54,7 @@ public struct LoadReport: Codable, Sendable {
         settlementsCreated = stats.createdSettlements
         qrSettlementsCreated = stats.createdQRSettlements
         connectionsClosedByServer = stats.connectionsClosedByServer
+        connectAttemptsFailed = stats.connectAttemptsFailed
         unresolvedRequests = stats.unresolvedRequests
         let held = run.held
         idle = c.mix == .idle ? Idle(held: held.heldNow, failedToOpen: held.failedToOpen, pingsSampled: held.sampledPings,
@@ -72,8 +74,9 @@ public struct LoadReport: Codable, Sendable {
             "replies " + replies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
             "operations " + operations.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
         ]
-        if connectionsClosedByServer > 0 {
-            lines.append("connections lost before the end: \(connectionsClosedByServer); requests in flight left unresolved: \(unresolvedRequests)")
+        if connectionsClosedByServer > 0 || connectAttemptsFailed > 0 {
+            lines.append("connections lost before the end: \(connectionsClosedByServer); attempts to connect that failed: \(connectAttemptsFailed); "
+                         + "requests in flight left unresolved: \(unresolvedRequests)")
         }
         if let idle {
             lines.append("idle: held \(idle.held) connections, \(idle.failedToOpen) failed to open, PING sample \(idle.pingsAnswered)/\(idle.pingsSampled) answered"

@@ -79,8 +79,10 @@ public struct LoadRun: Sendable {
         let terminal = LoadTestData.terminal(configuration.terminal(forConnection: worker))
         while ContinuousClock.now < deadline && state.sequence < configuration.requests ?? Int.max {
             let inFlight = InFlight()
+            var connected = false
             do {
                 try await signedIn(asTerminal: terminal) { connection in
+                    connected = true
                     if let lost = unresolved {
                         try await resolve(lost, on: connection, state: &state)
                         unresolved = nil
@@ -102,7 +104,7 @@ public struct LoadRun: Sendable {
                 return
             } catch {
                 guard Self.isConnectionLoss(error) else { throw error }
-                stats.noteClosedByServer()
+                if connected { stats.noteClosedByServer() } else { stats.noteFailedConnect() }
                 unresolved = unresolved ?? inFlight.operation
                 if inFlight.operation?.kind == .ownCardPIN { state.ownCardMaybeOneMore = true }
                 guard configuration.reconnect else { return }

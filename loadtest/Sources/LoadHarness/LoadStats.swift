@@ -138,6 +138,15 @@ public final class LoadStats: @unchecked Sendable {
     func noteClosedByServer() {
         lock.withLock { closedByServer += 1 }
     }
+
+    /// Attempts to connect that failed (the engine restarting, a front gone): a reconnecting
+    /// terminal tries again every 200 ms.
+    private var failedConnects = 0
+    public var connectAttemptsFailed: Int { lock.withLock { failedConnects } }
+
+    func noteFailedConnect() {
+        lock.withLock { failedConnects += 1 }
+    }
 }
 
 /// Records replies into a run's stats, with their latency from the send (or, open loop, the
