@@ -120,7 +120,6 @@ extension Store {
         }
     }
 
-    /// Marks the holder's QR token used, in the transaction of the operation it paid for.
     /// Writes the count change and the failure/lock events that a decision calls for.
     func record(_ decision: CardPresentation, holder: Cardholder, _ connection: PGConnection, by context: TerminalContext) throws {
         var writes = WriteSet()

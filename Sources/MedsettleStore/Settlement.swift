@@ -118,9 +118,9 @@ extension Store {
         }
         return perform("SETTLE", traced: true, outcomeUnknown: outcomeUnknown) { connection in
             try connection.transaction {
-                let year = businessDate().year
+                let date = businessDate()
                 var reads = [Self.traceLookup(request, by: context)] + Self.lockCardholderQueries(cardNo)
-                reads.append(.prepared(SettlementSQL.readAccumulatorByCard, [cardNo, year, claim.visit.rawValue]))
+                reads.append(.prepared(SettlementSQL.readAccumulatorByCard, [cardNo, date.year, claim.visit.rawValue]))
                 if let token { reads.append(.prepared(CardholderSQL.qrUsed, [PGBytes(token.tokenID)])) }
                 reads.append(.prepared(WriteSetSQL.allocateIDs, [1]))
                 let read = try connection.pipeline(reads)
@@ -130,15 +130,13 @@ extension Store {
                 }
                 let id = try read[reads.count - 1].requireInt64(0, 0)
                 var writes = WriteSet()
-                /// Commits what `writes` holds (perhaps nothing) with COMMIT in one round trip.
-                func commit() throws { try connection.commit(with: writes.query(date: businessDate()).map { [$0] } ?? []) }
                 switch claim.credential {
                 case .card(_, let pin):
                     let matches = secrets.pinMatches(pin, salt: holder.pinSalt, cardNo: cardNo, hash: holder.pinHash)
                     let decision = CardRules.present(holder.card, pinMatches: matches)
                     writes.record(decision, holder: holder, by: context)
                     if let refusal = Self.refusal(of: decision) {
-                        try commit()
+                        try writes.commit(connection, date: date)
                         return refusal
                     }
                 case .qr:
@@ -151,12 +149,12 @@ extension Store {
                 let priced: PricedClaim
                 switch price(claim, holder: holder, deductibleMet: accumulated.0, fundPaid: accumulated.1, by: context) {
                 case .failure(let outcome):
-                    try commit()
+                    try writes.commit(connection, date: date)
                     return outcome
                 case .success(let value): priced = value
                 }
                 writes.settle(id: id, priced, holder: holder, visit: claim.visit, traced: request, by: context)
-                try commit()
+                try writes.commit(connection, date: date)
                 return .ok(SettlementRecord(id: id, split: priced.split, balanceAfter: priced.balanceAfter, state: "settled").replyFields)
             }
         }

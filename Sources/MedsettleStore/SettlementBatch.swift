@@ -232,8 +232,7 @@ extension Store {
                 verdicts.append(.answer(.ok(record.replyFields)))
             }
         }
-        // With nothing to write, `transaction` ends the transaction on its own.
-        if let write = writes.query(date: date) { try connection.commit(with: [write]) }
+        try writes.commit(connection, date: date)
         return verdicts
     }
 }

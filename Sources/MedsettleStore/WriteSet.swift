@@ -174,6 +174,12 @@ struct WriteSet {
         if let query = query(date: date) { try connection.pipeline([query]) }
     }
 
+    /// Writes it all with COMMIT in one round trip, ending the transaction opened by
+    /// `PGConnection.transaction`; with nothing to write, that transaction ends on its own.
+    func commit(_ connection: PGConnection, date: BusinessDate) throws {
+        if let query = query(date: date) { try connection.commit(with: [query]) }
+    }
+
     /// The one statement that writes all of it, or nil when there is nothing to write.
     func query(date: BusinessDate) -> PGQuery? {
         guard !ids.isEmpty || !wrongCards.isEmpty || !eventNames.isEmpty else { return nil }

@@ -103,10 +103,7 @@ public final class LoadStats: @unchecked Sendable {
     /// How long the run took (its `seconds`, or less when the terminals ran out of `requests`).
     private var elapsed: Duration?
     public var elapsedSeconds: Double {
-        lock.withLock {
-            let (seconds, attoseconds) = (elapsed ?? .zero).components
-            return Double(seconds) + Double(attoseconds) / 1e18
-        }
+        lock.withLock { Double(ReplyRecorder.micros(elapsed ?? .zero)) / 1_000_000 }
     }
 
     func noteFinished(after duration: Duration) {
