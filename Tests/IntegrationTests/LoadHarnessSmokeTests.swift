@@ -11,10 +11,7 @@ import Testing
 struct LoadHarnessSmokeTests {
     @Test func shortMixedRunKeepsTheInvariants() async throws {
         let engine = try await TestEngine.start()
-        try engine.pool.withConnection { connection in
-            try Seeder.loadTerminals(connection, secrets: TestDatabaseServer.shared.secrets, count: 4)
-            try Seeder.loadPeople(connection, secrets: TestDatabaseServer.shared.secrets, count: 300)
-        }
+        try engine.seedLoad(terminals: 4, people: 300)
         // A fixed volume, so that every kind of request is drawn however slow the machine is today.
         let configuration = LoadConfiguration.mixed(port: engine.port, seconds: 120, requests: 400, people: 300)
         let run = LoadRun(configuration: configuration)
@@ -44,10 +41,7 @@ struct LoadHarnessSmokeTests {
         let tls = try ServerTLS.context(certificatePath: OperationsTests.tlsFile("server.pem"),
                                         keyPath: OperationsTests.tlsFile("server.key"))
         let engine = try await TestEngine.start(configuration: ServerConfiguration(tls: tls))
-        try engine.pool.withConnection { connection in
-            try Seeder.loadTerminals(connection, secrets: TestDatabaseServer.shared.secrets, count: 2)
-            try Seeder.loadPeople(connection, secrets: TestDatabaseServer.shared.secrets, count: 100)
-        }
+        try engine.seedLoad(terminals: 2, people: 100)
         var configuration = LoadConfiguration()
         configuration.port = engine.port
         configuration.tls = try MSLPClientTLS.context(caPath: OperationsTests.tlsFile("ca.pem"))
@@ -65,9 +59,7 @@ struct LoadHarnessSmokeTests {
 
     @Test func pipelinedPingRunIsAnsweredInOrder() async throws {
         let engine = try await TestEngine.start()
-        try engine.pool.withConnection { connection in
-            try Seeder.loadTerminals(connection, secrets: TestDatabaseServer.shared.secrets, count: 2)
-        }
+        try engine.seedLoad(terminals: 2)
         var configuration = LoadConfiguration()
         configuration.port = engine.port
         configuration.connections = 4
@@ -85,9 +77,7 @@ struct LoadHarnessSmokeTests {
 
     @Test func idleConnectionsAreHeldAndStillAnswer() async throws {
         let engine = try await TestEngine.start()
-        try engine.pool.withConnection { connection in
-            try Seeder.loadTerminals(connection, secrets: TestDatabaseServer.shared.secrets, count: 3)
-        }
+        try engine.seedLoad(terminals: 3)
         var configuration = LoadConfiguration()
         configuration.port = engine.port
         configuration.connections = 60

@@ -358,10 +358,7 @@ final class RawConnection: @unchecked Sendable {
     /// invariants hold — every OK has its settlement and nothing else has one.
     @Test func engineKilledUnderLoadLosesNothing() async throws {
         let engine = try await TestEngine.start()
-        try engine.pool.withConnection { connection in
-            try Seeder.loadTerminals(connection, secrets: TestDatabaseServer.shared.secrets, count: 4)
-            try Seeder.loadPeople(connection, secrets: TestDatabaseServer.shared.secrets, count: 200)
-        }
+        try engine.seedLoad(terminals: 4, people: 200)
         let port = try freePort()
         var serve = try await Self.startServe(port: port, conninfo: engine.conninfo)
         let run = LoadRun(configuration: .mixed(port: port, seconds: 4, people: 200, reconnect: true))

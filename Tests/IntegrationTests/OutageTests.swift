@@ -121,8 +121,7 @@ struct OutageTests {
         _ = try DatabaseSetup.prepare(conninfo: primary.conninfo(database: "medsettle"), secrets: secrets,
                                       loadReferenceData: true, demoPeople: true)
         let seeding = try PGConnection(conninfo: primary.conninfo(database: "medsettle"))
-        try Seeder.loadTerminals(seeding, secrets: secrets, count: 4)
-        try Seeder.loadPeople(seeding, secrets: secrets, count: 200)
+        try seedLoadPopulation(seeding, terminals: 4, people: 200)
         // The base backup is taken after seeding; the standby then streams what the load writes.
         let replica = try primary.makeStandby(directory: base + "/standby", name: "standby")
         standby = replica

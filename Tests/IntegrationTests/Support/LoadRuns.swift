@@ -1,4 +1,6 @@
 import LoadHarness
+import MedsettleStore
+import PGClient
 import Testing
 
 extension LoadConfiguration {
@@ -24,4 +26,18 @@ func expectNothingLost(_ run: LoadRun, conninfo: String, sourceLocation: SourceL
     #expect(run.probes.failed == 0, "\(run.probes.failures)", sourceLocation: sourceLocation)
     let check = try InvariantCheck.check(conninfo: conninfo, after: run)
     #expect(check.passed, "\(check.failures)", sourceLocation: sourceLocation)
+}
+
+/// The harness's generated terminals (and people, when `people > 0`), through `connection`.
+func seedLoadPopulation(_ connection: PGConnection, terminals: Int, people: Int = 0) throws {
+    let secrets = TestDatabaseServer.shared.secrets
+    try Seeder.loadTerminals(connection, secrets: secrets, count: terminals)
+    if people > 0 { try Seeder.loadPeople(connection, secrets: secrets, count: people) }
+}
+
+extension TestEngine {
+    /// The harness's generated terminals and people on this engine's database.
+    func seedLoad(terminals: Int, people: Int = 0) throws {
+        try pool.withConnection { try seedLoadPopulation($0, terminals: terminals, people: people) }
+    }
 }
