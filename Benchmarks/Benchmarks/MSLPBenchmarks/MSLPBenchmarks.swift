@@ -91,40 +91,26 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // The connection appends each reply to one buffer it keeps (ConnectionHandler.deliver) and
-    // empties it after the flush, keeping its capacity; the benchmarks do the same, and start
-    // measuring once that buffer exists.
-    Benchmark("Reply.encode OK SETTLE (split fields)", configuration: configuration(scaling: .kilo)) { benchmark in
-        let reply = Inputs.settleReply
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(512)
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            reply.encode(into: &buffer)
-            blackHole(buffer)
-            buffer.removeAll(keepingCapacity: true)
-        }
+    let settleReply = Inputs.settleReply
+    encodingBenchmark("Reply.encode OK SETTLE (split fields)") { settleReply.encode(into: &$0) }
+    let split = Inputs.settleSplit
+    encodingBenchmark("Reply build + encode OK SETTLE from Split") {
+        Inputs.okSettleReply(tag: "a2", split: split, balanceAfter: 47500).encode(into: &$0)
     }
+    let errorReply = Inputs.errorReply
+    encodingBenchmark("Reply.encode ERR PIN_WRONG") { errorReply.encode(into: &$0) }
+}
 
-    Benchmark("Reply build + encode OK SETTLE from Split", configuration: configuration(scaling: .kilo)) { benchmark in
-        let split = Inputs.settleSplit
+/// `encode` appends one reply to a buffer kept across iterations and emptied after each, with
+/// its capacity (as `ConnectionHandler.deliver` does after a flush); measuring starts once that
+/// buffer exists.
+func encodingBenchmark(_ name: String, _ encode: @escaping @Sendable (inout [UInt8]) -> Void) {
+    Benchmark(name, configuration: configuration(scaling: .kilo)) { benchmark in
         var buffer: [UInt8] = []
         buffer.reserveCapacity(512)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            Inputs.okSettleReply(tag: "a2", split: split, balanceAfter: 47500).encode(into: &buffer)
-            blackHole(buffer)
-            buffer.removeAll(keepingCapacity: true)
-        }
-    }
-
-    Benchmark("Reply.encode ERR PIN_WRONG", configuration: configuration(scaling: .kilo)) { benchmark in
-        let reply = Inputs.errorReply
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(512)
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            reply.encode(into: &buffer)
+            encode(&buffer)
             blackHole(buffer)
             buffer.removeAll(keepingCapacity: true)
         }
