@@ -89,7 +89,7 @@ let package = Package(
             name: "medsettle",
             dependencies: [
                 "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
-                "MedsettleConfig",
+                "MedsettleConfig", "LoadData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -101,11 +101,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The generated population of load tests (`medsettle seed`, the harness): not part of the
+        // production store.
+        .target(
+            name: "LoadData",
+            dependencies: [
+                "MedsettleCore", "MedsettleStore", "PGClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "loadtest/Sources/LoadData"
+        ),
         // The load harness (loadtest/): a library the tests can drive, and its command.
         .target(
             name: "LoadHarness",
             dependencies: [
-                "MSLP", "MSLPChannel", "MedsettleCore", "MedsettleStore", "PGClient",
+                "MSLP", "MSLPChannel", "MedsettleCore", "MedsettleStore", "PGClient", "LoadData",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -125,7 +135,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
-                "LoadHarness",
+                "LoadHarness", "LoadData",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -101,16 +101,16 @@ struct RequestRouter: Sendable {
             guard let future = onDatabaseThread(eventLoop, work) else { return Self.busy(tag) }
             let metrics = self.metrics
             let verb = request.verb
-            return .later(future.map { outcome in
-                metrics.observe(outcome, verb: verb, kind: terminal.kind)
-                return RoutedReply(reply: Self.reply(tag: tag, outcome), action: .none)
+            return .later(future.map { answer in
+                metrics.observe(answer, kind: terminal.kind)
+                return RoutedReply(reply: Reply(tag: tag, answer), action: .none)
             }.recover { _ in
                 RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the engine is shutting down"), action: .none)
             })
         }
     }
 
-    typealias Work = @Sendable () -> Outcome
+    typealias Work = @Sendable () -> OperationAnswer
 
     /// Decodes the request's values and returns the store operation to run, or the first bad value.
     func operation(for request: Request, by terminal: TerminalContext) -> Result<Work, ValueError> {
@@ -121,7 +121,7 @@ struct RequestRouter: Sendable {
                 Commands.name(request).flatMap { name in
                     Commands.required(request, "insurance").flatMap { ValueSyntax.oneOf($0, key: "insurance", as: InsuranceType.self) }.flatMap { insurance in
                         Commands.area(request).map { area in
-                            { store.enroll(idNo: idNo, name: name, insurance: insurance, area: area) }
+                            { store.people.enroll(idNo: idNo, name: name, insurance: insurance, area: area).answer { .enrolled(idNo: $0) } }
                         }
                     }
                 }
@@ -130,39 +130,39 @@ struct RequestRouter: Sendable {
             return Commands.trace(request).flatMap { trace in
                 Commands.idNo(request).flatMap { idNo in
                     Commands.required(request, "amount").flatMap { ValueSyntax.positiveAmount($0) }.flatMap { amount in
-                        guard amount <= Store.maxCredit else {
-                            return .failure(ValueError(message: "amount must be at most \(Store.maxCredit) fen"))
+                        guard amount <= People.maxCredit else {
+                            return .failure(ValueError(message: "amount must be at most \(People.maxCredit) fen"))
                         }
                         let traced = Self.traced(request, trace: trace)
-                        return .success({ store.credit(idNo: idNo, amount: amount, traced: traced, by: terminal) })
+                        return .success({ store.people.credit(idNo: idNo, amount: amount, traced: traced, by: terminal).answer(Response.credited) })
                     }
                 }
             }
         case .issue:
             return Commands.idNo(request).flatMap { idNo in
-                Commands.agent(request).map { agent in { store.issue(idNo: idNo, agent: agent, by: terminal) } }
+                Commands.agent(request).map { agent in { store.cards.issue(idNo: idNo, agent: agent, by: terminal).answer(Response.cardIssued) } }
             }
         case .pinChange:
             return Commands.cardNumber(request).flatMap { card in
                 Commands.required(request, "pin").flatMap { ValueSyntax.pin($0) }.flatMap { old in
                     Commands.required(request, "new").flatMap { ValueSyntax.pin($0, key: "new") }.map { new in
-                        { store.changePIN(cardNo: card, oldPIN: old, newPIN: new, by: terminal) }
+                        { store.cards.changePIN(cardNo: card, oldPIN: old, newPIN: new, by: terminal).answer(Response.pinChanged) }
                     }
                 }
             }
         case .cardInfo:
-            return Commands.credential(request).map { credential in { store.cardInfo(credential, by: terminal) } }
+            return Commands.credential(request).map { credential in { store.cards.cardInfo(credential, by: terminal).answer(Response.cardDetails) } }
         case .price:
             if request.value("admission") != nil {
                 return Commands.wireID(request, "admission", .admission).map { admission in
-                    { store.priceAdmission(admission, by: terminal) }
+                    { store.stays.priceAdmission(admission, by: terminal).answer(Response.priced) }
                 }
             }
-            return Commands.claim(request, kind: terminal.kind).map { claim in { store.price(claim, by: terminal) } }
+            return Commands.claim(request, kind: terminal.kind).map { claim in { store.settlements.price(claim, by: terminal).answer(Response.priced) } }
         case .settle:
             preconditionFailure("SETTLE goes to the settlement queue, not the thread pool")
         case .query:
-            return Commands.trace(request).map { trace in { store.query(trace: trace, by: terminal) } }
+            return Commands.trace(request).map { trace in { store.settlements.query(trace: trace, by: terminal).answer(Response.traceStatus) } }
         case .unlock: return cardService(.unlock, request, by: terminal)
         case .pinReset: return cardService(.pinReset, request, by: terminal)
         case .reportLost: return cardService(.reportLost, request, by: terminal)
@@ -177,28 +177,28 @@ struct RequestRouter: Sendable {
                             guard name != nil || newIDNo != nil else {
                                 return .failure(ValueError(message: "give name or new_id_no"))
                             }
-                            return .success({ store.updatePerson(idNo: idNo, name: name, newIDNo: newIDNo, agent: agent, by: terminal) })
+                            return .success({ store.people.updatePerson(idNo: idNo, name: name, newIDNo: newIDNo, agent: agent, by: terminal).answer { .personUpdated(idNo: $0) } })
                         }
                     }
                 }
             }
         case .qrCode:
-            return Commands.cardNumber(request).map { card in { store.issueQR(cardNo: card, by: terminal) } }
+            return Commands.cardNumber(request).map { card in { store.cards.issueQR(cardNo: card, by: terminal).answer(Response.qrIssued) } }
         case .cancel:
             return Commands.trace(request).flatMap { trace in
                 Commands.wireID(request, "settlement", .settlement).map { settlement in
                     let traced = Self.traced(request, trace: trace)
-                    return { store.cancel(settlement: settlement, traced: traced, by: terminal) }
+                    return { store.settlements.cancel(settlement: settlement, traced: traced, by: terminal).answer(Response.cancelled) }
                 }
             }
         case .reverse:
-            return Commands.trace(request).map { trace in { store.reverse(trace: trace, by: terminal) } }
+            return Commands.trace(request).map { trace in { store.settlements.reverse(trace: trace, by: terminal).answer(Response.reversal) } }
         case .admit:
             return Commands.trace(request).flatMap { trace in
                 Commands.credential(request).flatMap { credential in
                     Commands.ward(request).map { ward in
                         let traced = Self.traced(request, trace: trace)
-                        return { store.admit(credential, ward: ward, traced: traced, by: terminal) }
+                        return { store.stays.admit(credential, ward: ward, traced: traced, by: terminal).answer(Response.admitted) }
                     }
                 }
             }
@@ -207,7 +207,7 @@ struct RequestRouter: Sendable {
                 Commands.wireID(request, "admission", .admission).flatMap { admission in
                     Commands.required(request, "items").flatMap { ItemList.parse($0) }.map { lines in
                         let traced = Self.traced(request, trace: trace)
-                        return { store.addFees(admission: admission, lines: lines, traced: traced, by: terminal) }
+                        return { store.stays.addFees(admission: admission, lines: lines, traced: traced, by: terminal).answer(Response.feesAdded) }
                     }
                 }
             }
@@ -217,15 +217,15 @@ struct RequestRouter: Sendable {
                     Commands.credential(request).flatMap { credential in
                         Commands.useAccount(request).map { use in
                             let traced = Self.traced(request, trace: trace)
-                            return { store.discharge(admission: admission, credential: credential, useAccount: use,
-                                                     traced: traced, by: terminal) }
+                            return { store.stays.discharge(admission: admission, credential: credential, useAccount: use,
+                                                           traced: traced, by: terminal).answer(Response.settled) }
                         }
                     }
                 }
             }
         case .recon:
             return Commands.recon(request).map { date, stated, scope in
-                { store.reconcile(date: date, stated: stated, scope: scope, by: terminal) }
+                { store.reconciliation.reconcile(date: date, stated: stated, scope: scope, by: terminal).answer(Response.reconciled) }
             }
         case .ping, .signIn, .signOut:
             preconditionFailure("session verbs are routed before operations")
@@ -242,7 +242,7 @@ struct RequestRouter: Sendable {
                 Commands.agent(request).flatMap { agent in
                     Commands.reason(request, allowed: reasons).map { reason in
                         let service = CardServiceRequest(cardNo: card, idNo: idNo, agent: agent, reason: reason)
-                        return { store.cardService(operation, service, by: terminal) }
+                        return { store.cards.cardService(operation, service, by: terminal).answer(Response.cardService) }
                     }
                 }
             }
@@ -251,13 +251,6 @@ struct RequestRouter: Sendable {
 
     static func traced(_ request: Request, trace: String) -> TracedRequest {
         TracedRequest(trace: trace, verb: request.verb.rawValue, fingerprint: RequestFingerprint.of(request))
-    }
-
-    static func reply(tag: String, _ outcome: Outcome) -> Reply {
-        if let code = outcome.code {
-            return .error(tag: tag, code: code, message: outcome.message, fields: outcome.fields)
-        }
-        return .ok(tag: tag, fields: outcome.fields)
     }
 
     /// SETTLE skips the thread pool: the store's settlement workers batch it with others and
@@ -271,12 +264,14 @@ struct RequestRouter: Sendable {
         case .failure(let error):
             return .now(RoutedReply(reply: error.reply(tag: tag), action: .none))
         case .success(let (claim, traced)):
-            let promise = eventLoop.makePromise(of: Outcome.self)
-            store.settle(claim, traced: traced, by: terminal, replies: EventLoopReplies(loop: eventLoop)) { promise.succeed($0) }
+            let promise = eventLoop.makePromise(of: OperationAnswer.self)
+            store.settlements.settle(claim, traced: traced, by: terminal, replies: EventLoopReplies(loop: eventLoop)) {
+                promise.succeed($0.answer(Response.settled))
+            }
             let metrics = self.metrics
-            return .later(promise.futureResult.map { outcome in
-                metrics.observe(outcome, verb: .settle, kind: terminal.kind)
-                return RoutedReply(reply: Self.reply(tag: tag, outcome), action: .none)
+            return .later(promise.futureResult.map { answer in
+                metrics.observe(answer, kind: terminal.kind)
+                return RoutedReply(reply: Reply(tag: tag, answer), action: .none)
             })
         }
     }
@@ -292,10 +287,9 @@ struct RequestRouter: Sendable {
         guard let future = onDatabaseThread(eventLoop, { () -> RoutedReply in
             let failed = RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "sign-in failed"), action: .authFailed)
             let credentials: TerminalCredentials?
-            do {
-                credentials = try store.terminalCredentials(terminal)
-            } catch {
-                return RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the database cannot be reached"), action: .none)
+            switch store.terminals.credentials(terminal) {
+            case .success(let found): credentials = found
+            case .failure(let refusal): return RoutedReply(reply: Reply(tag: tag, .failure(refusal)), action: .none)
             }
             guard let credentials, case .success(let given) = ValueSyntax.lowerHex(mac, key: "mac", byteCount: 32) else { return failed }
             // isValidAuthenticationCode compares in constant time: no leak of how many bytes matched.

@@ -70,15 +70,21 @@ public final class ServerMetrics: Sendable {
         timer.recordNanoseconds(nanoseconds)
     }
 
-    /// What a store answer says about money and cards.
-    func observe(_ outcome: Outcome, verb: Verb, kind: TerminalKind) {
-        if outcome.lockedCardNow { cardLocks.increment() }
-        guard outcome.isOK, verb == .settle || verb == .discharge, outcome.value("repeat") == nil else { return }
-        settlements[kind]?.increment()
-        func fen(_ key: String) -> Int64 { outcome.value(key).flatMap { Int64($0) } ?? 0 }
-        settledFen[kind]?.increment(by: fen("total"))
-        accountFen[kind]?.increment(by: fen("account"))
-        fundFen[kind]?.increment(by: fen("fund"))
+    /// What an answer says about money and cards: a card locked by this wrong PIN, a settlement
+    /// made (not a repeat) and its fen.
+    func observe(_ answer: OperationAnswer, kind: TerminalKind) {
+        switch answer {
+        case .failure(let refusal):
+            if refusal.lockedCard { cardLocks.increment() }
+        case .success(.settled(let settled)) where !settled.isRepeat:
+            let split = settled.settlement.split
+            settlements[kind]?.increment()
+            settledFen[kind]?.increment(by: split.total)
+            accountFen[kind]?.increment(by: split.account)
+            fundFen[kind]?.increment(by: split.fund)
+        case .success:
+            break
+        }
     }
 }
 

@@ -14,6 +14,8 @@ import Darwin
 public final class PGConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var preparedNames: Set<String> = []
+    /// How each typed statement's rows are read, found when it was prepared (see `PGRowPlan`).
+    private var plans: [String: PGRowPlan] = [:]
     /// Inside `transaction`: BEGIN not sent yet; it travels with the first query (one round trip less).
     private var beginPending = false
     /// Inside `transaction`: COMMIT already sent by `commit(with:)`.
@@ -38,8 +40,8 @@ public final class PGConnection: @unchecked Sendable {
     public init(conninfo: String) throws {
         // With expand_dbname, values expanded from `dbname` override the keywords before it.
         // Both arrays end with NULL, as libpq wants.
-        let keywords: [(any PGBindable)?] = Self.connectionDefaults.map(\.key) + ["dbname", nil]
-        let values: [(any PGBindable)?] = Self.connectionDefaults.map(\.value) + [conninfo, nil]
+        let keywords: [String?] = Self.connectionDefaults.map(\.key) + ["dbname", nil]
+        let values: [String?] = Self.connectionDefaults.map(\.value) + [conninfo, nil]
         let connection = withCStrings(keywords) { keys in
             withCStrings(values) { vals in PQconnectdbParams(keys, vals, 1) }
         }
@@ -89,7 +91,7 @@ public final class PGConnection: @unchecked Sendable {
     public func query(_ sql: String, _ params: [(any PGBindable)?] = []) throws -> PGResult {
         let conn = try liveHandle()
         if beginPending { try execute("BEGIN") }
-        let result = withCStrings(params) { values in
+        let result = withCStrings(params.map { $0?.pgParameter }) { values in
             PQexecParams(conn, sql, Int32(values.count), nil, values, nil, nil, 0)
         }
         return try check(result, conn)
@@ -97,14 +99,47 @@ public final class PGConnection: @unchecked Sendable {
 
     /// Runs a named statement, preparing it on this connection the first time.
     @discardableResult
-    public func query(_ statement: PGStatement, _ params: [(any PGBindable)?] = []) throws -> PGResult {
-        if beginPending { return try pipeline([.prepared(statement, params)])[0] }
-        let conn = try liveHandle()
-        try prepareIfNeeded(statement, conn)
-        let result = withCStrings(params) { values in
-            PQexecPrepared(conn, statement.name, Int32(values.count), values, nil, nil, 0)
+    public func query(_ statement: PGSQL, _ params: [(any PGBindable)?] = []) throws -> PGResult {
+        try pipeline([.prepared(statement, params)])[0]
+    }
+
+    /// Runs one typed statement (outside a transaction: on its own, in autocommit).
+    public func query<Row>(_ bound: PGBound<Row>) throws -> [Row] {
+        let result = try pipeline([bound.query])[0]
+        return rows(of: result, bound)
+    }
+
+    /// Runs typed statements in one round trip (see `pipeline(_:)`), each result read as its rows.
+    public func pipeline<each Row>(_ bound: repeat PGBound<each Row>) throws -> (repeat [each Row]) {
+        var queries: [PGQuery] = []
+        for query in repeat each bound { queries.append(query.query) }
+        let results = try pipeline(queries)
+        var index = 0
+        func next<R>(_ query: PGBound<R>) -> [R] {
+            defer { index += 1 }
+            return rows(of: results[index], query)
         }
-        return try check(result, conn)
+        return (repeat next(each bound))
+    }
+
+    /// Sends typed statements and COMMIT in one round trip (see `PGTransaction.commit(with:)`).
+    func commit<each Row>(with bound: repeat PGBound<each Row>) throws -> (repeat [each Row]) {
+        var queries: [PGQuery] = []
+        for query in repeat each bound { queries.append(query.query) }
+        let results = try commit(with: queries)
+        var index = 0
+        func next<R>(_ query: PGBound<R>) -> [R] {
+            defer { index += 1 }
+            return rows(of: results[index], query)
+        }
+        return (repeat next(each bound))
+    }
+
+    private func rows<Row>(of result: PGResult, _ bound: PGBound<Row>) -> [Row] {
+        guard case .typed(let sql, _, _) = bound.query, let plan = plans[sql.name] else {
+            preconditionFailure("a typed statement ran without being prepared and checked")
+        }
+        return plan.decode(result, as: Row.self)
     }
 
     /// Sends every query at once in libpq pipeline mode and reads all results: one round trip for
@@ -119,7 +154,13 @@ public final class PGConnection: @unchecked Sendable {
             return Array(try pipeline([.text("BEGIN")] + queries).dropFirst())
         }
         let conn = try liveHandle()
-        for case .prepared(let statement, _) in queries { try prepareIfNeeded(statement, conn) }
+        for query in queries {
+            switch query {
+            case .prepared(let statement, _): try prepareIfNeeded(statement, conn)
+            case .typed(let statement, _, let check): try prepareIfNeeded(statement, conn, check: check)
+            case .text: break
+            }
+        }
         guard PQenterPipelineMode(conn) == 1 else {
             throw PGError(kind: .connection, message: "cannot enter pipeline mode: " + Self.connectionMessage(conn))
         }
@@ -128,6 +169,10 @@ public final class PGConnection: @unchecked Sendable {
             let sent: Int32
             switch query {
             case .prepared(let statement, let params):
+                sent = withCStrings(params.map { $0?.pgParameter }) { values in
+                    PQsendQueryPrepared(conn, statement.name, Int32(values.count), values, nil, nil, 0)
+                }
+            case .typed(let statement, let params, _):
                 sent = withCStrings(params) { values in
                     PQsendQueryPrepared(conn, statement.name, Int32(values.count), values, nil, nil, 0)
                 }
@@ -209,36 +254,25 @@ public final class PGConnection: @unchecked Sendable {
         return count
     }
 
-    /// Runs `body` inside BEGIN … COMMIT; any error rolls back and is rethrown.
-    ///
-    /// A connection lost during COMMIT surfaces as `PGError.Kind.connection`: the outcome is then
-    /// unknown, and the caller must not report it as failed.
-    ///
-    /// BEGIN is not sent on its own: it goes out with the transaction's first query, and
-    /// `commit(with:)` sends the last writes and COMMIT together, so a short transaction costs as few
-    /// round trips as its reads and writes need.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
+    /// Opens a transaction whose BEGIN goes out with its first query (`PGTransaction`).
+    func begin() {
         precondition(!beginPending && !inTransaction, "transactions do not nest")
         beginPending = true
         committed = false
-        do {
-            let value = try body()
-            if beginPending {
-                beginPending = false // nothing was sent: nothing to commit
-            } else if !committed {
-                try Self.markingUnknownCommit { try execute("COMMIT") }
-            }
-            committed = false
-            return value
-        } catch {
-            rollbackQuietly()
-            throw error
-        }
     }
 
-    /// Sends `queries` and COMMIT in one pipeline, ending the transaction opened by `transaction`.
-    @discardableResult
-    public func commit(with queries: [PGQuery]) throws -> [PGResult] {
+    /// Commits the open transaction; nothing to do when nothing was sent in it.
+    func commitPending() throws {
+        if beginPending {
+            beginPending = false
+        } else {
+            try Self.markingUnknownCommit { try execute("COMMIT") }
+        }
+        committed = true
+    }
+
+    /// Sends `queries` and COMMIT in one pipeline, ending the open transaction.
+    private func commit(with queries: [PGQuery]) throws -> [PGResult] {
         let results = try Self.markingUnknownCommit { try pipeline(queries + [.text("COMMIT")]) }
         committed = true
         return Array(results.dropLast())
@@ -271,10 +305,16 @@ public final class PGConnection: @unchecked Sendable {
         return handle
     }
 
-    private func prepareIfNeeded(_ statement: PGStatement, _ conn: OpaquePointer) throws {
+    /// Prepares the statement on first use; a typed one is then described and checked against
+    /// its Swift types (one more round trip, once per statement and connection).
+    private func prepareIfNeeded(_ statement: PGSQL, _ conn: OpaquePointer, check shapeCheck: PGShapeCheck? = nil) throws {
         if preparedNames.contains(statement.name) { return }
         let result = PQprepare(conn, statement.name, statement.sql, 0, nil)
         _ = try check(result, conn)
+        if let shapeCheck {
+            let description = try check(PQdescribePrepared(conn, statement.name), conn)
+            plans[statement.name] = shapeCheck.run(description.shape)
+        }
         preparedNames.insert(statement.name)
     }
 
@@ -312,10 +352,10 @@ public final class PGConnection: @unchecked Sendable {
 }
 
 /// Calls `body` with C strings for the parameters (NULL for nil), freed afterwards.
-func withCStrings<R>(_ params: [(any PGBindable)?], _ body: ([UnsafePointer<CChar>?]) throws -> R) rethrows -> R {
+func withCStrings<R>(_ params: [String?], _ body: ([UnsafePointer<CChar>?]) throws -> R) rethrows -> R {
     let owned: [UnsafeMutablePointer<CChar>?] = params.map { param in
         guard let param else { return nil }
-        return strdup(param.pgText)
+        return strdup(param)
     }
     defer { for pointer in owned { free(pointer) } }
     return try body(owned.map { $0.map { UnsafePointer($0) } })

@@ -4,7 +4,7 @@ import CLibPQ
 ///
 /// Not Sendable: read it on the thread that ran the statement, and copy out what you keep.
 public final class PGResult {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     public let rowCount: Int
     public let columnCount: Int
 
@@ -15,6 +15,13 @@ public final class PGResult {
     }
 
     deinit { PQclear(handle) }
+
+    /// For the result of PQdescribePrepared: the statement's parameter and column types.
+    var shape: PGShape {
+        let parameters = (0..<PQnparams(handle)).map { UInt32(PQparamtype(handle, $0)) }
+        let columns = (0..<PQnfields(handle)).map { (name: String(cString: PQfname(handle, $0)), type: UInt32(PQftype(handle, $0))) }
+        return PGShape(parameterTypes: parameters, columns: columns)
+    }
 
     /// Rows changed by an INSERT/UPDATE/DELETE.
     public var affectedRows: Int {

@@ -1,3 +1,4 @@
+import LoadData
 import ArgumentParser
 import Foundation
 import MedsettleStore
@@ -38,12 +39,12 @@ struct SeedCommand: ParsableCommand {
         let secrets = try secret.load()
         let connection = try PGConnection(conninfo: url)
         let started = Date()
-        try Seeder.loadTerminals(connection, secrets: secrets, count: terminals)
-        let added = try Seeder.loadPeople(connection, secrets: secrets, count: people)
+        try LoadSeeder.loadTerminals(connection, secrets: secrets, count: terminals)
+        let added = try LoadSeeder.loadPeople(connection, secrets: secrets, count: people)
         print("seeded \(added) people (\(people) in all) and \(terminals) terminals in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         if history > 0 {
             let began = Date()
-            let settled = try Seeder.loadHistory(connection, count: history) { done in
+            let settled = try LoadSeeder.loadHistory(connection, count: history) { done in
                 print("history: \(done) of \(history) settlements")
             }
             print("added \(settled) past settlements (\(history) in all) in \(String(format: "%.1f", Date().timeIntervalSince(began))) s")

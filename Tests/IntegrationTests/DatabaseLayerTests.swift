@@ -32,7 +32,7 @@ struct DatabaseLayerTests {
     @Test func errorsCarrySQLStateAndTransactionsRollBack() throws {
         let connection = try PGConnection(conninfo: try TestDatabaseServer.shared.freshDatabase())
         try connection.execute("CREATE TABLE t (k int PRIMARY KEY, v int CHECK (v >= 0))")
-        let insert = PGStatement("t_insert", "INSERT INTO t VALUES ($1, $2)")
+        let insert = PGSQL("t_insert", "INSERT INTO t VALUES ($1, $2)")
         try connection.query(insert, [1, 10])
         do {
             try connection.query(insert, [1, 20])
@@ -41,9 +41,10 @@ struct DatabaseLayerTests {
             #expect(error.isUniqueViolation && error.sqlState == "23505" && error.constraint == "t_pkey")
         }
         do {
-            try connection.transaction {
-                try connection.query(insert, [2, 5])
-                try connection.query("UPDATE t SET v = v - 100 WHERE k = 2")
+            try connection.withTransaction { transaction in
+                try transaction.execute("INSERT INTO t VALUES (2, 5)")
+                try transaction.execute("UPDATE t SET v = v - 100 WHERE k = 2")
+                try transaction.commit()
             }
             Issue.record("a CHECK violation was accepted")
         } catch let error as PGError {
@@ -56,8 +57,8 @@ struct DatabaseLayerTests {
     @Test func pipelineRunsInOrderAndStopsAtTheFirstError() throws {
         let connection = try PGConnection(conninfo: try TestDatabaseServer.shared.freshDatabase())
         try connection.execute("CREATE TABLE p (k int PRIMARY KEY)")
-        let insert = PGStatement("p_insert", "INSERT INTO p VALUES ($1)")
-        let count = PGStatement("p_count", "SELECT count(*) FROM p")
+        let insert = PGSQL("p_insert", "INSERT INTO p VALUES ($1)")
+        let count = PGSQL("p_count", "SELECT count(*) FROM p")
         let results = try connection.pipeline([.text("BEGIN"), .prepared(insert, [1]), .prepared(insert, [2]),
                                                .prepared(count, []), .text("COMMIT")])
         let inserted = try results[3].requireInt64(0, 0)

@@ -1,21 +1,23 @@
 import Foundation
+import Synchronization
 import MedsettleCore
 @testable import MedsettleStore
 import Testing
 
-/// Group commit (`SettlementBatch.swift`): batches are formed by hand here, so that every rule of
-/// a batch is exercised deterministically — each answer must be the one the claim would get alone.
+/// Group commit (`SettlementRounds.swift`): batches are formed by hand here, so that every rule of
+/// a round is exercised deterministically — each answer must be the one the claim would get alone.
 @Suite struct GroupCommitTests {
     static let pharmacy = TerminalContext(terminal: "P001-01", institution: "P001", kind: .pharmacy, level: 0)
     static let otherPharmacy = TerminalContext(terminal: "P002-01", institution: "P002", kind: .pharmacy, level: 0)
+    static let online = TerminalContext(terminal: "O001-01", institution: "O001", kind: .online, level: 0)
 
     /// Runs `jobs` as one batch and returns their answers in order.
-    static func batch(_ store: Store, _ claims: [(ClaimRequest, String, TerminalContext)]) -> [Outcome] {
+    static func batch(_ store: Store, _ claims: [(ClaimRequest, String, TerminalContext)]) -> [Answer<Settled>] {
         let answers = AnswerBox(count: claims.count)
         let jobs = claims.enumerated().map { index, claim in
             SettleJob(claim: claim.0, traced: traced(claim.1, claim.0), context: claim.2) { answers.set(index, $0) }
         }
-        store.settleBatch(jobs)
+        store.settlements.settle(jobs)
         return answers.all()
     }
 
@@ -48,11 +50,11 @@ import Testing
             (Self.claim(card: holders[2].1, boxes: 9), "GC-4", Self.otherPharmacy),
             (Self.claim(card: holders[3].1), "GC-5", Self.otherPharmacy),
         ])
-        #expect(answers[0].isOK && answers[0].value("account") == "1200" && answers[0].value("balance") == "8800")
-        #expect(answers[1].code == .pinWrong && answers[1].value("left") == "5")
-        #expect(answers[2].code == .cardNotFound)
-        #expect(answers[3].isOK && answers[3].value("account") == "10000" && answers[3].value("cash") == "800" && answers[3].value("balance") == "0")
-        #expect(answers[4].isOK)
+        #expect(answers[0].settled?.split.account == 1200 && answers[0].settled?.balanceAfter == 8800)
+        #expect(answers[1].refusal == Refusal(.pinWrong, "wrong PIN", detail: .attemptsLeft(5)))
+        #expect(answers[2].refusal?.code == .cardNotFound)
+        #expect(answers[3].settled?.split.account == 10_000 && answers[3].settled?.split.cash == 800 && answers[3].settled?.balanceAfter == 0)
+        #expect(answers[4].settled != nil)
         #expect(try balance(engine, holders[0].0) == 8800)
         #expect(try balance(engine, holders[1].0) == 10_000)
         #expect(try balance(engine, holders[2].0) == 0)
@@ -63,9 +65,8 @@ import Testing
         #expect(try engine.scalar("SELECT count(*) FROM trace WHERE trace LIKE 'GC-%'") == 3)
         #expect(try engine.scalar("SELECT count(*) FROM accumulator") == 0) // pharmacy A items: account only
         // Settlement ids in replies name the rows written.
-        let id = try #require(answers[0].value("settlement"))
-        let query = engine.store.query(trace: "GC-1", by: Self.pharmacy)
-        #expect(query.value("settlement") == id && query.value("state") == "settled")
+        let settled = try #require(answers[0].settled)
+        #expect(engine.store.settlements.query(trace: "GC-1", by: Self.pharmacy) == .success(.settlement(settled)))
         await engine.stop()
     }
 
@@ -77,8 +78,7 @@ import Testing
             (Self.claim(card: card), "GC-B", Self.otherPharmacy),
             (Self.claim(card: card), "GC-C", Self.pharmacy),
         ])
-        #expect(answers.map(\.isOK) == [true, true, true])
-        #expect(answers.map { $0.value("account") } == ["1200", "1200", "600"])
+        #expect(answers.map { $0.settled?.split.account } == [1200, 1200, 600])
         #expect(try balance(engine, idNo) == 0)
         await engine.stop()
     }
@@ -92,57 +92,39 @@ import Testing
             (Self.claim(card: card), "GC-R", Self.pharmacy),          // a twin in the same batch
             (Self.claim(card: other, amount: 500), "GC-R", Self.pharmacy), // other content, same trace
         ])
-        #expect(first[0].isOK && first[0].value("repeat") == nil)
-        #expect(first[1].isOK && first[1].value("repeat") == "1" && first[1].value("settlement") == first[0].value("settlement"))
-        #expect(first[2].code == .traceReused)
+        #expect(first[0].isRepeat == false)
+        #expect(first[1].isRepeat == true && first[1].settled == first[0].settled)
+        #expect(first[2].refusal?.code == .traceReused)
         let second = Self.batch(engine.store, [
             (Self.claim(card: card), "GC-R", Self.pharmacy),
             (Self.claim(card: other), "GC-S", Self.pharmacy),
         ])
-        #expect(second[0].value("repeat") == "1" && second[0].value("settlement") == first[0].value("settlement"))
-        #expect(second[1].isOK)
+        #expect(second[0].isRepeat == true && second[0].settled == first[0].settled)
+        #expect(second[1].settled != nil)
         #expect(try balance(engine, idNo) == 8800)
         #expect(try balance(engine, otherID) == 8800)
-        await engine.stop()
-    }
-
-    /// A batch whose COMMIT was lost is settled again one by one (`outcomeUnknown`). When the lost
-    /// commit did happen, the retry finds the claim's own trace: it answers the settlement as
-    /// done, without `repeat=1` (the terminal sent the claim once), and moves no money again.
-    @Test func theRetryAfterALostCommitThatHappenedIsNoRepeat() async throws {
-        let engine = try await TestEngine.start()
-        let (idNo, card) = try await engine.newCardholder(credit: 10_000)
-        let claim = Self.claim(card: card)
-        let first = Self.batch(engine.store, [(claim, "GC-LOST", Self.pharmacy)])[0]
-        let retried = engine.store.settleAlone(claim, traced: Self.traced("GC-LOST", claim), by: Self.pharmacy, outcomeUnknown: true)
-        #expect(first.isOK && retried.isOK)
-        #expect(retried.value("repeat") == nil)
-        #expect(retried.value("settlement") == first.value("settlement"))
-        let repeated = engine.store.settleAlone(claim, traced: Self.traced("GC-LOST", claim), by: Self.pharmacy)
-        #expect(repeated.value("repeat") == "1", "a terminal's own second send is still a repeat")
-        #expect(try balance(engine, idNo) == 8800)
         await engine.stop()
     }
 
     @Test func aQRTokenPaysOnceWithinABatch() async throws {
         let engine = try await TestEngine.start()
         let (idNo, card) = try await engine.newCardholder(credit: 10_000)
-        let token = engine.store.qrTokens.issue(cardNo: card, now: engine.clock.now()).token
+        let token = try engine.store.cards.issueQR(cardNo: card, by: Self.online).get().token
         let qrClaim = ClaimRequest(credential: .qr(token), lines: Self.claim(card: card).lines, visit: .pharmacy, useAccount: true)
         let answers = Self.batch(engine.store, [
             (qrClaim, "GC-Q1", Self.pharmacy),
             (qrClaim, "GC-Q2", Self.otherPharmacy),
             (ClaimRequest(credential: .qr("not-a-token"), lines: qrClaim.lines, visit: .pharmacy, useAccount: true), "GC-Q3", Self.pharmacy),
         ])
-        #expect(answers[0].isOK)
-        #expect(answers[1].code == .qrUsed)
-        #expect(answers[2].code == .qrInvalid)
+        #expect(answers[0].settled != nil)
+        #expect(answers[1].refusal?.code == .qrUsed)
+        #expect(answers[2].refusal?.code == .qrInvalid)
         #expect(try balance(engine, idNo) == 8800)
         #expect(try engine.scalar("SELECT count(*) FROM qr_use") == 1)
         #expect(try engine.scalar("SELECT count(*) FROM card_event WHERE event = 'qr_paid'") == 1)
         // A token used by an earlier batch is refused in a later one.
         let again = Self.batch(engine.store, [(qrClaim, "GC-Q4", Self.pharmacy)])
-        #expect(again[0].code == .qrUsed)
+        #expect(again[0].refusal?.code == .qrUsed)
         await engine.stop()
     }
 
@@ -157,8 +139,8 @@ import Testing
             (Self.claim(card: card), "GC-F1", Self.pharmacy),
             (Self.claim(card: other), "GC-F2", ghost),
         ])
-        #expect(answers[0].isOK)
-        #expect(answers[1].code == .internal)
+        #expect(answers[0].settled != nil)
+        #expect(answers[1].refusal?.code == .internal)
         #expect(try balance(engine, idNo) == 8800)
         #expect(try balance(engine, otherID) == 10_000)
         #expect(try engine.scalar("SELECT count(*) FROM settlement") == 1)
@@ -177,12 +159,12 @@ import Testing
                 for (index, holder) in holders.enumerated() {
                     group.addTask {
                         let claim = Self.claim(card: holder.1, amount: 700)
-                        let outcome = await withCheckedContinuation { continuation in
-                            store.settle(claim, traced: Self.traced("GC-Q-\(index)-\(round)", claim), by: Self.pharmacy) {
+                        let answer = await withCheckedContinuation { continuation in
+                            store.settlements.settle(claim, traced: Self.traced("GC-Q-\(index)-\(round)", claim), by: Self.pharmacy) {
                                 continuation.resume(returning: $0)
                             }
                         }
-                        return (index, outcome.isOK ? Int64(outcome.value("account") ?? "0")! : 0)
+                        return (index, answer.settled?.split.account ?? 0)
                     }
                 }
             }
@@ -199,21 +181,26 @@ import Testing
 }
 
 /// Answers collected from settlement worker callbacks.
-private final class AnswerBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var answers: [Outcome?]
+private final class AnswerBox: Sendable {
+    private let answers: Mutex<[Answer<Settled>?]>
 
-    init(count: Int) { answers = Array(repeating: nil, count: count) }
+    init(count: Int) { answers = Mutex(Array(repeating: nil, count: count)) }
 
-    func set(_ index: Int, _ outcome: Outcome) {
-        lock.lock()
-        answers[index] = outcome
-        lock.unlock()
+    func set(_ index: Int, _ answer: Answer<Settled>) {
+        answers.withLock { $0[index] = answer }
     }
 
-    func all() -> [Outcome] {
-        lock.lock()
-        defer { lock.unlock() }
-        return answers.map { $0! }
+    func all() -> [Answer<Settled>] {
+        answers.withLock { $0.map { $0! } }
+    }
+}
+
+extension Result where Success == Settled, Failure == Refusal {
+    /// The settlement made or repeated, if the answer is OK.
+    var settled: SettlementRecord? { (try? get())?.settlement }
+    var isRepeat: Bool? { (try? get())?.isRepeat }
+    var refusal: Refusal? {
+        if case .failure(let refusal) = self { return refusal }
+        return nil
     }
 }

@@ -1,3 +1,4 @@
+import LoadData
 import LoadHarness
 import MedsettleStore
 import PGClient
@@ -31,8 +32,8 @@ func expectNothingLost(_ run: LoadRun, conninfo: String, sourceLocation: SourceL
 /// The harness's generated terminals (and people, when `people > 0`), through `connection`.
 func seedLoadPopulation(_ connection: PGConnection, terminals: Int, people: Int = 0) throws {
     let secrets = TestDatabaseServer.shared.secrets
-    try Seeder.loadTerminals(connection, secrets: secrets, count: terminals)
-    if people > 0 { try Seeder.loadPeople(connection, secrets: secrets, count: people) }
+    try LoadSeeder.loadTerminals(connection, secrets: secrets, count: terminals)
+    if people > 0 { try LoadSeeder.loadPeople(connection, secrets: secrets, count: people) }
 }
 
 extension TestEngine {

@@ -1,3 +1,4 @@
+import LoadData
 import MSLP
 import MSLPChannel
 import MedsettleStore

@@ -1,3 +1,4 @@
+import LoadData
 import Foundation
 import MSLP
 import MSLPChannel

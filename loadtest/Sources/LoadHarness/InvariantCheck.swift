@@ -2,6 +2,20 @@ import PGClient
 
 /// What must hold in the database after any run, whatever happened during it.
 public enum InvariantCheck {
+    struct Figures: PGRowDecodable {
+        let credits, debits, payouts, balances, minBalance, maxWrong, rows, qrUses: Int64
+        init(_ row: inout PGRow) {
+            credits = row("credits")
+            debits = row("debits")
+            payouts = row("payouts")
+            balances = row("balances")
+            minBalance = row("min_balance")
+            maxWrong = row("max_wrong")
+            rows = row("rows")
+            qrUses = row("qr_uses")
+        }
+    }
+
     public struct Result: Sendable {
         public let failures: [String]
         public let details: [String: Int64]
@@ -21,19 +35,18 @@ public enum InvariantCheck {
     ///   reply of this run that paid by QR.
     public static func check(conninfo: String, runID: String, okSettlements: Int, okQRSettlements: Int) throws -> Result {
         let connection = try PGConnection(conninfo: conninfo)
-        let row = try connection.query("""
-            SELECT (SELECT coalesce(sum(amount), 0) FROM account_credit),
-                   (SELECT coalesce(sum(account), 0) FROM settlement WHERE state = 'settled'),
-                   (SELECT coalesce(sum(payout), 0) FROM person),
-                   (SELECT coalesce(sum(balance), 0) FROM person),
-                   (SELECT coalesce(min(balance), 0) FROM person),
-                   (SELECT coalesce(max(wrong_count), 0) FROM card),
-                   (SELECT count(*) FROM settlement WHERE trace LIKE $1 || '-%'),
-                   (SELECT count(*) FROM card_event WHERE event = 'qr_paid' AND detail LIKE 'trace=' || $1 || '-%')
-            """, [runID])
-        let credits = try row.requireInt64(0, 0), debits = try row.requireInt64(0, 1), payouts = try row.requireInt64(0, 2)
-        let balances = try row.requireInt64(0, 3), minBalance = try row.requireInt64(0, 4)
-        let maxWrong = try row.requireInt64(0, 5), rows = try row.requireInt64(0, 6), qrUses = try row.requireInt64(0, 7)
+        guard let figures = try connection.query(PGStatement<Figures, String>("invariant_figures", """
+            SELECT (SELECT coalesce(sum(amount), 0) FROM account_credit)::bigint AS credits,
+                   (SELECT coalesce(sum(account), 0) FROM settlement WHERE state = 'settled')::bigint AS debits,
+                   (SELECT coalesce(sum(payout), 0) FROM person)::bigint AS payouts,
+                   (SELECT coalesce(sum(balance), 0) FROM person)::bigint AS balances,
+                   (SELECT coalesce(min(balance), 0) FROM person)::bigint AS min_balance,
+                   (SELECT coalesce(max(wrong_count), 0) FROM card)::bigint AS max_wrong,
+                   (SELECT count(*) FROM settlement WHERE trace LIKE $1 || '-%') AS rows,
+                   (SELECT count(*) FROM card_event WHERE event = 'qr_paid' AND detail LIKE 'trace=' || $1 || '-%') AS qr_uses
+            """)(runID)).first else { preconditionFailure("scalar subqueries return one row") }
+        let (credits, debits, payouts, balances) = (figures.credits, figures.debits, figures.payouts, figures.balances)
+        let (minBalance, maxWrong, rows, qrUses) = (figures.minBalance, figures.maxWrong, figures.rows, figures.qrUses)
         var failures: [String] = []
         if credits - debits - payouts != balances {
             failures.append("money not conserved: credits \(credits) − debits \(debits) − payouts \(payouts) ≠ balances \(balances)")

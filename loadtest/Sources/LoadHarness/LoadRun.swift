@@ -1,3 +1,4 @@
+import LoadData
 import Foundation
 import MSLP
 import MSLPChannel
@@ -114,10 +115,17 @@ public struct LoadRun: Sendable {
         if unresolved != nil { stats.noteUnresolved() }
     }
 
-    /// The request that was in flight when a connection was lost: QUERY tells whether it settled.
+    /// A SETTLE whose fate is not known — in flight when its connection was lost, or answered
+    /// `BUSY` because its commit's connection was lost — is asked after with QUERY, again while
+    /// the answer is an outage's (the database coming back), as PROTOCOL.md advises a terminal.
     private func resolve(_ operation: Operation, on connection: MSLPConnection, state: inout WorkerState) async throws {
         guard operation.kind.isSettle else { return } // other requests create no settlement row
-        let reply = try await connection.request("QUERY \(state.nextTag()) trace=\(operation.trace)")
+        let deadline = ContinuousClock.now + .seconds(30)
+        var reply = try await connection.request("QUERY \(state.nextTag()) trace=\(operation.trace)")
+        while ProbeRunner.isOutage(reply), ContinuousClock.now < deadline {
+            try await Self.pauseAfterOutage()
+            reply = try await connection.request("QUERY \(state.nextTag()) trace=\(operation.trace)")
+        }
         guard reply.ok, let settled = reply.value("state") else {
             stats.noteUnresolved()
             return
@@ -195,6 +203,8 @@ public struct LoadRun: Sendable {
             recorder.record(op.kind, reply, sentAt: sentAt, expectsRefusal: op.expectsRefusal)
             if op.kind == .settleByQR, reply.ok, let probes { try await probes.offerAgain(op, line: line, &state) }
             if ProbeRunner.isOutage(reply) { try await Self.pauseAfterOutage() }
+            // BUSY may mean "the commit's connection was lost; done or not is not known yet".
+            if op.kind.isSettle, reply.code == "BUSY" { try await resolve(op, on: connection, state: &state) }
         }
     }
 }

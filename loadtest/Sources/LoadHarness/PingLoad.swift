@@ -1,3 +1,4 @@
+import LoadData
 import MedsettleStore
 import NIOCore
 

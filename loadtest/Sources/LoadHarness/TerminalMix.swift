@@ -1,3 +1,4 @@
+import LoadData
 import MedsettleCore
 import MedsettleStore
 

@@ -1,6 +1,6 @@
 import PGClient
 
-extension Seeder {
+extension LoadSeeder {
     /// Adds `count` past settlements (each with one line and its trace) spread over the generated
     /// people and terminals, so that load tests can measure a database that has grown. They are
     /// paid in cash (account 0), so the money invariants hold as before. Traces are `HIST-<n>`;
@@ -9,14 +9,18 @@ extension Seeder {
     public static func loadHistory(_ connection: PGConnection, count: Int, chunk: Int = 500_000,
                                    progress: (Int) -> Void = { _ in }) throws -> Int {
         precondition(count >= 0 && chunk > 0, "history sizes are positive")
-        let people = try connection.query("SELECT count(*) FROM card WHERE card_no LIKE 'L%'").requireInt(0, 0)
-        let terminals = try connection.query("SELECT count(*) FROM terminal WHERE id LIKE 'LOAD-P%'").requireInt(0, 0)
-        guard people > 0, terminals > 0 else { throw PGError(kind: .decoding, message: "seed people and terminals first") }
-        let existing = try connection.query("SELECT count(*) FROM trace WHERE trace LIKE 'HIST-%'").requireInt(0, 0)
+        let (people, terminals, histories) = try connection.pipeline(
+            PGStatement<Count>("load_card_count", "SELECT count(*) AS count FROM card WHERE card_no LIKE 'L%'")(),
+            PGStatement<Count>("load_terminal_count", "SELECT count(*) AS count FROM terminal WHERE id LIKE 'LOAD-P%'")(),
+            PGStatement<Count>("load_history_count", "SELECT count(*) AS count FROM trace WHERE trace LIKE 'HIST-%'")())
+        guard let people = people.first?.count, let terminals = terminals.first?.count, people > 0, terminals > 0 else {
+            throw LoadDataMissing()
+        }
+        let existing = histories.first?.count ?? 0
         var next = existing + 1
         while next <= count {
             let last = min(count, next + chunk - 1)
-            try connection.query("""
+            _ = try connection.query(PGStatement<PGNoRows, Int64, Int64, Int64, Int64>("load_history", """
                 WITH s AS (
                     INSERT INTO settlement (terminal, institution, trace, person_id, card_no, visit, business_date,
                                             total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash,
@@ -33,7 +37,7 @@ extension Seeder {
                 )
                 INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
                 SELECT terminal, trace, 'SETTLE', sha256(convert_to(trace, 'UTF8')), id FROM s
-                """, [Int64(next), Int64(last), Int64(people), Int64(terminals)])
+                """)(Int64(next), Int64(last), Int64(people), Int64(terminals)))
             progress(last)
             next = last + 1
         }
@@ -42,4 +46,9 @@ extension Seeder {
         for table in ["settlement", "settlement_line", "trace"] { try connection.execute("VACUUM ANALYZE \(table)") }
         return max(0, count - existing)
     }
+}
+
+/// `medsettle seed --history` before the people and terminals it spreads settlements over.
+struct LoadDataMissing: Error, CustomStringConvertible {
+    var description: String { "seed people and terminals first" }
 }

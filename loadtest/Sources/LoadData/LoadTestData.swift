@@ -1,5 +1,6 @@
 import Crypto
 import MedsettleCore
+import MedsettleStore
 import PGClient
 
 /// The generated population of load tests (`medsettle seed`), known to the load harness without
@@ -39,30 +40,42 @@ public enum LoadTestData {
     }
 }
 
-extension Seeder {
+/// Loads the generated population of `LoadTestData` (`medsettle seed`, the load tests).
+public enum LoadSeeder {
+    struct Count: PGRowDecodable {
+        let count: Int
+        init(_ row: inout PGRow) { count = row("count") }
+    }
+
+    static let generatedPeople = PGStatement<Count>("load_people_count", "SELECT count(*) AS count FROM person WHERE id_no LIKE '99%'")
+    static let insertTerminal = PGStatement<PGNoRows, String, String, PGBytes>("load_terminal", """
+        INSERT INTO terminal (id, institution, key_sealed, enabled) VALUES ($1, $2, $3, true) ON CONFLICT (id) DO NOTHING
+        """)
+
     /// Enrols people `1…count` (skipping those already there) with ACTIVE cards and credited
     /// accounts, through COPY; every tenth is a retiree, the rest employees.
     @discardableResult
     public static func loadPeople(_ connection: PGConnection, secrets: ServerSecrets, count: Int) throws -> Int {
-        let existing = try connection.query("SELECT count(*) FROM person WHERE id_no LIKE '99%'").requireInt(0, 0)
+        let existing = try connection.query(generatedPeople()).first?.count ?? 0
         guard existing < count else { return 0 }
         let range = (existing + 1)...count
-        try connection.transaction {
-            try connection.execute("""
+        try connection.withTransaction { transaction in
+            try transaction.execute("""
                 CREATE TEMP TABLE load_person (id_no text, name text, insurance text, card_no text, salt bytea, hash bytea)
                 ON COMMIT DROP
                 """)
-            let salt = randomBytes(16)
+            var generator = SystemRandomNumberGenerator()
+            let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let saltHex = "\\\\x" + encodeHex(salt)
-            try connection.copyIn("COPY load_person FROM STDIN", rows: range.lazy.map { i in
+            try transaction.copyIn("COPY load_person FROM STDIN", rows: range.lazy.map { i in
                 let card = LoadTestData.cardNo(i)
                 let hash = secrets.pinHash(salt: salt, cardNo: card, pin: LoadTestData.pin)
                 return "\(LoadTestData.idNo(i))\tload \(i)\t\(i % 10 == 0 ? "retiree" : "employee")\t\(card)\t\(saltHex)\t\\\\x\(encodeHex(hash))"
             })
             // Statistics for the temporary table and memory for hash joins: without them the joins
             // by id_no below are planned as a million index look-ups.
-            try connection.execute("ANALYZE load_person; SET LOCAL work_mem = '256MB'; SET LOCAL synchronous_commit = off")
-            try connection.execute("""
+            try transaction.execute("ANALYZE load_person; SET LOCAL work_mem = '256MB'; SET LOCAL synchronous_commit = off")
+            try transaction.execute("""
                 INSERT INTO person (id_no, name, insurance, area, has_account, balance)
                 SELECT id_no, name, insurance, '990000', true, \(LoadTestData.credit) FROM load_person;
                 INSERT INTO card (card_no, person_id, status, pin_salt, pin_hash)
@@ -71,6 +84,7 @@ extension Seeder {
                 SELECT 'G001-01', 'LOAD-SEED-' || l.card_no, p.id, \(LoadTestData.credit)
                 FROM load_person l JOIN person p ON p.id_no = l.id_no;
                 """)
+            try transaction.commit()
         }
         try connection.execute("ANALYZE person; ANALYZE card; ANALYZE account_credit")
         return range.count
@@ -82,13 +96,11 @@ extension Seeder {
         let terminals = (1...max(1, count)).map { i in
             (LoadTestData.terminal(i), LoadTestData.pharmacies[i % LoadTestData.pharmacies.count])
         } + [(LoadTestData.onlineTerminal, LoadTestData.onlineInstitution)]
-        try connection.transaction {
+        try connection.withTransaction { transaction in
             for (id, institution) in terminals {
-                try connection.query("""
-                    INSERT INTO terminal (id, institution, key_sealed, enabled) VALUES ($1, $2, $3, true)
-                    ON CONFLICT (id) DO NOTHING
-                    """, [id, institution, PGBytes(try secrets.seal(terminalKey: LoadTestData.terminalKey(id)))])
+                _ = try transaction.query(insertTerminal(id, institution, PGBytes(try secrets.seal(terminalKey: LoadTestData.terminalKey(id)))))
             }
+            try transaction.commit()
         }
     }
 }

@@ -18,18 +18,29 @@ public enum Migrator {
             """)
         var applied: [String] = []
         for migration in migrations {
-            let done: Bool = try connection.transaction {
+            let done: Bool = try connection.withTransaction { transaction in
                 // One migrator at a time; the lock ends with the transaction.
-                try connection.query("SELECT pg_advisory_xact_lock(7411001)")
-                let seen = try connection.query("SELECT 1 FROM schema_migrations WHERE version = $1", [migration.version])
-                if seen.rowCount > 0 { return false }
-                try connection.execute(migration.sql)
-                try connection.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                     [migration.version, migration.name])
+                let (_, seen) = try transaction.pipeline(MigratorSQL.lock(), MigratorSQL.applied(Int64(migration.version)))
+                guard seen.isEmpty else { return false }
+                try transaction.execute(migration.sql)
+                _ = try transaction.commit(with: MigratorSQL.record(Int64(migration.version), migration.name))
                 return true
             }
             if done { applied.append(migration.name) }
         }
         return applied
     }
+}
+
+enum MigratorSQL {
+    struct Version: PGRowDecodable {
+        let version: Int
+        init(_ row: inout PGRow) { version = row("version") }
+    }
+
+    static let lock = PGStatement<PGNoRows>("migrate_lock", "SELECT FROM pg_advisory_xact_lock(7411001)")
+    static let applied = PGStatement<Version, Int64>("migrate_applied", "SELECT version FROM schema_migrations WHERE version = $1")
+    static let record = PGStatement<PGNoRows, Int64, String>("migrate_record", """
+        INSERT INTO schema_migrations (version, name) VALUES ($1, $2)
+        """)
 }

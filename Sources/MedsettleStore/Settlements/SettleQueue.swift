@@ -1,11 +1,12 @@
 import Foundation
+import Synchronization
 
 /// One SETTLE waiting for a batch, and where its answer goes.
 struct SettleJob: Sendable {
     let claim: ClaimRequest
     let traced: TracedRequest
     let context: TerminalContext
-    let complete: @Sendable (Outcome) -> Void
+    let complete: @Sendable (Answer<Settled>) -> Void
     /// Where `complete` runs; nil: on the settlement worker's thread.
     var replies: (any SettleReplyQueue)? = nil
 }
@@ -19,10 +20,10 @@ public protocol SettleReplyQueue: Sendable {
     func deliver(_ work: @escaping @Sendable () -> Void)
 }
 
-extension [(SettleJob, Outcome)] {
+extension [(SettleJob, Answer<Settled>)] {
     /// Completes every job, in one `deliver` per reply queue.
     func deliver() {
-        var grouped: [ObjectIdentifier: (any SettleReplyQueue, [(SettleJob, Outcome)])] = [:]
+        var grouped: [ObjectIdentifier: (any SettleReplyQueue, [(SettleJob, Answer<Settled>)])] = [:]
         for (job, outcome) in self {
             guard let queue = job.replies else {
                 job.complete(outcome)
@@ -138,5 +139,17 @@ final class SettleQueue: @unchecked Sendable {
             head = 0
         }
         return batch
+    }
+}
+
+/// A weak reference set once, after its owner finished initialising (for callbacks created in
+/// `init` that must not keep their owner alive).
+final class LateBound<T: AnyObject & Sendable>: Sendable {
+    private struct Weak: Sendable { weak var value: T? }
+    private let stored = Mutex(Weak())
+
+    var value: T? {
+        get { stored.withLock { $0.value } }
+        set { stored.withLock { $0.value = newValue } }
     }
 }

@@ -47,7 +47,7 @@ public struct ServerSecrets: Sendable {
         encodeHex(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
     }
 
-    func pinHash(salt: [UInt8], cardNo: String, pin: String) -> [UInt8] {
+    public func pinHash(salt: [UInt8], cardNo: String, pin: String) -> [UInt8] {
         var message = salt
         message.append(contentsOf: cardNo.utf8)
         message.append(0)
@@ -60,7 +60,7 @@ public struct ServerSecrets: Sendable {
         constantTimeEqual(pinHash(salt: salt, cardNo: cardNo, pin: pin), hash)
     }
 
-    func seal(terminalKey: [UInt8]) throws -> [UInt8] {
+    public func seal(terminalKey: [UInt8]) throws -> [UInt8] {
         guard let combined = try AES.GCM.seal(terminalKey, using: SymmetricKey(data: sealingKey)).combined else {
             throw Invalid(description: "cannot seal a terminal key")
         }

@@ -1,0 +1,115 @@
+/// How the holder proved presence for a claim, as far as the decision needs to know: the PIN's
+/// comparison is made by the caller (it needs the server secret), the QR token's signature and
+/// lifetime were checked before the rows were read.
+public enum PresentedCredential: Sendable, Equatable {
+    case pin(matches: Bool)
+    /// A verified QR token; `used` when `qr_use` already holds it.
+    case qr(used: Bool)
+    /// A QR token that did not verify (`QR_INVALID`, `QR_EXPIRED`).
+    case badQR(ErrorCode)
+}
+
+/// What the decision reads of the holder and their card, all read with the holder's row locked.
+public struct ClaimantState: Sendable, Equatable {
+    /// The card presented (nil when a claim is priced without one: PRICE of an admission).
+    public let card: CardState?
+    public let insurance: InsuranceType
+    /// The personal account balance; 0 for a person without an account.
+    public let balance: Fen
+    /// The year's accumulators for the claim's visit type.
+    public let year: Accumulators
+    /// Deductible already met in the claim's admission (0 outside one, and while one is open).
+    public let admissionDeductibleMet: Fen
+
+    public init(card: CardState?, insurance: InsuranceType, balance: Fen, year: Accumulators, admissionDeductibleMet: Fen = 0) {
+        self.card = card
+        self.insurance = insurance
+        self.balance = balance
+        self.year = year
+        self.admissionDeductibleMet = admissionDeductibleMet
+    }
+}
+
+/// A claim as priced: its lines, visit type, where it is made and whether the account pays.
+public struct ClaimTerms: Sendable, Equatable {
+    public let lines: [ClaimLine]
+    public let visit: VisitType
+    /// The institution's level (0 for pharmacies).
+    public let level: Int
+    public let useAccount: Bool
+
+    public init(lines: [ClaimLine], visit: VisitType, level: Int, useAccount: Bool) {
+        self.lines = lines
+        self.visit = visit
+        self.level = level
+        self.useAccount = useAccount
+    }
+}
+
+/// Why a claim was refused.
+public enum ClaimRefusal: Error, Sendable, Equatable {
+    /// The card number names no card (`CARD_NOT_FOUND`), or the QR token's card is gone (`QR_INVALID`).
+    case noSuchCard(viaQR: Bool)
+    case card(CardRefusal)
+    case qrUsed
+    /// The QR token did not verify.
+    case qr(ErrorCode)
+    /// The policy table has no row for the claim: a configuration gap (`INTERNAL`).
+    case noPolicy(PolicyKey)
+    case pricing(PricingError)
+}
+
+/// The one decision on a claim (PRICE, SETTLE, DISCHARGE; alone or in a batch): presentation,
+/// pricing and payment from the rows read. Every path that settles calls it, so a claim is
+/// decided the same way however it reached the database.
+public struct ClaimDecision: Sendable, Equatable {
+    /// The PIN bookkeeping to persist whatever the verdict (nil for a QR, or no card).
+    public let presentation: CardPresentation?
+    public let verdict: Result<PricedClaim, ClaimRefusal>
+
+    /// Decides a claim. `claimant` is nil when no card was found.
+    public static func decide(_ terms: ClaimTerms, credential: PresentedCredential, claimant: ClaimantState?,
+                              reference: ReferenceData) -> ClaimDecision {
+        // An unknown item is bad input: refused before the card is presented, so nothing is counted.
+        if let unknown = terms.lines.first(where: { reference.catalog[$0.code] == nil }) {
+            return ClaimDecision(presentation: nil, verdict: .failure(.pricing(.unknownItem(code: unknown.code))))
+        }
+        if case .badQR(let code) = credential {
+            return ClaimDecision(presentation: nil, verdict: .failure(.qr(code)))
+        }
+        guard let claimant, let card = claimant.card else {
+            if case .qr = credential { return ClaimDecision(presentation: nil, verdict: .failure(.noSuchCard(viaQR: true))) }
+            return ClaimDecision(presentation: nil, verdict: .failure(.noSuchCard(viaQR: false)))
+        }
+        let presentation: CardPresentation?
+        switch credential {
+        case .pin(let matches):
+            let decision = CardRules.present(card, pinMatches: matches)
+            if let refusal = decision.refusal { return ClaimDecision(presentation: decision, verdict: .failure(.card(refusal))) }
+            presentation = decision
+        case .qr(let used):
+            if let refusal = CardRules.presentQR(card).refusal {
+                return ClaimDecision(presentation: nil, verdict: .failure(.card(refusal)))
+            }
+            if used { return ClaimDecision(presentation: nil, verdict: .failure(.qrUsed)) }
+            presentation = nil
+        case .badQR:
+            preconditionFailure("refused above")
+        }
+        return ClaimDecision(presentation: presentation, verdict: price(terms, for: claimant, reference: reference))
+    }
+
+    /// Prices a claim for a holder whose card was accepted (or, for PRICE of an admission, who
+    /// presents none): the policy of the holder's insurance, the claim's visit type and the
+    /// institution's level, with the deductible met where that policy says it counts.
+    public static func price(_ terms: ClaimTerms, for claimant: ClaimantState, reference: ReferenceData) -> Result<PricedClaim, ClaimRefusal> {
+        let key = PolicyKey(insurance: claimant.insurance, visit: terms.visit, level: terms.level)
+        guard let policy = reference.policies[key] else { return .failure(.noPolicy(key)) }
+        // The policy says where its deductible counts: this calendar year and visit type, or
+        // this admission only.
+        let met = policy.deductibleScope == .year ? claimant.year.deductibleMet : claimant.admissionDeductibleMet
+        let input = PricingInput(lines: terms.lines, policy: policy, deductibleMet: met, fundPaidThisYear: claimant.year.fundPaid,
+                                 balance: claimant.balance, useAccount: terms.useAccount)
+        return Pricing.price(input, catalog: reference.catalog).mapError { .pricing($0) }
+    }
+}

@@ -1,0 +1,177 @@
+import MedsettleCore
+import PGClient
+
+/// A person and one of their cards, read with the person's row locked.
+struct Cardholder: Sendable {
+    let personID: Int64
+    let idNo: String
+    let name: String
+    let insurance: InsuranceType
+    let hasAccount: Bool
+    /// The account balance as stored (0 for a person without an account).
+    let balance: Fen
+    let insured: Bool
+    let cardNo: String
+    let card: CardState
+    let pinSalt: [UInt8]
+    let pinHash: [UInt8]
+    /// The QR token the holder presented, to be used up when the operation succeeds.
+    var qr: QRTokens.Verified? = nil
+
+    init(person: HolderRow, card: CardRow) {
+        precondition(person.id == card.personID, "a card is read with its own holder")
+        personID = person.id
+        idNo = person.idNo
+        name = person.name
+        insurance = person.insurance
+        hasAccount = person.hasAccount
+        balance = person.balance
+        insured = person.insured
+        cardNo = card.cardNo
+        self.card = CardState(status: card.status, wrongCount: card.wrongCount, statusBeforeLoss: card.statusBeforeLoss)
+        pinSalt = card.pinSalt
+        pinHash = card.pinHash
+    }
+
+    /// What a claim's decision reads of the holder, with the year's accumulators of its visit type.
+    func claimant(year: Accumulators, admissionDeductibleMet: Fen = 0) -> ClaimantState {
+        ClaimantState(card: card, insurance: insurance, balance: hasAccount ? balance : 0, year: year,
+                      admissionDeductibleMet: admissionDeductibleMet)
+    }
+}
+
+/// A person's row as the card verbs read it (`person`).
+struct HolderRow: PGRowDecodable, Sendable {
+    let id: Int64
+    let idNo: String
+    let name: String
+    let insurance: InsuranceType
+    let hasAccount: Bool
+    let balance: Fen
+    let insured: Bool
+
+    init(_ row: inout PGRow) {
+        id = row("id")
+        idNo = row("id_no")
+        name = row("name")
+        insurance = row("insurance")
+        hasAccount = row("has_account")
+        balance = row("balance")
+        insured = row("insured")
+    }
+}
+
+/// A card's row (`card`).
+struct CardRow: PGRowDecodable, Sendable {
+    let cardNo: String
+    let personID: Int64
+    let status: CardStatus
+    let wrongCount: Int
+    let statusBeforeLoss: CardStatus?
+    let pinSalt: [UInt8]
+    let pinHash: [UInt8]
+
+    init(_ row: inout PGRow) {
+        cardNo = row("card_no")
+        personID = row("person_id")
+        status = row("status")
+        wrongCount = row("wrong_count")
+        statusBeforeLoss = row("status_before_loss")
+        pinSalt = row("pin_salt")
+        pinHash = row("pin_hash")
+    }
+
+    var state: CardState { CardState(status: status, wrongCount: wrongCount, statusBeforeLoss: statusBeforeLoss) }
+}
+
+/// The locking discipline of every card-presenting verb (no deadlocks, no lost updates): the
+/// holders of the named cards are locked (`FOR UPDATE`, in person-id order, so that two
+/// transactions locking several never deadlock), and the cards are read by a second statement,
+/// after the locks are held, so that they reflect every transaction that held a lock before
+/// (READ COMMITTED takes a new snapshot per statement; a join in the locking statement could see a
+/// stale card row). Each is one index look-up per card, whatever the statistics say.
+enum CardholderSQL {
+    static let lockHolders = PGStatement<HolderRow, PGArray<String>>("lock_holders_of_cards", """
+        SELECT id, id_no, name, insurance, has_account, balance, insured FROM person
+        WHERE id = ANY(ARRAY(SELECT person_id FROM card WHERE card_no = ANY($1::text[])))
+        ORDER BY id FOR UPDATE
+        """)
+    static let readCards = PGStatement<CardRow, PGArray<String>>("read_cards", """
+        SELECT card_no, person_id, status, wrong_count, status_before_loss, pin_salt, pin_hash
+        FROM card WHERE card_no = ANY($1::text[])
+        """)
+    /// Locks a person by row id (to undo a settlement, or price a stay, without a card).
+    static let lockPerson = PGStatement<HolderRow, Int64>("lock_person_by_id", """
+        SELECT id, id_no, name, insurance, has_account, balance, insured FROM person WHERE id = $1 FOR UPDATE
+        """)
+    static let qrUsed = PGStatement<UsedToken, PGArray<PGBytes>>("qr_used", """
+        SELECT token_id FROM qr_use WHERE token_id = ANY($1::bytea[])
+        """)
+}
+
+struct UsedToken: PGRowDecodable {
+    let tokenID: [UInt8]
+    init(_ row: inout PGRow) { tokenID = row("token_id") }
+}
+
+/// Holders by card number, from the rows of `CardholderSQL.lockHolders` and `readCards`.
+func cardholders(_ holders: [HolderRow], _ cards: [CardRow]) -> [String: Cardholder] {
+    var byID: [Int64: HolderRow] = [:]
+    for holder in holders { byID[holder.id] = holder }
+    var found: [String: Cardholder] = [:]
+    for card in cards {
+        guard let holder = byID[card.personID] else { preconditionFailure("a card's holder was not locked") }
+        found[card.cardNo] = Cardholder(person: holder, card: card)
+    }
+    return found
+}
+
+extension PGTransaction {
+    /// Locks the holder of `cardNo` and reads the card (one round trip); nil when no such card.
+    func lockCardholder(_ cardNo: String) throws -> Cardholder? {
+        let (holders, cards) = try pipeline(CardholderSQL.lockHolders(PGArray([cardNo])), CardholderSQL.readCards(PGArray([cardNo])))
+        return cardholders(holders, cards)[cardNo]
+    }
+}
+
+/// Presents a credential for a verb that names a card but is no claim (CARDINFO, PINCHANGE's
+/// holder, ADMIT), with the server secret that compares PINs and the keys that open QR tokens.
+struct CardPresenter: Sendable {
+    let secrets: ServerSecrets
+    let qrTokens: QRTokens
+    let clock: any Clock
+
+    /// Verifies the credential with the holder locked; the PIN bookkeeping goes into `writes`,
+    /// which the caller commits whatever the answer (a wrong PIN is counted).
+    func present(_ credential: Credential, _ transaction: borrowing PGTransaction, writes: inout WriteSet,
+                 by context: TerminalContext) throws -> Answer<Cardholder> {
+        switch credential {
+        case .qr(let token):
+            let verified: QRTokens.Verified
+            switch qrTokens.verify(token, now: clock.now()) {
+            case .failure(let code): return .failure(.qr(code))
+            case .success(let value): verified = value
+            }
+            guard var holder = try transaction.lockCardholder(verified.cardNo) else {
+                return .failure(Refusal(.qrInvalid, "QR code names no card"))
+            }
+            if let refusal = CardRules.presentQR(holder.card).refusal { return .failure(.card(refusal)) }
+            // Read after the holder's lock: a concurrent use of the same token has committed by now.
+            if try !transaction.query(CardholderSQL.qrUsed(PGArray([PGBytes(verified.tokenID)]))).isEmpty {
+                return .failure(Refusal(.qrUsed, "QR code has already been used"))
+            }
+            holder.qr = verified
+            return .success(holder)
+        case .card(let number, let pin):
+            guard let holder = try transaction.lockCardholder(number) else { return .failure(.noSuchCard) }
+            let decision = CardRules.present(holder.card, pinMatches: pinMatches(pin, holder))
+            writes.record(decision, holder: holder, by: context)
+            if let refusal = Refusal.presentation(decision) { return .failure(refusal) }
+            return .success(holder)
+        }
+    }
+
+    func pinMatches(_ pin: String, _ holder: Cardholder) -> Bool {
+        secrets.pinMatches(pin, salt: holder.pinSalt, cardNo: holder.cardNo, hash: holder.pinHash)
+    }
+}

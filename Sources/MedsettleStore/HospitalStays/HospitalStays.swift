@@ -1,0 +1,293 @@
+import MedsettleCore
+import PGClient
+
+/// The answer of ADMIT.
+public struct Admitted: Sendable, Equatable {
+    public let admission: Int64
+    public let isRepeat: Bool
+}
+
+/// The answer of FEES: the admission's fee lines and their total so far.
+public struct FeesAdded: Sendable, Equatable {
+    public let lines: Int
+    public let total: Fen
+    public let isRepeat: Bool
+}
+
+/// An admission's row (`admission`).
+struct AdmissionRow: PGRowDecodable {
+    let id: Int64
+    let personID: Int64
+    let institution: String
+    let open: Bool
+    let feeLines: Int
+    let feeTotal: Fen
+
+    init(_ row: inout PGRow) {
+        id = row("id")
+        personID = row("person_id")
+        institution = row("institution")
+        open = row("open")
+        feeLines = row("fee_lines")
+        feeTotal = row("fee_total")
+    }
+}
+
+struct FeeLineRow: PGRowDecodable {
+    let code: String
+    let quantityMilli: Int64
+    let price: Fen
+
+    init(_ row: inout PGRow) {
+        code = row("code")
+        quantityMilli = row("qty_milli")
+        price = row("price")
+    }
+
+    var line: ClaimLine { ClaimLine(code: code, quantity: Quantity(milli: quantityMilli), price: price) }
+}
+
+struct AdmissionID: PGRowDecodable {
+    let id: Int64
+    init(_ row: inout PGRow) { id = row("id") }
+}
+
+struct FeeTotals: PGRowDecodable {
+    let lines: Int
+    let total: Fen
+    init(_ row: inout PGRow) {
+        lines = row("fee_lines")
+        total = row("fee_total")
+    }
+}
+
+struct RowCount: PGRowDecodable {
+    let count: Int64
+    init(_ row: inout PGRow) { count = row("count") }
+}
+
+/// A batch of fee lines for `HospitalStaysSQL.addFees`.
+struct FeeBatch: Sendable {
+    struct Line: Sendable {
+        let number: Int
+        let line: ClaimLine
+        let amount: Fen
+    }
+
+    let admission: Int64
+    let trace: String
+    let lines: [Line]
+    var total: Fen { lines.reduce(0) { $0 + $1.amount } }
+}
+
+enum HospitalStaysSQL {
+    static let openAdmissions = PGStatement<RowCount, Int64>("open_admissions_of", """
+        SELECT count(*) AS count FROM admission WHERE person_id = $1 AND status = 'open'
+        """)
+    static let admit = PGStatement<AdmissionID, Int64, String, String, String, String, String?>("admit", """
+        INSERT INTO admission (person_id, card_no, institution, terminal, trace, ward)
+        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
+        """)
+    static let admission = PGStatement<AdmissionRow, Int64>("read_admission", """
+        SELECT id, person_id, institution, status = 'open' AS open, fee_lines, fee_total FROM admission WHERE id = $1
+        """)
+    static let addFees = PGComposedStatement<FeeTotals, FeeBatch>("add_fees") { sql in
+        let admission = sql.value { $0.admission }
+        return """
+            WITH f AS (
+                INSERT INTO admission_fee (admission_id, line_no, code, qty_milli, price, amount, trace)
+                SELECT \(admission), a.fee_lines + x.n, x.code, x.qty_milli, x.price, x.amount, \(sql.value { $0.trace })
+                FROM admission a, \(sql.unnest({ $0.lines }, [
+                    .int32("n", { Int64($0.number) }), .text("code", \.line.code), .int64("qty_milli", \.line.quantity.milli),
+                    .int64("price", \.line.price), .int64("amount", \.amount),
+                ], as: "x"))
+                WHERE a.id = \(admission)
+            )
+            UPDATE admission SET fee_lines = fee_lines + \(sql.value { Int64($0.lines.count) }), fee_total = fee_total + \(sql.value { $0.total })
+            WHERE id = \(admission)
+            RETURNING fee_lines, fee_total
+            """
+    }
+    static let fees = PGStatement<FeeLineRow, Int64>("admission_fees", """
+        SELECT code, qty_milli, price FROM admission_fee WHERE admission_id = $1 ORDER BY line_no
+        """)
+}
+
+/// Hospital stays (RULES.md §5 "Inpatient"): admission with the card, fee lines uploaded in
+/// batches, discharge priced as one claim under the inpatient policy, which closes the admission.
+public struct HospitalStays: Sendable {
+    let runner: TransactionRunner
+    let decider: ClaimDecider
+    let clock: any Clock
+
+    var reference: ReferenceData { decider.reference }
+    var presenter: CardPresenter { decider.presenter }
+
+    /// The most fee lines one admission holds (a long stay's daily lines fit many times over).
+    public static let maxFeeLinesPerAdmission = 5_000
+
+    /// ADMIT (入院登记): opens an admission for the cardholder; one open admission per person.
+    public func admit(_ credential: Credential, ward: String?, traced request: TracedRequest, by context: TerminalContext) -> Answer<Admitted> {
+        let date = BusinessDate(unixSeconds: clock.now())
+        return runner.transaction("ADMIT", resolve: { connection, _ in try connection.traceRecorded(request, by: context) }) { transaction in
+            if let record = try transaction.traceRecord(request, by: context) {
+                return record.repeatAnswer(for: request).map { prior in
+                    guard case .stored(let stored) = prior else { preconditionFailure("an ADMIT trace holds its answer") }
+                    return Admitted(stored, isRepeat: true)
+                }
+            }
+            var writes = WriteSet(date: date)
+            let holder: Cardholder
+            switch try presenter.present(credential, transaction, writes: &writes, by: context) {
+            case .failure(let refusal): return try transaction.commit(writes, alone: true, answering: .failure(refusal))
+            case .success(let value): holder = value
+            }
+            if try transaction.query(HospitalStaysSQL.openAdmissions(holder.personID)).first?.count ?? 0 > 0 {
+                return try transaction.commit(writes, alone: true, answering: .failure(Refusal(.admissionOpen, "the patient already has an open admission")))
+            }
+            guard let id = try transaction.query(HospitalStaysSQL.admit(holder.personID, holder.cardNo, context.institution,
+                                                                        context.terminal, request.trace, ward)).first?.id else {
+                preconditionFailure("an INSERT … RETURNING returns its row")
+            }
+            let admitted = Admitted(admission: id, isRepeat: false)
+            try transaction.recordTrace(request, by: context, answer: admitted.stored)
+            writes.useQR(of: holder, by: context, detail: "admission=\(WireID.admission.encode(id))")
+            return try transaction.commit(writes, answering: .success(admitted))
+        }
+    }
+
+    /// FEES (费用明细上传): a batch of fee lines for an open admission of this institution.
+    public func addFees(admission wireID: String, lines: [ClaimLine], traced request: TracedRequest, by context: TerminalContext) -> Answer<FeesAdded> {
+        runner.transaction("FEES", resolve: { connection, _ in try connection.traceRecorded(request, by: context) }) { transaction in
+            if let record = try transaction.traceRecord(request, by: context) {
+                return record.repeatAnswer(for: request).map { prior in
+                    guard case .stored(let stored) = prior else { preconditionFailure("a FEES trace holds its answer") }
+                    return FeesAdded(stored, isRepeat: true)
+                }
+            }
+            if let unknown = lines.first(where: { reference.catalog[$0.code] == nil }) { return .failure(.unknownItem(unknown.code)) }
+            let admission: AdmissionRow
+            switch try lockAdmission(wireID, transaction, by: context) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let value): admission = value.admission
+            }
+            guard admission.open else { return .failure(.admissionClosed) }
+            guard admission.feeLines + lines.count <= Self.maxFeeLinesPerAdmission else {
+                return .failure(Refusal(.tooManyItems, "an admission holds at most \(Self.maxFeeLinesPerAdmission) fee lines"))
+            }
+            var batch: [FeeBatch.Line] = []
+            for (index, line) in lines.enumerated() {
+                guard let item = reference.catalog[line.code], case .success(let priced) = Pricing.priceLine(line, item: item) else {
+                    return .failure(Refusal(.badRequest, "fee line amounts are out of range"))
+                }
+                batch.append(FeeBatch.Line(number: index + 1, line: line, amount: priced.amount))
+            }
+            guard let totals = try transaction.query(HospitalStaysSQL.addFees(FeeBatch(admission: admission.id, trace: request.trace,
+                                                                                     lines: batch))).first else {
+                preconditionFailure("an UPDATE … RETURNING of a locked admission returns its row")
+            }
+            let added = FeesAdded(lines: totals.lines, total: totals.total, isRepeat: false)
+            try transaction.recordTrace(request, by: context, answer: added.stored)
+            return try transaction.commit(answering: .success(added))
+        }
+    }
+
+    /// PRICE admission=: prices the admission's fee lines as a discharge now would.
+    public func priceAdmission(_ wireID: String, by context: TerminalContext) -> Answer<Split> {
+        let date = BusinessDate(unixSeconds: clock.now())
+        return runner.transaction("PRICE") { transaction in
+            let admission: AdmissionRow
+            let patient: HolderRow
+            switch try lockAdmission(wireID, transaction, by: context) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let value): (admission, patient) = (value.admission, value.patient)
+            }
+            guard admission.open else { return .failure(.admissionClosed) }
+            let (fees, accumulators) = try transaction.pipeline(HospitalStaysSQL.fees(admission.id),
+                                                                AccumulatorSQL.ofPerson(patient.id, Int64(date.year)))
+            guard !fees.isEmpty else { return .failure(Refusal(.badRequest, "the admission has no fee lines")) }
+            let claimant = ClaimantState(card: nil, insurance: patient.insurance, balance: patient.hasAccount ? patient.balance : 0,
+                                         year: YearAccumulators(accumulators)[patient.id, .inpatient])
+            let terms = ClaimTerms(lines: fees.map(\.line), visit: .inpatient, level: context.level, useAccount: true)
+            return ClaimDecision.price(terms, for: claimant, reference: reference)
+                .map(\.split).mapError { Refusal.claim($0, presentation: nil) }
+        }
+    }
+
+    /// DISCHARGE (出院结算): all fee lines as one claim under the inpatient policy; closes the admission.
+    public func discharge(admission wireID: String, credential: Credential, useAccount: Bool,
+                          traced request: TracedRequest, by context: TerminalContext) -> Answer<Settled> {
+        let now = clock.now()
+        let date = BusinessDate(unixSeconds: now)
+        let member = ClaimMember(claim: ClaimRequest(credential: credential, lines: [], visit: .inpatient, useAccount: useAccount),
+                                 context: context, now: now, tokens: presenter.qrTokens)
+        return runner.transaction("DISCHARGE", resolve: { connection, _ in try connection.traceRecorded(request, by: context) }) { transaction in
+            if let record = try transaction.traceRecord(request, by: context) {
+                return record.repeatAnswer(for: request).map { prior in
+                    guard case .settlement(let settlement) = prior else { preconditionFailure("a DISCHARGE trace names its settlement") }
+                    return Settled(settlement: settlement, isRepeat: true)
+                }
+            }
+            guard let id = WireID.admission.decode(wireID), let found = try transaction.query(HospitalStaysSQL.admission(id)).first else {
+                return .failure(.noSuchAdmission)
+            }
+            guard found.institution == context.institution else { return .failure(.otherInstitutionsAdmission) }
+            // Lock the holder, then read the card, the admission again, its fees and the year.
+            let cards = PGArray(member.cardNo.map { [$0] } ?? [])
+            let (holders, cardRows, admissions, fees, accumulators, used, ids) = try transaction.pipeline(
+                CardholderSQL.lockHolders(cards), CardholderSQL.readCards(cards), HospitalStaysSQL.admission(id),
+                HospitalStaysSQL.fees(id), AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
+                CardholderSQL.qrUsed(PGArray(member.tokens)), WriteSetSQL.allocateIDs(1))
+            let rows = ClaimRows(holders: cardholders(holders, cardRows), accumulators: YearAccumulators(accumulators),
+                                 usedTokens: Set(used.map(\.tokenID)))
+            if let holder = member.cardNo.flatMap({ rows.holders[$0] }), holder.personID != found.personID {
+                return .failure(Refusal(.badRequest, "the card is not the admitted patient's"))
+            }
+            guard let admission = admissions.first, admission.open else { return .failure(.admissionClosed) }
+            guard !fees.isEmpty else { return .failure(Refusal(.badRequest, "the admission has no fee lines")) }
+            let claim = ClaimMember(claim: ClaimRequest(credential: credential, lines: fees.map(\.line), visit: .inpatient,
+                                                        useAccount: useAccount), resolved: member)
+            var writes = WriteSet(date: date)
+            switch decider.decide(claim, rows, writes: &writes) {
+            case .failure(let refusal):
+                return try transaction.commit(writes, alone: true, answering: .failure(refusal))
+            case .success(let priced):
+                let settlement = ids[0].id
+                writes.settle(id: settlement, priced.claim, holder: priced.holder, visit: .inpatient, traced: request,
+                              admission: admission.id, by: context, qrDetail: "settlement=\(WireID.settlement.encode(settlement))")
+                let record = SettlementRecord(id: settlement, split: priced.claim.split, balanceAfter: priced.claim.balanceAfter, state: .settled)
+                return try transaction.commit(writes, alone: true, answering: .success(Settled(settlement: record, isRepeat: false)))
+            }
+        }
+    }
+
+    /// Finds the admission, checks it is this institution's, and locks its patient; the admission
+    /// as read under that lock, and the patient.
+    private func lockAdmission(_ wireID: String, _ transaction: borrowing PGTransaction,
+                               by context: TerminalContext) throws -> Answer<(admission: AdmissionRow, patient: HolderRow)> {
+        guard let id = WireID.admission.decode(wireID), let found = try transaction.query(HospitalStaysSQL.admission(id)).first else {
+            return .failure(.noSuchAdmission)
+        }
+        guard found.institution == context.institution else { return .failure(.otherInstitutionsAdmission) }
+        let (patients, admissions) = try transaction.pipeline(CardholderSQL.lockPerson(found.personID), HospitalStaysSQL.admission(id))
+        guard let patient = patients.first, let admission = admissions.first else { preconditionFailure("an admission keeps its patient") }
+        return .success((admission, patient))
+    }
+}
+
+extension Admitted {
+    init(_ stored: StoredAnswer, isRepeat: Bool) {
+        guard let id = WireID.admission.decode(stored["admission"]) else { preconditionFailure("a stored admission id") }
+        self.init(admission: id, isRepeat: isRepeat)
+    }
+
+    var stored: StoredAnswer { StoredAnswer([("admission", WireID.admission.encode(admission))]) }
+}
+
+extension FeesAdded {
+    init(_ stored: StoredAnswer, isRepeat: Bool) {
+        self.init(lines: Int(stored.int64("lines")), total: stored.int64("total"), isRepeat: isRepeat)
+    }
+
+    var stored: StoredAnswer { StoredAnswer([("lines", String(lines)), ("total", String(total))]) }
+}

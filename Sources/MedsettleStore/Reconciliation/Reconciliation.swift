@@ -1,0 +1,64 @@
+import MedsettleCore
+import PGClient
+
+/// Reconciliation (对账), RULES.md §5: a terminal's (or its institution's) count and sums of the
+/// settlements of a business date, net of cancels and reversals, against the terminal's own.
+public struct ReconTotals: Sendable, Equatable, PGRowDecodable {
+    public let count: Int64
+    public let total: Fen
+    public let fund: Fen
+    public let account: Fen
+    public let cash: Fen
+
+    public init(count: Int64, total: Fen, fund: Fen, account: Fen, cash: Fen) {
+        self.count = count
+        self.total = total
+        self.fund = fund
+        self.account = account
+        self.cash = cash
+    }
+
+    public init(_ row: inout PGRow) {
+        count = row("count")
+        total = row("total")
+        fund = row("fund")
+        account = row("account")
+        cash = row("cash")
+    }
+}
+
+/// The answer of RECON: whether the terminal's figures are the engine's, and the engine's.
+public struct Reconciled: Sendable, Equatable {
+    public let matches: Bool
+    public let engine: ReconTotals
+}
+
+public enum ReconScope: String, Sendable, CaseIterable {
+    case terminal, institution
+}
+
+enum ReconciliationSQL {
+    static let totals = PGStatement<ReconTotals, String, String, String, String>("recon_totals", """
+        SELECT count(*) AS count, coalesce(sum(total), 0)::bigint AS total, coalesce(sum(fund), 0)::bigint AS fund,
+               coalesce(sum(account), 0)::bigint AS account, coalesce(sum(cash), 0)::bigint AS cash
+        FROM settlement
+        WHERE business_date = $1::date AND state = 'settled'
+          AND CASE WHEN $2 = 'terminal' THEN terminal = $3 ELSE institution = $4 END
+        """)
+}
+
+/// RECON.
+public struct Reconciliation: Sendable {
+    let runner: TransactionRunner
+
+    /// RECON: whether the terminal's figures equal the engine's, and the engine's figures.
+    public func reconcile(date: BusinessDate, stated: ReconTotals, scope: ReconScope, by context: TerminalContext) -> Answer<Reconciled> {
+        runner.read("RECON") { connection in
+            guard let engine = try connection.query(ReconciliationSQL.totals(date.yyyymmdd, scope.rawValue, context.terminal,
+                                                                            context.institution)).first else {
+                preconditionFailure("an aggregate returns one row")
+            }
+            return .success(Reconciled(matches: engine == stated, engine: engine))
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import MedsettleCore
+import PGClient
+
+/// One settlement as `medsettle recon export` prints it.
+public struct SettlementExportRow: PGRowDecodable, Sendable {
+    public let cells: [String]
+
+    public init(_ row: inout PGRow) {
+        let id: Int64 = row("id")
+        cells = [WireID.settlement.encode(id), row("business_date"), row("institution"), row("terminal"), row("trace"), row("card_no"),
+                 row("visit"), String(row("total") as Int64), String(row("selfpay_full") as Int64),
+                 String(row("selfpay_first") as Int64), String(row("inscope") as Int64), String(row("deductible") as Int64),
+                 String(row("fund") as Int64), String(row("account") as Int64), String(row("cash") as Int64), row("state"),
+                 row("settled_at"), row("undone_at")]
+    }
+}
+
+/// One institution's day as `medsettle report daily` prints it.
+public struct InstitutionDayRow: PGRowDecodable, Sendable {
+    public let cells: [String]
+
+    public init(_ row: inout PGRow) {
+        cells = [row("code"), row("name"), String(row("count") as Int64), String(row("total") as Int64), String(row("fund") as Int64),
+                 String(row("account") as Int64), String(row("cash") as Int64)]
+    }
+}
+
+/// Reports over the settlements, for the `medsettle recon export` and `report daily` commands.
+public enum SettlementReports {
+    public static let exportHeader = ["settlement", "business_date", "institution", "terminal", "trace", "card", "visit",
+                                      "total", "selfpay_full", "selfpay_first", "inscope", "deductible", "fund",
+                                      "account", "cash", "state", "settled_at", "undone_at"]
+
+    static let detailSQL = PGStatement<SettlementExportRow, String, String>("report_settlements_of_day", """
+        SELECT id, to_char(business_date, 'YYYYMMDD') AS business_date, institution, terminal, trace, card_no, visit,
+               total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, state,
+               to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS') AS settled_at,
+               coalesce(to_char(undone_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS'), '') AS undone_at
+        FROM settlement WHERE institution = $1 AND business_date = $2::date ORDER BY id
+        """)
+
+    static let dailySQL = PGStatement<InstitutionDayRow, String>("report_institution_days", """
+        SELECT i.code, i.name, count(s.id) AS count, coalesce(sum(s.total), 0)::bigint AS total, coalesce(sum(s.fund), 0)::bigint AS fund,
+               coalesce(sum(s.account), 0)::bigint AS account, coalesce(sum(s.cash), 0)::bigint AS cash
+        FROM institution i
+        JOIN settlement s ON s.institution = i.code AND s.business_date = $1::date AND s.state = 'settled'
+        GROUP BY i.code, i.name ORDER BY i.code
+        """)
+
+    /// One row per settlement of `institution` on `date` (every state), in the export's column order.
+    public static func detail(_ connection: PGConnection, institution: String, date: BusinessDate) throws -> [[String]] {
+        try connection.query(detailSQL(institution, date.yyyymmdd)).map(\.cells)
+    }
+
+    /// Per-institution totals of `date`, net of cancels and reversals: code, name, count, sums.
+    public static func daily(_ connection: PGConnection, date: BusinessDate) throws -> [[String]] {
+        try connection.query(dailySQL(date.yyyymmdd)).map(\.cells)
+    }
+}

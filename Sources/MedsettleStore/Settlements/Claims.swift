@@ -1,0 +1,85 @@
+import MedsettleCore
+import PGClient
+
+/// A claim with its credential resolved as far as it can be before any row is read.
+struct ClaimMember: Sendable {
+    let claim: ClaimRequest
+    let context: TerminalContext
+    /// The card the claim names, by number or by a verified QR token; nil when the token did not verify.
+    let cardNo: String?
+    let token: QRTokens.Verified?
+    /// Why the QR token did not verify.
+    let tokenRefusal: ErrorCode?
+
+    init(claim: ClaimRequest, context: TerminalContext, now: Int64, tokens: QRTokens) {
+        self.claim = claim
+        self.context = context
+        switch claim.credential {
+        case .card(let number, _):
+            (cardNo, token, tokenRefusal) = (number, nil, nil)
+        case .qr(let qr):
+            switch tokens.verify(qr, now: now) {
+            case .success(let verified): (cardNo, token, tokenRefusal) = (verified.cardNo, verified, nil)
+            case .failure(let code): (cardNo, token, tokenRefusal) = (nil, nil, code)
+            }
+        }
+    }
+
+    /// The same credential, already resolved, for another claim (a discharge's fee lines).
+    init(claim: ClaimRequest, resolved: ClaimMember) {
+        self.claim = claim
+        context = resolved.context
+        cardNo = resolved.cardNo
+        token = resolved.token
+        tokenRefusal = resolved.tokenRefusal
+    }
+
+    /// The token's id as a `qr_use` look-up wants it.
+    var tokens: [PGBytes] { token.map { [PGBytes($0.tokenID)] } ?? [] }
+}
+
+/// The rows claims are decided on, read with their holders locked.
+struct ClaimRows {
+    let holders: [String: Cardholder]
+    let accumulators: YearAccumulators
+    let usedTokens: Set<[UInt8]>
+}
+
+/// A claim priced for its holder (who carries the QR token to use up, if one was presented).
+struct PricedFor {
+    let claim: PricedClaim
+    let holder: Cardholder
+}
+
+/// Decides claims from the rows read: PRICE, each claim of a settlement round, DISCHARGE.
+struct ClaimDecider: Sendable {
+    let presenter: CardPresenter
+    let reference: ReferenceData
+
+    /// Decides one claim (`ClaimDecision`, the one decision every claim path takes), putting its
+    /// PIN bookkeeping into `writes`.
+    func decide(_ member: ClaimMember, _ rows: ClaimRows, writes: inout WriteSet) -> Answer<PricedFor> {
+        var holder = member.cardNo.flatMap { rows.holders[$0] }
+        let credential: PresentedCredential
+        switch (member.claim.credential, member.token) {
+        case (.card(_, let pin), _):
+            credential = .pin(matches: holder.map { presenter.pinMatches(pin, $0) } ?? false)
+        case (.qr, let token?):
+            credential = .qr(used: rows.usedTokens.contains(token.tokenID))
+            holder?.qr = token
+        case (.qr, nil):
+            guard let code = member.tokenRefusal else { preconditionFailure("an unverified token has its refusal") }
+            credential = .badQR(code)
+        }
+        let claimant = holder.map { $0.claimant(year: rows.accumulators[$0.personID, member.claim.visit]) }
+        let decision = ClaimDecision.decide(member.claim.terms(at: member.context), credential: credential, claimant: claimant,
+                                            reference: reference)
+        if let holder { writes.record(decision.presentation, holder: holder, by: member.context) }
+        switch decision.verdict {
+        case .failure(let refusal): return .failure(Refusal.claim(refusal, presentation: decision.presentation))
+        case .success(let priced):
+            guard let holder else { preconditionFailure("a claim is priced for a holder") }
+            return .success(PricedFor(claim: priced, holder: holder))
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import CoreMetrics
+import MedsettleCore
+import PGClient
+
+/// Group commit: the SETTLEs waiting together are settled in rounds, each one transaction, with
+/// set-based statements.
+///
+/// A round costs two round trips and one commit however many claims it holds: one pipeline (with
+/// BEGIN) looks their traces up, locks every holder in person-id order (so two rounds never
+/// deadlock), reads their cards, accumulators and used QR tokens, and allocates settlement ids;
+/// each claim is then decided by `Settlements.decide` (the decision PRICE and DISCHARGE take too),
+/// and a second pipeline writes every row with one statement (`WriteSet`) and commits. A lone
+/// SETTLE is a round of one: there is no second path.
+///
+/// Isolation between cardholders is the same as for one settlement: each holder is locked before
+/// their card is read, and a round carries at most one claim per card, trace and person. A claim
+/// that would break that — a twin trace, a second claim on a card or person already in the round —
+/// waits for a later round. If a round of several fails for any reason but the database itself,
+/// nothing of it is kept and each of its claims runs as a round of its own, so one bad claim never
+/// costs another its answer.
+struct SettlementMetrics: Sendable {
+    /// Settlements per shared transaction.
+    let roundSizes: Recorder
+    /// Claims settled again alone after their round failed.
+    let retriedAlone: Counter
+
+    init(factory: any MetricsFactory) {
+        roundSizes = Recorder(label: "medsettle_settle_batch_size", factory: factory)
+        retriedAlone = Counter(label: "medsettle_settlements_alone_total", factory: factory)
+    }
+}
+
+/// One SETTLE in a round: its job and its credential as far as it resolves without rows.
+private struct RoundMember {
+    let job: SettleJob
+    let claim: ClaimMember
+}
+
+/// (terminal, trace): one traced request's identity.
+private struct TraceKey: Hashable {
+    let terminal: String
+    let trace: String
+}
+
+extension Settlements {
+    /// Settles jobs taken from the queue in rounds and completes every one of them, each round's
+    /// answers as soon as it has committed.
+    func settle(_ jobs: [SettleJob]) {
+        let now = clock.now()
+        var pending = jobs.map { RoundMember(job: $0, claim: ClaimMember(claim: $0.claim, context: $0.context, now: now, tokens: decider.presenter.qrTokens)) }
+        while !pending.isEmpty {
+            var round: [RoundMember] = []
+            var later: [RoundMember] = []
+            var traces = Set<TraceKey>()
+            var cards = Set<String>()
+            for member in pending {
+                let fresh = traces.insert(TraceKey(terminal: member.job.context.terminal, trace: member.job.traced.trace)).inserted
+                if fresh, member.claim.cardNo.map({ cards.insert($0).inserted }) ?? true {
+                    round.append(member)
+                } else {
+                    if fresh { traces.remove(TraceKey(terminal: member.job.context.terminal, trace: member.job.traced.trace)) }
+                    later.append(member)
+                }
+            }
+            let (answers, deferred) = settleRound(round)
+            answers.deliver()
+            pending = deferred + later
+        }
+    }
+
+    /// One round; answers for its members, and those that must wait for a later one (a second
+    /// card of a person already in it). The first member is never deferred, so rounds progress.
+    private func settleRound(_ round: [RoundMember]) -> (answers: [(SettleJob, Answer<Settled>)], deferred: [RoundMember]) {
+        metrics.roundSizes.record(round.count)
+        let date = BusinessDate(unixSeconds: clock.now())
+        let result = runner.transaction("SETTLE", resolve: { connection, verdicts in
+            // The settlements the round decided on exist if and only if it committed.
+            let ids = verdicts.compactMap { verdict -> Int64? in
+                if case .answer(.success(let settled)) = verdict, !settled.isRepeat { return settled.settlement.id }
+                return nil
+            }
+            // Without one the round wrote only PIN bookkeeping, which leaves no trace to find.
+            guard !ids.isEmpty else { return nil }
+            return try connection.query(SettlementRoundSQL.existing(PGArray(ids))).first?.count ?? 0 > 0
+        }) { transaction in
+            try settleRound(round, transaction, date: date)
+        }
+        switch result {
+        case .success(let verdicts):
+            var answers: [(SettleJob, Answer<Settled>)] = []
+            var deferred: [RoundMember] = []
+            for (member, verdict) in zip(round, verdicts) {
+                switch verdict {
+                case .answer(let answer): answers.append((member.job, answer))
+                case .later: deferred.append(member)
+                }
+            }
+            return (answers, deferred)
+        case .failure(let refusal) where refusal.code == .internal && round.count > 1:
+            // Nothing of the round was kept: settle each claim on its own.
+            metrics.retriedAlone.increment(by: Int64(round.count))
+            var answers: [(SettleJob, Answer<Settled>)] = []
+            var deferred: [RoundMember] = []
+            for member in round {
+                let alone = settleRound([member])
+                answers += alone.answers
+                deferred += alone.deferred
+            }
+            return (answers, deferred)
+        case .failure(let refusal):
+            return (round.map { ($0.job, .failure(refusal)) }, [])
+        }
+    }
+
+    private func settleRound(_ round: [RoundMember], _ transaction: consuming PGTransaction, date: BusinessDate) throws -> Answer<[RoundVerdict]> {
+        let cards = PGArray(round.compactMap(\.claim.cardNo))
+        let (traceRecords, holders, cardRows, accumulators, used, ids) = try transaction.pipeline(
+            TraceSQL.lookup(PGArray(round.map(\.job.context.terminal)), PGArray(round.map(\.job.traced.trace))),
+            CardholderSQL.lockHolders(cards), CardholderSQL.readCards(cards),
+            AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
+            CardholderSQL.qrUsed(PGArray(round.flatMap(\.claim.tokens))),
+            WriteSetSQL.allocateIDs(Int64(round.count)))
+        precondition(ids.count == round.count, "one settlement id per claim")
+        var records: [Int: TraceRecord] = [:]
+        for record in traceRecords { records[record.position - 1] = record }
+        let rows = ClaimRows(holders: cardholders(holders, cardRows), accumulators: YearAccumulators(accumulators),
+                             usedTokens: Set(used.map(\.tokenID)))
+        var writes = WriteSet(date: date)
+        var persons = Set<Int64>()
+        var verdicts: [RoundVerdict] = []
+        verdicts.reserveCapacity(round.count)
+        for (index, member) in round.enumerated() {
+            let job = member.job
+            if let record = records[index] {
+                verdicts.append(.answer(record.repeatAnswer(for: job.traced).map { prior in
+                    guard case .settlement(let settlement) = prior else { preconditionFailure("a SETTLE trace names its settlement") }
+                    return Settled(settlement: settlement, isRepeat: true)
+                }))
+                continue
+            }
+            if let personID = member.claim.cardNo.flatMap({ rows.holders[$0]?.personID }), !persons.insert(personID).inserted {
+                verdicts.append(.later) // a second card of a person already in this round
+                continue
+            }
+            switch decider.decide(member.claim, rows, writes: &writes) {
+            case .failure(let refusal):
+                verdicts.append(.answer(.failure(refusal)))
+            case .success(let priced):
+                writes.settle(id: ids[index].id, priced.claim, holder: priced.holder, visit: job.claim.visit, traced: job.traced,
+                              by: job.context)
+                let record = SettlementRecord(id: ids[index].id, split: priced.claim.split, balanceAfter: priced.claim.balanceAfter,
+                                              state: .settled)
+                verdicts.append(.answer(.success(Settled(settlement: record, isRepeat: false))))
+            }
+        }
+        return try transaction.commit(writes, alone: true, answering: .success(verdicts))
+    }
+}
+
+/// What a round decided for one of its claims: an answer, or "wait for a later round".
+enum RoundVerdict: Sendable {
+    case answer(Answer<Settled>)
+    case later
+}
+
+struct SettlementCount: PGRowDecodable {
+    let count: Int64
+    init(_ row: inout PGRow) { count = row("count") }
+}
+
+enum SettlementRoundSQL {
+    /// How many of the given settlements exist (to learn whether a round whose commit was lost
+    /// committed: all of them or none).
+    static let existing = PGStatement<SettlementCount, PGArray<Int64>>("settlements_existing", """
+        SELECT count(*) AS count FROM settlement WHERE id = ANY($1::bigint[])
+        """)
+}

@@ -1,0 +1,152 @@
+import Logging
+import MedsettleCore
+import PGClient
+
+/// A claim as a card-presenting verb sends it (PRICE, SETTLE).
+public struct ClaimRequest: Sendable {
+    public let credential: Credential
+    public let lines: [ClaimLine]
+    public let visit: VisitType
+    public let useAccount: Bool
+
+    public init(credential: Credential, lines: [ClaimLine], visit: VisitType, useAccount: Bool) {
+        self.credential = credential
+        self.lines = lines
+        self.visit = visit
+        self.useAccount = useAccount
+    }
+
+    func terms(at context: TerminalContext) -> ClaimTerms {
+        ClaimTerms(lines: lines, visit: visit, level: context.level, useAccount: useAccount)
+    }
+}
+
+/// The answer of SETTLE and DISCHARGE: the settlement, and whether this was a repeat of a request
+/// already settled (`repeat=1`).
+public struct Settled: Sendable, Equatable {
+    public let settlement: SettlementRecord
+    public let isRepeat: Bool
+}
+
+/// The answer of QUERY: what became of a trace.
+public enum TraceStatus: Sendable, Equatable {
+    case unknown
+    case reversed
+    case settlement(SettlementRecord)
+}
+
+/// A person's accumulators of one year and visit type (`accumulator`).
+struct AccumulatorRow: PGRowDecodable {
+    let personID: Int64
+    let visit: VisitType
+    let year: Accumulators
+
+    init(_ row: inout PGRow) {
+        personID = row("person_id")
+        visit = row("visit")
+        year = Accumulators(deductibleMet: row("deductible_met"), fundPaid: row("fund_paid"))
+    }
+}
+
+enum AccumulatorSQL {
+    /// The year's accumulators of the holders of the named cards (every visit type).
+    static let ofCardholders = PGStatement<AccumulatorRow, PGArray<String>, Int64>("accumulators_of_cardholders", """
+        SELECT person_id, visit, deductible_met, fund_paid FROM accumulator
+        WHERE person_id = ANY(ARRAY(SELECT person_id FROM card WHERE card_no = ANY($1::text[]))) AND year = $2
+        """)
+    /// One person's accumulators of a year (every visit type).
+    static let ofPerson = PGStatement<AccumulatorRow, Int64, Int64>("accumulators_of_person", """
+        SELECT person_id, visit, deductible_met, fund_paid FROM accumulator WHERE person_id = $1 AND year = $2
+        """)
+}
+
+/// The year's accumulators by person and visit type.
+struct YearAccumulators {
+    private var byPerson: [Int64: [VisitType: Accumulators]] = [:]
+
+    init(_ rows: [AccumulatorRow]) {
+        for row in rows { byPerson[row.personID, default: [:]][row.visit] = row.year }
+    }
+
+    subscript(person: Int64, visit: VisitType) -> Accumulators {
+        byPerson[person]?[visit] ?? Accumulators()
+    }
+}
+
+/// Pharmacy and outpatient claims (RULES.md §4–§5): PRICE, SETTLE (alone or many cardholders in
+/// one transaction), QUERY.
+public final class Settlements: Sendable {
+    let runner: TransactionRunner
+    let decider: ClaimDecider
+    let clock: any Clock
+    private let queue: SettleQueue
+    let metrics: SettlementMetrics
+
+    init(runner: TransactionRunner, decider: ClaimDecider, clock: any Clock, batching: SettleBatching, metrics: SettlementMetrics) {
+        self.runner = runner
+        self.decider = decider
+        self.clock = clock
+        self.metrics = metrics
+        let rounds = LateBound<Settlements>()
+        queue = SettleQueue(limits: batching) { jobs in
+            guard let settlements = rounds.value else {
+                for job in jobs { job.complete(.failure(.shuttingDown)) }
+                return
+            }
+            settlements.settle(jobs)
+        }
+        rounds.value = self
+    }
+
+    /// Stops the settlement workers after they have answered every queued SETTLE.
+    func close() { queue.close() }
+
+    /// PRICE (预结算): prices a claim with the holder's current accumulators and balance; commits
+    /// nothing but the PIN bookkeeping.
+    public func price(_ claim: ClaimRequest, by context: TerminalContext) -> Answer<Split> {
+        let now = clock.now()
+        let date = BusinessDate(unixSeconds: now)
+        let member = ClaimMember(claim: claim, context: context, now: now, tokens: decider.presenter.qrTokens)
+        return runner.transaction("PRICE") { transaction in
+            let cards = PGArray(member.cardNo.map { [$0] } ?? [])
+            let (holders, cardRows, accumulators, used) = try transaction.pipeline(
+                CardholderSQL.lockHolders(cards), CardholderSQL.readCards(cards),
+                AccumulatorSQL.ofCardholders(cards, Int64(date.year)), CardholderSQL.qrUsed(PGArray(member.tokens)))
+            let rows = ClaimRows(holders: cardholders(holders, cardRows), accumulators: YearAccumulators(accumulators),
+                                 usedTokens: Set(used.map(\.tokenID)))
+            var writes = WriteSet(date: date)
+            let priced = decider.decide(member, rows, writes: &writes)
+            return try transaction.commit(writes, alone: true, answering: priced.map(\.claim.split))
+        }
+    }
+
+    /// SETTLE (结算): prices and, in one transaction, debits the account, adds to the year's
+    /// accumulators, records the settlement with its lines and binds the trace.
+    ///
+    /// The claim joins the settlement queue; `completion` runs once its transaction has committed
+    /// (or the claim was refused). Settlements of different cardholders that wait together share
+    /// one transaction (`SettlementRounds.swift`).
+    /// - Parameter replies: where `completion` runs (by default on a settlement worker's thread).
+    public func settle(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext,
+                       replies: (any SettleReplyQueue)? = nil, completion: @escaping @Sendable (Answer<Settled>) -> Void) {
+        let job = SettleJob(claim: claim, traced: request, context: context, complete: completion, replies: replies)
+        if !queue.submit(job) {
+            completion(.failure(Refusal(.busy, "too many settlements are waiting; try again")))
+        }
+    }
+
+    /// QUERY: what became of a SETTLE (or DISCHARGE) trace of this terminal.
+    public func query(trace: String, by context: TerminalContext) -> Answer<TraceStatus> {
+        runner.read("QUERY") { connection in
+            guard let record = try connection.query(TraceSQL.lookup(PGArray([context.terminal]), PGArray([trace]))).first else {
+                return .success(.unknown)
+            }
+            if record.verb == "REVERSE" { return .success(.reversed) }
+            guard let settlement = record.settlement else {
+                return .failure(Refusal(.badRequest, "trace \(trace) names a \(record.verb), not a settlement"))
+            }
+            return .success(.settlement(settlement))
+        }
+    }
+}
+

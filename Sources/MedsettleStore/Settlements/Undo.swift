@@ -1,0 +1,156 @@
+import MedsettleCore
+import PGClient
+
+/// The answer of CANCEL.
+public struct Cancelled: Sendable, Equatable {
+    public let settlement: Int64
+    /// What went back to the account (0 when the settlement paid nothing from it).
+    public let refund: Fen
+    public let balance: Fen
+    public let isRepeat: Bool
+}
+
+/// The answer of REVERSE.
+public enum Reversal: String, Sendable, Equatable {
+    /// The original had been settled and is now undone.
+    case undone
+    /// The original never arrived; it is refused with `REVERSED` if it comes late.
+    case blocked
+}
+
+/// A settlement as undoing it needs it.
+struct UndoTarget: PGRowDecodable {
+    let institution: String
+    let personID: Int64
+    let state: SettlementState
+    let admission: Int64?
+
+    init(_ row: inout PGRow) {
+        institution = row("institution")
+        personID = row("person_id")
+        state = row("state")
+        admission = row("admission_id")
+    }
+}
+
+struct Undone: PGRowDecodable {
+    let refund: Fen
+    let balance: Fen
+    init(_ row: inout PGRow) {
+        refund = row("account")
+        balance = row("balance")
+    }
+}
+
+/// Cancel (撤销) and reversal (冲正), RULES.md §5: both undo a settlement — the account is
+/// credited back, the accumulators of the settlement's own year are reduced, a discharge's
+/// admission is reopened — in one transaction with the holder's row locked.
+enum UndoSQL {
+    static let settlement = PGStatement<UndoTarget, Int64>("undo_read_settlement", """
+        SELECT institution, person_id, state, admission_id FROM settlement WHERE id = $1
+        """)
+    /// Undoes a settled settlement: the account back (to the payout once the insurance has ended),
+    /// the accumulators of its year down, its admission open again.
+    static let undo = PGStatement<Undone, Int64, String>("undo_settlement", """
+        WITH s AS (
+            UPDATE settlement SET state = $2, undone_at = now() WHERE id = $1 AND state = 'settled'
+            RETURNING person_id, account, deductible, fund, visit,
+                      extract(year FROM business_date)::smallint AS year, admission_id
+        ), p AS (
+            UPDATE person
+            SET balance = CASE WHEN person.insured THEN person.balance + s.account ELSE person.balance END,
+                payout = CASE WHEN person.insured THEN person.payout ELSE coalesce(person.payout, 0) + s.account END,
+                updated_at = now()
+            FROM s WHERE person.id = s.person_id
+            RETURNING person.balance
+        ), acc AS (
+            UPDATE accumulator
+            SET deductible_met = accumulator.deductible_met - s.deductible, fund_paid = accumulator.fund_paid - s.fund
+            FROM s WHERE accumulator.person_id = s.person_id AND accumulator.year = s.year AND accumulator.visit = s.visit
+        ), adm AS (
+            UPDATE admission SET status = 'open', closed_at = NULL, deductible_met = 0
+            FROM s WHERE admission.id = s.admission_id
+        )
+        SELECT s.account, p.balance FROM s, p
+        """)
+    static let insertBlock = PGStatement<PGNoRows, String, String, PGBytes>("insert_reversal_block", """
+        INSERT INTO trace (terminal, trace, verb, fingerprint, reply) VALUES ($1, $2, 'REVERSE', $3, 'state=blocked')
+        """)
+}
+
+extension Settlements {
+    /// CANCEL (撤销): undoes a settlement of this institution, at most once; idempotent by trace.
+    public func cancel(settlement wireID: String, traced request: TracedRequest, by context: TerminalContext) -> Answer<Cancelled> {
+        runner.transaction("CANCEL", resolve: { connection, _ in try connection.traceRecorded(request, by: context) }) { transaction in
+            if let record = try transaction.traceRecord(request, by: context) {
+                return record.repeatAnswer(for: request).map { prior in
+                    guard case .stored(let stored) = prior else { preconditionFailure("a CANCEL trace holds its answer") }
+                    return Cancelled(stored, isRepeat: true)
+                }
+            }
+            guard let id = WireID.settlement.decode(wireID), let target = try transaction.query(UndoSQL.settlement(id)).first else {
+                return .failure(.noSuchSettlement)
+            }
+            guard target.institution == context.institution else { return .failure(.otherInstitutionsSettlement) }
+            let undone: Undone
+            switch try undo(id, of: target, transaction, as: .cancelled) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(nil): return .failure(Refusal(.alreadyCancelled, "the settlement has already been cancelled or reversed"))
+            case .success(let value?): undone = value
+            }
+            let cancelled = Cancelled(settlement: id, refund: undone.refund, balance: undone.balance, isRepeat: false)
+            try transaction.recordTrace(request, by: context, answer: cancelled.stored)
+            return try transaction.commit(answering: .success(cancelled))
+        }
+    }
+
+    /// REVERSE (冲正): the terminal got no answer to a SETTLE or DISCHARGE. A settled original is
+    /// undone (`state=undone`); an original that never arrived is blocked, so that it is refused
+    /// with `REVERSED` if it comes late (`state=blocked`). Repeats answer the same.
+    public func reverse(trace: String, by context: TerminalContext) -> Answer<Reversal> {
+        runner.transaction("REVERSE") { transaction in
+            guard let record = try transaction.query(TraceSQL.lookup(PGArray([context.terminal]), PGArray([trace]))).first else {
+                // If the original commits meanwhile, this insert meets its key and the whole
+                // transaction is retried, then finds the settlement: exactly one outcome.
+                _ = try transaction.query(UndoSQL.insertBlock(context.terminal, trace, PGBytes(Array(repeating: 0, count: 32))))
+                return try transaction.commit(answering: .success(.blocked))
+            }
+            if record.verb == "REVERSE" { return .success(.blocked) }
+            guard reversibleVerbs.contains(record.verb), let settlement = record.settlement,
+                  let target = try transaction.query(UndoSQL.settlement(settlement.id)).first else {
+                return .failure(Refusal(.badRequest, "trace \(trace) names a \(record.verb), which cannot be reversed"))
+            }
+            switch try undo(settlement.id, of: target, transaction, as: .reversed) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success: return try transaction.commit(answering: .success(.undone))
+            }
+        }
+    }
+
+    /// Undoes settlement `id` under its holder's lock; nil when it was already undone.
+    private func undo(_ id: Int64, of target: UndoTarget, _ transaction: borrowing PGTransaction,
+                      as state: SettlementState) throws -> Answer<Undone?> {
+        // The state is read again after the lock: a concurrent cancel or reversal has committed by now.
+        let (_, current, openAdmissions) = try transaction.pipeline(
+            CardholderSQL.lockPerson(target.personID), UndoSQL.settlement(id), HospitalStaysSQL.openAdmissions(target.personID))
+        guard current.first?.state == .settled else { return .success(nil) }
+        if target.admission != nil, openAdmissions.first?.count ?? 0 > 0 {
+            return .failure(Refusal(.admissionOpen, "the patient has another open admission; it cannot be reopened"))
+        }
+        guard let undone = try transaction.query(UndoSQL.undo(id, state.rawValue)).first else {
+            preconditionFailure("a settled settlement, locked, is undone")
+        }
+        return .success(undone)
+    }
+}
+
+extension Cancelled {
+    init(_ stored: StoredAnswer, isRepeat: Bool) {
+        guard let id = WireID.settlement.decode(stored["settlement"]) else { preconditionFailure("a stored settlement id") }
+        self.init(settlement: id, refund: stored.int64("refund"), balance: stored.int64("balance"), isRepeat: isRepeat)
+    }
+
+    var stored: StoredAnswer {
+        StoredAnswer([("settlement", WireID.settlement.encode(settlement)), ("refund", String(refund)), ("balance", String(balance))])
+    }
+}

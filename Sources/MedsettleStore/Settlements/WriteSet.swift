@@ -1,0 +1,225 @@
+import MedsettleCore
+import PGClient
+
+/// Every write a transaction makes to cards, settlements and their ledgers, as one statement of
+/// data-modifying CTEs (one execution instead of eight): PIN counts, settlements (with the
+/// admission a discharge closes), their lines and traces, account debits, accumulators, QR uses
+/// and card events. An empty set writes nothing. The referential checks run at the end of the
+/// statement, when every row it inserts is there.
+///
+/// It is the one writer of these rows — a batch of settlements, a settlement alone, a discharge,
+/// the PIN bookkeeping and QR use of any verb, the card services' events — so a change of the
+/// schema has one place to go: a field of a row type below and its column in `WriteSetSQL`.
+struct WriteSet: Sendable {
+    struct WrongCount: Sendable {
+        let cardNo: String
+        let count: Int
+    }
+
+    struct SettlementRow: Sendable {
+        let id: Int64
+        let terminal: String
+        let institution: String
+        let trace: String
+        let verb: String
+        let fingerprint: [UInt8]
+        let personID: Int64
+        let cardNo: String
+        let visit: VisitType
+        let split: Split
+        let balanceAfter: Fen
+        /// The admission a discharge closes.
+        let admission: Int64?
+    }
+
+    struct LineRow: Sendable {
+        let settlement: Int64
+        let number: Int
+        let line: PricedLine
+    }
+
+    struct Debit: Sendable {
+        let personID: Int64
+        let amount: Fen
+    }
+
+    struct AccumulatorDelta: Sendable {
+        let personID: Int64
+        let visit: VisitType
+        let delta: Accumulators
+    }
+
+    struct QRUse: Sendable {
+        let token: QRTokens.Verified
+        let cardNo: String
+    }
+
+    struct Event: Sendable {
+        let cardNo: String?
+        let personID: Int64
+        let kind: CardEventKind
+        let context: TerminalContext
+        let agent: String?
+        let detail: String?
+    }
+
+    /// The business date of the settlements and the year of the accumulators they add to.
+    let date: BusinessDate
+    private(set) var wrongCounts: [WrongCount] = []
+    private(set) var settlements: [SettlementRow] = []
+    private(set) var lines: [LineRow] = []
+    private(set) var debits: [Debit] = []
+    private(set) var accumulators: [AccumulatorDelta] = []
+    private(set) var qrUses: [QRUse] = []
+    private(set) var events: [Event] = []
+
+    init(date: BusinessDate) {
+        self.date = date
+    }
+
+    var isEmpty: Bool { wrongCounts.isEmpty && settlements.isEmpty && events.isEmpty && qrUses.isEmpty }
+
+    /// The one statement that writes all of it, or nil when there is nothing to write.
+    var query: PGBound<PGNoRows>? { isEmpty ? nil : WriteSetSQL.write(self) }
+
+    /// The PIN bookkeeping of a card presentation: the new wrong count, and the failure and lock
+    /// events.
+    mutating func record(_ decision: CardPresentation?, holder: Cardholder, by context: TerminalContext) {
+        guard let decision else { return }
+        if let count = decision.newWrongCount { wrongCounts.append(WrongCount(cardNo: holder.cardNo, count: count)) }
+        if decision.pinFailed {
+            event(.pinFailed, holder, by: context, detail: "count=\(decision.newWrongCount ?? holder.card.wrongCount)")
+        }
+        if decision.lockedNow { event(.locked, holder, by: context) }
+    }
+
+    mutating func event(_ kind: CardEventKind, _ holder: Cardholder, by context: TerminalContext, agent: String? = nil,
+                        detail: String? = nil) {
+        event(kind, cardNo: holder.cardNo, personID: holder.personID, by: context, agent: agent, detail: detail)
+    }
+
+    mutating func event(_ kind: CardEventKind, cardNo: String?, personID: Int64, by context: TerminalContext,
+                        agent: String? = nil, detail: String? = nil) {
+        events.append(Event(cardNo: cardNo, personID: personID, kind: kind, context: context, agent: agent, detail: detail))
+    }
+
+    /// Every row of one settlement (`id` from `WriteSetSQL.allocateIDs`); a discharge names the
+    /// admission it closes. A QR payment is used up with it, its event saying `qrDetail`.
+    mutating func settle(id: Int64, _ priced: PricedClaim, holder: Cardholder, visit: VisitType, traced request: TracedRequest,
+                         admission: Int64? = nil, by context: TerminalContext, qrDetail: String? = nil) {
+        let split = priced.split
+        settlements.append(SettlementRow(
+            id: id, terminal: context.terminal, institution: context.institution, trace: request.trace, verb: request.verb,
+            fingerprint: request.fingerprint, personID: holder.personID, cardNo: holder.cardNo, visit: visit, split: split,
+            balanceAfter: priced.balanceAfter, admission: admission))
+        for (index, line) in priced.lines.enumerated() { lines.append(LineRow(settlement: id, number: index + 1, line: line)) }
+        if split.account > 0 { debits.append(Debit(personID: holder.personID, amount: split.account)) }
+        if split.deductible > 0 || split.fund > 0 {
+            accumulators.append(AccumulatorDelta(personID: holder.personID, visit: visit, delta: priced.accumulatorDelta))
+        }
+        useQR(of: holder, by: context, detail: qrDetail ?? "trace=\(request.trace)")
+    }
+
+    /// Uses up the QR token the holder presented, if any (`qr_use` and a `qr_paid` event).
+    mutating func useQR(of holder: Cardholder, by context: TerminalContext, detail: String) {
+        guard let qr = holder.qr else { return }
+        qrUses.append(QRUse(token: qr, cardNo: holder.cardNo))
+        event(.qrPaid, holder, by: context, detail: detail)
+    }
+}
+
+/// What a card event says happened (`card_event.event`).
+enum CardEventKind: String, Sendable, CaseIterable {
+    case issued, pinChanged = "pin_changed", pinFailed = "pin_failed", locked
+    case qrIssued = "qr_issued", qrPaid = "qr_paid", personUpdated = "person_updated"
+    case unlock, pinReset = "pin_reset", reportLost = "report_lost", releaseLoss = "release_loss", replace, cancel
+
+    /// The event of a card service.
+    init(_ operation: CardOperation) {
+        guard let kind = CardEventKind(rawValue: operation.rawValue) else { preconditionFailure("every card operation is an event") }
+        self = kind
+    }
+}
+
+enum WriteSetSQL {
+    static let write = PGComposedStatement<PGNoRows, WriteSet>("write_set") { sql in
+        """
+        WITH wrong AS (
+            UPDATE card c SET wrong_count = x.n, updated_at = now()
+            FROM \(sql.unnest({ $0.wrongCounts }, [.text("card_no", \.cardNo), .int16("n", { Int64($0.count) })], as: "x"))
+            WHERE c.card_no = x.card_no
+        ), sx AS (
+            SELECT * FROM \(sql.unnest({ $0.settlements }, [
+                .int64("id", \.id), .text("terminal", \.terminal), .text("institution", \.institution), .text("trace", \.trace),
+                .text("verb", \.verb), .bytes("fingerprint", \.fingerprint), .int64("person_id", \.personID),
+                .text("card_no", \.cardNo), .text("visit", \.visit.rawValue),
+                .int64("total", \.split.total), .int64("selfpay_full", \.split.selfpayFull),
+                .int64("selfpay_first", \.split.selfpayFirst), .int64("inscope", \.split.inscope),
+                .int64("deductible", \.split.deductible), .int64("fund", \.split.fund), .int64("account", \.split.account),
+                .int64("cash", \.split.cash), .int64("balance_after", \.balanceAfter), .optionalInt64("admission_id", \.admission),
+            ], as: "u"))
+        ), s AS (
+            INSERT INTO settlement (id, terminal, institution, trace, person_id, card_no, visit, business_date,
+                                    total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after,
+                                    admission_id)
+            OVERRIDING SYSTEM VALUE
+            SELECT id, terminal, institution, trace, person_id, card_no, visit, \(sql.value { $0.date.yyyymmdd })::date,
+                   total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after, admission_id
+            FROM sx
+        ), lines AS (
+            INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
+            SELECT settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first
+            FROM \(sql.unnest({ $0.lines }, [
+                .int64("settlement_id", \.settlement), .int32("line_no", { Int64($0.number) }), .text("code", \.line.line.code),
+                .int64("qty_milli", \.line.line.quantity.milli), .int64("price", \.line.line.price), .int64("amount", \.line.amount),
+                .int64("selfpay_full", \.line.selfpayFull), .int64("selfpay_first", \.line.selfpayFirst),
+            ], as: "x"))
+        ), traces AS (
+            INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
+            SELECT terminal, trace, verb, fingerprint, id FROM sx
+        ), discharged AS (
+            UPDATE admission a SET status = 'closed', closed_at = now(), deductible_met = sx.deductible
+            FROM sx WHERE a.id = sx.admission_id
+        ), debits AS (
+            UPDATE person p SET balance = p.balance - x.amount, updated_at = now()
+            FROM \(sql.unnest({ $0.debits }, [.int64("id", \.personID), .int64("amount", \.amount)], as: "x"))
+            WHERE p.id = x.id
+        ), accumulated AS (
+            INSERT INTO accumulator (person_id, year, visit, deductible_met, fund_paid)
+            SELECT person_id, \(sql.value { Int64($0.date.year) })::smallint, visit, met, paid
+            FROM \(sql.unnest({ $0.accumulators }, [
+                .int64("person_id", \.personID), .text("visit", \.visit.rawValue),
+                .int64("met", \.delta.deductibleMet), .int64("paid", \.delta.fundPaid),
+            ], as: "x"))
+            ON CONFLICT (person_id, year, visit) DO UPDATE
+            SET deductible_met = accumulator.deductible_met + excluded.deductible_met,
+                fund_paid = accumulator.fund_paid + excluded.fund_paid
+        ), qr AS (
+            INSERT INTO qr_use (token_id, card_no, expires_at)
+            SELECT token_id, card_no, to_timestamp(expires)
+            FROM \(sql.unnest({ $0.qrUses }, [
+                .bytes("token_id", \.token.tokenID), .text("card_no", \.cardNo), .int64("expires", \.token.expires),
+            ], as: "x"))
+        ), events AS (
+            INSERT INTO card_event (card_no, person_id, event, terminal, institution, channel, agent_id, detail)
+            SELECT card_no, person_id, event, terminal, institution, channel, agent_id, detail
+            FROM \(sql.unnest({ $0.events }, [
+                .optionalText("card_no", \.cardNo), .int64("person_id", \.personID), .text("event", \.kind.rawValue),
+                .text("terminal", \.context.terminal), .text("institution", \.context.institution),
+                .text("channel", \.context.kind.rawValue), .optionalText("agent_id", \.agent), .optionalText("detail", \.detail),
+            ], as: "x"))
+        )
+        SELECT
+        """
+    }
+
+    /// Settlement ids taken ahead of the write, so that lines, traces and answers can name them.
+    static let allocateIDs = PGStatement<AllocatedID, Int64>("allocate_settlement_ids", """
+        SELECT nextval(pg_get_serial_sequence('settlement', 'id')) AS id FROM generate_series(1, $1::integer)
+        """)
+}
+
+struct AllocatedID: PGRowDecodable {
+    let id: Int64
+    init(_ row: inout PGRow) { id = row("id") }
+}

@@ -1,0 +1,106 @@
+/// A statement whose parameters come from one Swift value, `Input`, with its `$n` placeholders
+/// written by the code that binds them: for set-based writes that send each column of many rows
+/// as one array and `unnest` them, where counting dozens of parameters by hand is how columns
+/// end up bound to the wrong place.
+///
+/// ```swift
+/// static let insert = PGComposedStatement<PGNoRows, [Line]>("insert_lines") { sql in
+///     "INSERT INTO line (id, code) SELECT * FROM " + sql.unnest({ $0 }, [.int64("id", \.id), .text("code", \.code)], as: "x")
+/// }
+/// ```
+///
+/// Adding a column is one entry in the column list (and its name in the SQL): its placeholder,
+/// its array type and its binding follow from it, and its Swift type is checked by the compiler.
+/// When prepared, the statement is checked against PostgreSQL's description like any
+/// `PGStatement`.
+public struct PGComposedStatement<Row: PGRowDecodable, Input>: Sendable {
+    public let sql: PGSQL
+    private let binders: [PGComposer<Input>.Binder]
+    private let check: PGShapeCheck
+
+    public init(_ name: String, _ compose: (inout PGComposer<Input>) -> String) {
+        var composer = PGComposer<Input>()
+        let text = compose(&composer)
+        sql = PGSQL(name, text)
+        binders = composer.binders
+        let types = composer.binders.map(\.types)
+        check = PGShapeCheck { shape in
+            precondition(shape.parameterTypes.count == types.count,
+                         "statement \(name): its SQL takes \(shape.parameterTypes.count) parameters, its composer binds \(types.count)")
+            for (index, (accepted, actual)) in zip(types, shape.parameterTypes).enumerated() {
+                precondition(accepted.isEmpty || accepted.contains(actual),
+                             "statement \(name): parameter $\(index + 1) has type OID \(actual), which its Swift type does not bind to")
+            }
+            return PGRowPlan.make(for: Row.self, statement: name, described: shape.columns)
+        }
+    }
+
+    /// The statement bound to `input`, ready to run.
+    public func callAsFunction(_ input: Input) -> PGBound<Row> {
+        PGBound(query: .typed(sql, binders.map { $0.bind(input) }, check))
+    }
+}
+
+/// Writes a `PGComposedStatement`'s placeholders and remembers how to bind each.
+public struct PGComposer<Input> {
+    struct Binder: Sendable {
+        let types: [UInt32]
+        let bind: @Sendable (Input) -> String?
+    }
+
+    fileprivate(set) var binders: [Binder] = []
+
+    /// A placeholder (`$n`) for one value of the input.
+    public mutating func value<V: PGBindable>(_ value: @escaping @Sendable (Input) -> V) -> String {
+        binders.append(Binder(types: V.pgParameterTypes, bind: { value($0).pgParameter }))
+        return "$\(binders.count)"
+    }
+
+    /// `unnest($a::type[], $b::type[], …) AS alias(name, …)`: the rows `rows` of the input, each
+    /// column sent as one array.
+    public mutating func unnest<Element>(_ rows: @escaping @Sendable (Input) -> [Element], _ columns: [PGColumn<Element>],
+                                         as alias: String) -> String {
+        precondition(!columns.isEmpty, "an unnest has columns")
+        let arrays = columns.map { column -> String in
+            binders.append(Binder(types: column.arrayTypes, bind: { column.array(rows($0)) }))
+            return "$\(binders.count)::\(column.sqlType)[]"
+        }
+        return "unnest(\(arrays.joined(separator: ", "))) AS \(alias)(\(columns.map(\.name).joined(separator: ", ")))"
+    }
+}
+
+/// One column of rows sent as an array parameter (see `PGComposer.unnest`).
+public struct PGColumn<Element>: Sendable {
+    public let name: String
+    let sqlType: String
+    let arrayTypes: [UInt32]
+    let array: @Sendable ([Element]) -> String
+
+    public static func int64(_ name: String, _ value: @escaping @Sendable (Element) -> Int64) -> PGColumn {
+        PGColumn(name: name, sqlType: "bigint", arrayTypes: [PGType.int8Array]) { PGArray($0.map(value)).pgText }
+    }
+
+    public static func optionalInt64(_ name: String, _ value: @escaping @Sendable (Element) -> Int64?) -> PGColumn {
+        PGColumn(name: name, sqlType: "bigint", arrayTypes: [PGType.int8Array]) { PGArray($0.map(value)).pgText }
+    }
+
+    public static func int32(_ name: String, _ value: @escaping @Sendable (Element) -> Int64) -> PGColumn {
+        PGColumn(name: name, sqlType: "integer", arrayTypes: [PGType.int4Array]) { PGArray($0.map(value)).pgText }
+    }
+
+    public static func int16(_ name: String, _ value: @escaping @Sendable (Element) -> Int64) -> PGColumn {
+        PGColumn(name: name, sqlType: "smallint", arrayTypes: [PGType.int2Array]) { PGArray($0.map(value)).pgText }
+    }
+
+    public static func text(_ name: String, _ value: @escaping @Sendable (Element) -> String) -> PGColumn {
+        PGColumn(name: name, sqlType: "text", arrayTypes: [PGType.textArray]) { PGArray($0.map(value)).pgText }
+    }
+
+    public static func optionalText(_ name: String, _ value: @escaping @Sendable (Element) -> String?) -> PGColumn {
+        PGColumn(name: name, sqlType: "text", arrayTypes: [PGType.textArray]) { PGArray($0.map(value)).pgText }
+    }
+
+    public static func bytes(_ name: String, _ value: @escaping @Sendable (Element) -> [UInt8]) -> PGColumn {
+        PGColumn(name: name, sqlType: "bytea", arrayTypes: [PGType.byteaArray]) { PGArray($0.map { PGBytes(value($0)) }).pgText }
+    }
+}

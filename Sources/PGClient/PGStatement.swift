@@ -1,0 +1,66 @@
+/// A statement's identity on a connection: its stable name and its SQL, prepared lazily once per
+/// connection on first use.
+public struct PGSQL: Sendable, Hashable {
+    public let name: String
+    public let sql: String
+    public init(_ name: String, _ sql: String) {
+        self.name = name
+        self.sql = sql
+    }
+}
+
+/// A statement that returns rows of type `Row` and takes parameters of types `Param…` ($1, $2, …
+/// in that order). Binding it is a call that the compiler checks:
+///
+/// ```swift
+/// static let balance = PGStatement<Balance, String>("balance_of_card", "SELECT … WHERE card_no = $1")
+/// let rows = try transaction.query(balance(cardNo))     // [Balance]
+/// ```
+///
+/// When it is first prepared on a connection, PostgreSQL's description of it is checked against
+/// these types (parameter count and types, `Row`'s columns by name and type); a mismatch stops
+/// the process with what is wrong, at the first test that runs it.
+public struct PGStatement<Row: PGRowDecodable, each Param: PGBindable>: Sendable {
+    public let sql: PGSQL
+    let check: PGShapeCheck
+
+    public init(_ name: String, _ sql: String) {
+        self.sql = PGSQL(name, sql)
+        self.check = PGShapeCheck { shape in
+            var types: [[UInt32]] = []
+            for parameter in repeat (each Param).self { types.append(parameter.pgParameterTypes) }
+            precondition(shape.parameterTypes.count == types.count,
+                         "statement \(name): its SQL takes \(shape.parameterTypes.count) parameters, its type binds \(types.count)")
+            for (index, (accepted, actual)) in zip(types, shape.parameterTypes).enumerated() {
+                precondition(accepted.isEmpty || accepted.contains(actual),
+                             "statement \(name): parameter $\(index + 1) has type OID \(actual), which its Swift type does not bind to")
+            }
+            return PGRowPlan.make(for: Row.self, statement: name, described: shape.columns)
+        }
+    }
+
+    /// The statement bound to its parameters, ready to run.
+    public func callAsFunction(_ parameter: repeat each Param) -> PGBound<Row> {
+        var values: [String?] = []
+        for value in repeat each parameter { values.append(value.pgParameter) }
+        return PGBound(query: .typed(sql, values, check))
+    }
+}
+
+/// A typed statement with its parameters: one query for `PGConnection.query`, a pipeline or a
+/// commit, whose result reads as `[Row]`.
+public struct PGBound<Row: PGRowDecodable> {
+    let query: PGQuery
+}
+
+/// What PostgreSQL says a prepared statement takes and returns.
+public struct PGShape: Sendable {
+    public let parameterTypes: [UInt32]
+    public let columns: [(name: String, type: UInt32)]
+}
+
+/// Checks a typed statement against its `PGShape` and plans its row reads.
+public struct PGShapeCheck: Sendable {
+    let run: @Sendable (PGShape) -> PGRowPlan
+    init(_ run: @escaping @Sendable (PGShape) -> PGRowPlan) { self.run = run }
+}
