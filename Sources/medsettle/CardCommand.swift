@@ -12,6 +12,7 @@ struct CardCommand: ParsableCommand {
     )
 
     struct History: ParsableCommand, SettingsCommand {
+        static let commandPath = "medsettle card history"
         static let settingScope: SettingScope = .database
         static let configuration = CommandConfiguration(
             abstract: "Print the event log of a card's holder: every lifecycle event, PIN failure, lock and QR use.",

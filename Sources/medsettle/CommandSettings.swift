@@ -30,9 +30,13 @@ enum CommandLineSettings {
 protocol SettingsCommand {
     static var configuration: CommandConfiguration { get }
     static var settingScope: SettingScope { get }
+    /// How errors name the command, e.g. `medsettle report daily`.
+    static var commandPath: String { get }
 }
 
 extension SettingsCommand {
+    static var commandPath: String { "medsettle " + (configuration.commandName ?? "") }
+
     /// This command's settings, from the command line, the environment and the config file
     /// (`--config PATH`, else `MEDSETTLE_CONFIG`).
     func resolvedSettings(environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -50,7 +54,7 @@ extension SettingsCommand {
         do {
             return try ResolvedSettings(definitions: MedsettleSettings.all, scope: Self.settingScope, flags: flags.given,
                                         environment: environment, file: file,
-                                        command: "medsettle \(Self.configuration.commandName ?? "")")
+                                        command: Self.commandPath)
         } catch let error as SettingError {
             throw ValidationError(error.description)
         }

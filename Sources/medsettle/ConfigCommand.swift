@@ -9,6 +9,7 @@ struct ConfigCommand: ParsableCommand {
     )
 
     struct Print: ParsableCommand, SettingsCommand {
+        static let commandPath = "medsettle config print"
         static let settingScope = EngineConfiguration.scope
         static let configuration = CommandConfiguration(
             abstract: "Print every setting's effective value and where it came from (flag, environment, config file, default); secrets masked.",

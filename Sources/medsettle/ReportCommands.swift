@@ -13,6 +13,7 @@ struct ReconCommand: ParsableCommand {
     )
 
     struct Export: ParsableCommand, SettingsCommand {
+        static let commandPath = "medsettle recon export"
         static let settingScope: SettingScope = .database
         static let configuration = CommandConfiguration(
             abstract: "Write one CSV row per settlement of an institution on a business date, with its split and state.",
@@ -53,6 +54,7 @@ struct ReportCommand: ParsableCommand {
     )
 
     struct Daily: ParsableCommand, SettingsCommand {
+        static let commandPath = "medsettle report daily"
         static let settingScope: SettingScope = .database
         static let configuration = CommandConfiguration(
             abstract: "Per-institution totals of a business date, net of cancels and reversals (amounts in fen).",

@@ -455,7 +455,7 @@ final class RawConnection: @unchecked Sendable {
     @Test func aFlagACommandDoesNotReadIsRefused() throws {
         let report = try Self.run(["report", "daily", "--date", "20261129", "--pool-size", "3"])
         #expect(report.status != 0)
-        #expect(report.error.contains("medsettle report does not take --pool-size"), "\(report.error)")
+        #expect(report.error.contains("medsettle report daily does not take --pool-size"), "\(report.error)")
         let migrate = try Self.run(["migrate", "--listen", "127.0.0.1:1"])
         #expect(migrate.status != 0 && migrate.error.contains("medsettle migrate does not take --listen"), "\(migrate.error)")
     }
