@@ -1,21 +1,54 @@
 import Foundation
 
-/// One documented source of truth for the engine's settings: each setting has a key (the flag
-/// name and the config-file key), an environment variable, a default, and whether it is secret.
+/// Which commands read a setting. A command names the scopes it reads; a flag outside them is an
+/// error for that command, an environment variable or config-file line outside them is not read.
+public struct SettingScope: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// Where the database is: every command that connects to it.
+    public static let database = SettingScope(rawValue: 1 << 0)
+    /// The server secret: every command that hashes PINs or seals terminal keys.
+    public static let secret = SettingScope(rawValue: 1 << 1)
+    /// The running engine: listener, TLS, pool, limits, metrics (serve, demo).
+    public static let engine = SettingScope(rawValue: 1 << 2)
+    /// The log level: every command that logs.
+    public static let log = SettingScope(rawValue: 1 << 3)
+    /// An MSLP client's server, terminal and TLS.
+    public static let client = SettingScope(rawValue: 1 << 4)
+}
+
+/// One setting, declared once: its key is the flag name (`--KEY`) and the config-file key; it has
+/// an environment variable, a default, and whether it is secret (masked when printed).
 /// Values come from, in order of precedence: flags, the environment, the config file, defaults.
 public struct SettingDefinition: Sendable {
+    /// How the setting appears on a command line.
+    public enum Flag: Sendable, Equatable {
+        /// `--KEY VALUE` or `--KEY=VALUE`.
+        case value(name: String)
+        /// `--KEY` alone means true (a boolean).
+        case toggle
+        /// Never on a command line (a secret would show in `ps` and shell history).
+        case none
+    }
+
     public let key: String
     public let environment: String
     public let defaultValue: String?
     public let secret: Bool
     public let help: String
+    public let scope: SettingScope
+    public let flag: Flag
 
-    public init(_ key: String, environment: String, default defaultValue: String? = nil, secret: Bool = false, help: String) {
+    public init(_ key: String, environment: String, default defaultValue: String? = nil, secret: Bool = false,
+                scope: SettingScope = .engine, flag: Flag = .value(name: "value"), help: String) {
         self.key = key
         self.environment = environment
         self.defaultValue = defaultValue
         self.secret = secret
         self.help = help
+        self.scope = scope
+        self.flag = flag
     }
 }
 
@@ -34,6 +67,16 @@ public enum SettingSource: Sendable, Equatable, CustomStringConvertible {
         case .defaultValue: return "default"
         }
     }
+
+    /// Flag 3, environment 2, config file 1, default 0: the higher wins.
+    public var rank: Int {
+        switch self {
+        case .flag: return 3
+        case .environment: return 2
+        case .file: return 1
+        case .defaultValue: return 0
+        }
+    }
 }
 
 /// A setting whose value could not be used, named with where it came from.
@@ -47,22 +90,26 @@ public struct ResolvedSettings: Sendable {
     public let definitions: [SettingDefinition]
     private let values: [String: (String, SettingSource)]
 
-    /// Layers `flags` over `environment` over the config file's `file` entries over defaults.
-    /// Unknown keys in the file are refused (a typo must not silently fall back to a default).
-    public init(definitions: [SettingDefinition], flags: [String: String], environment: [String: String],
-                file: ConfigFile?) throws {
-        self.definitions = definitions
+    /// Layers `flags` over `environment` over the config file's `file` entries over defaults, for
+    /// the settings of `scope` (all of them when nil). Unknown keys in the file are refused (a typo
+    /// must not silently fall back to a default); a known key of another scope is left unread.
+    /// A flag outside `scope` is refused: the command would not do what it says.
+    public init(definitions: [SettingDefinition], scope: SettingScope? = nil, flags: [String: String],
+                environment: [String: String], file: ConfigFile?, command: String = "this command") throws {
+        let read = scope.map { scope in definitions.filter { !$0.scope.isDisjoint(with: scope) } } ?? definitions
+        self.definitions = read
         let known = Set(definitions.map(\.key))
         if let file {
             for entry in file.entries where !known.contains(entry.key) {
                 throw SettingError("\(file.path):\(entry.line): unknown setting '\(entry.key)'")
             }
         }
-        for key in flags.keys where !known.contains(key) {
-            preconditionFailure("flag --\(key) has no setting definition")
+        let readable = Set(read.map(\.key))
+        for key in flags.keys.sorted() where !readable.contains(key) {
+            throw SettingError("\(command) does not take --\(key)")
         }
         var values: [String: (String, SettingSource)] = [:]
-        for definition in definitions {
+        for definition in read {
             if let value = flags[definition.key] {
                 values[definition.key] = (value, .flag)
             } else if let value = environment[definition.environment], !value.isEmpty {
@@ -74,6 +121,18 @@ public struct ResolvedSettings: Sendable {
             }
         }
         self.values = values
+    }
+
+    /// Of several settings that give the same thing (the server secret as a file or as hex), the
+    /// one set at the strongest source — flag, then environment, then config file; between equal
+    /// sources the earlier in `keys`. Nil when none is set.
+    public func strongest(of keys: [String]) -> String? {
+        var best: (key: String, rank: Int)?
+        for key in keys {
+            guard let source = source(key), source != .defaultValue else { continue }
+            if best == nil || source.rank > best!.rank { best = (key, source.rank) }
+        }
+        return best?.key
     }
 
     public func string(_ key: String) -> String? { values[key]?.0 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// One line per event: `time level label message key=value …`, keys sorted, values quoted only
 /// when they hold a space, quote or `=`. Easy for people to read and for log shippers to parse.
@@ -64,11 +65,10 @@ public struct KeyValueLogHandler: LogHandler {
                       Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
     }
 
-    private static let lock = NSLock()
+    /// One line at a time, so that lines of concurrent loggers never interleave.
+    private static let writing = Mutex(())
 
     public static let standardError: @Sendable (String) -> Void = { line in
-        lock.lock()
-        defer { lock.unlock() }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        writing.withLock { _ in FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 }

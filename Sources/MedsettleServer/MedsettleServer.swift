@@ -1,26 +1,26 @@
 import Logging
 import MedsettleStore
-import NIOConcurrencyHelpers
 import MSLP
 import MSLPChannel
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The TCP front: a listening socket whose connections each get (TLS,) a line deadline, a line
 /// decoder and a `ConnectionHandler`, with the store's blocking work on a thread pool.
 public final class MedsettleServer: Sendable {
     public let channel: any Channel
     public let threadPool: NIOThreadPool
-    /// Open connections by id, for the connection limit and for draining at shutdown.
-    private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
+    /// Open connections, for the connection limit and for draining at shutdown.
+    private let connections: OpenConnections
     private let logger: Logger
 
     /// The port actually bound (useful with port 0).
     public var localPort: Int { channel.localAddress?.port ?? 0 }
 
     private init(channel: any Channel, threadPool: NIOThreadPool,
-                 connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>, logger: Logger) {
+                 connections: OpenConnections, logger: Logger) {
         self.channel = channel
         self.threadPool = threadPool
         self.connections = connections
@@ -36,20 +36,19 @@ public final class MedsettleServer: Sendable {
         threadPool.start()
         let router = RequestRouter(store: store, threadPool: threadPool, metrics: metrics,
                                    maxQueued: configuration.maxQueuedRequests, logger: logger)
-        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let connections = OpenConnections(limit: configuration.maxConnections)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                let id = ObjectIdentifier(channel)
-                let admitted = connections.withLockedValue { open -> Bool in
-                    guard open.count < configuration.maxConnections else { return false }
-                    open[id] = channel
-                    return true
+                let admitted = connections.admit(channel)
+                if admitted == .draining {
+                    // Accepted just before the listener closed: the kernel would have refused it.
+                    return channel.close()
                 }
-                guard admitted else {
+                guard admitted == .admitted else {
                     // Refused instead of greeted, in the connection's own language: inside TLS on a
                     // TLS listener (the handshake is bounded by the line deadline), else plain.
                     metrics.connectionsRefused.increment()
@@ -61,7 +60,7 @@ public final class MedsettleServer: Sendable {
                 }
                 metrics.connectionsOpen.increment()
                 channel.closeFuture.whenComplete { _ in
-                    connections.withLockedValue { _ = $0.removeValue(forKey: id) }
+                    connections.remove(channel)
                     metrics.connectionsOpen.decrement()
                 }
                 return channel.eventLoop.makeCompletedFuture {
@@ -81,7 +80,7 @@ public final class MedsettleServer: Sendable {
     }
 
     /// Open connections right now.
-    public var connectionCount: Int { connections.withLockedValue { $0.count } }
+    public var connectionCount: Int { connections.count }
 
     /// Graceful stop: closes the listener, lets every connection finish and answer the requests it
     /// has read (reading no more), closes the connections, and waits for them — at most `grace`,
@@ -90,32 +89,87 @@ public final class MedsettleServer: Sendable {
     @discardableResult
     public func drain(grace: TimeAmount) async -> Bool {
         try? await channel.close()
-        let open = connections.withLockedValue { Array($0.values) }
+        let open = connections.startDraining()
         logger.notice("draining connections", metadata: ["open": "\(open.count)"])
         for connection in open {
             connection.pipeline.fireUserInboundEventTriggered(DrainEvent())
         }
-        let deadline = NIODeadline.now() + grace
-        var clean = true
-        while connectionCount > 0 {
-            if NIODeadline.now() >= deadline {
-                clean = false
-                let left = connections.withLockedValue { Array($0.values) }
-                logger.warning("grace period over; closing connections at once", metadata: ["open": "\(left.count)"])
-                for connection in left { try? await connection.close() }
-                break
-            }
-            try? await Task.sleep(nanoseconds: 20_000_000)
+        // Wait on the connections' close futures; a timer on the listener's event loop closes the
+        // rest at the end of the grace (no polling, and nothing sleeps on a shared thread).
+        let loop = channel.eventLoop
+        let logger = logger
+        let connections = connections
+        let deadline = loop.scheduleTask(in: grace) {
+            let left = connections.snapshot()
+            logger.warning("grace period over; closing connections at once", metadata: ["open": "\(left.count)"])
+            for connection in left { connection.close(promise: nil) }
         }
+        await connections.allClosed(on: loop)
+        deadline.cancel()
+        // The timer either ran (its future succeeded) or was cancelled before it ran (failed).
+        let clean = (try? await deadline.futureResult.get()) == nil
         try? await threadPool.shutdownGracefully()
         return clean
+    }
+
+    /// Closes every connection at once, without waiting (a drain's waits then end).
+    public func closeAllNow() {
+        channel.close(promise: nil)
+        for connection in connections.snapshot() { connection.close(promise: nil) }
     }
 
     /// Stops listening, closes every connection at once and stops the database threads.
     public func shutdown() async throws {
         try? await channel.close()
-        for connection in connections.withLockedValue({ Array($0.values) }) { try? await connection.close() }
+        for connection in connections.startDraining() { try? await connection.close() }
         try await threadPool.shutdownGracefully()
+    }
+}
+
+/// The open connections of a listener. Once draining, no connection is admitted, so the set only
+/// shrinks and "all closed" is final.
+final class OpenConnections: Sendable {
+    enum Admission { case admitted, full, draining }
+
+    private struct State {
+        var open: [ObjectIdentifier: any Channel] = [:]
+        var draining = false
+    }
+
+    private let limit: Int
+    private let state = Mutex(State())
+
+    init(limit: Int) { self.limit = limit }
+
+    func admit(_ channel: any Channel) -> Admission {
+        state.withLock { state in
+            if state.draining { return .draining }
+            guard state.open.count < limit else { return .full }
+            state.open[ObjectIdentifier(channel)] = channel
+            return .admitted
+        }
+    }
+
+    func remove(_ channel: any Channel) {
+        state.withLock { _ = $0.open.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    var count: Int { state.withLock { $0.open.count } }
+
+    func snapshot() -> [any Channel] { state.withLock { Array($0.open.values) } }
+
+    /// Admits no more connections; returns those open now.
+    func startDraining() -> [any Channel] {
+        state.withLock { state in
+            state.draining = true
+            return Array(state.open.values)
+        }
+    }
+
+    /// Returns once every connection open now is closed (and, draining, no new one can open).
+    func allClosed(on loop: any EventLoop) async {
+        let futures = snapshot().map(\.closeFuture)
+        _ = try? await EventLoopFuture.andAllComplete(futures, on: loop).get()
     }
 }
 

@@ -2,8 +2,8 @@ import CoreMetrics
 import MSLP
 import MedsettleCore
 import MedsettleStore
-import NIOConcurrencyHelpers
 import PGClient
+import Synchronization
 
 /// The front's metrics, through swift-metrics (a Prometheus registry in `serve --metrics`; the
 /// no-op factory otherwise). Names follow Prometheus conventions: `_total` counters, base units
@@ -20,7 +20,7 @@ public final class ServerMetrics: Sendable {
         var counters: [Code: Counter] = [:]
         var timers: [String: Timer] = [:]
     }
-    private let requestInstruments = NIOLockedValueBox(RequestInstruments())
+    private let requestInstruments = Mutex(RequestInstruments())
     let connectionsOpen: Meter
     let connectionsRefused: Counter
     let requestsInFlight: Meter
@@ -52,7 +52,7 @@ public final class ServerMetrics: Sendable {
     /// One answered request: its count by verb and code, and its latency by verb.
     func answered(verb: String, code: String, nanoseconds: Int64) {
         let factory = factory
-        let (counter, timer) = requestInstruments.withLockedValue { instruments in
+        let (counter, timer) = requestInstruments.withLock { instruments in
             let key = RequestInstruments.Code(verb: verb, code: code)
             let counter = instruments.counters[key] ?? {
                 let counter = Counter(label: "mslp_requests_total", dimensions: [("verb", verb), ("code", code)], factory: factory)

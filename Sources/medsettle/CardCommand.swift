@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MedsettleConfig
 import MedsettleStore
 import PGClient
 
@@ -10,10 +11,13 @@ struct CardCommand: ParsableCommand {
         subcommands: [History.self]
     )
 
-    struct History: ParsableCommand {
+    struct History: ParsableCommand, SettingsCommand {
+        static let commandPath = "medsettle card history"
+        static let settingScope: SettingScope = .database
         static let configuration = CommandConfiguration(
             abstract: "Print the event log of a card's holder: every lifecycle event, PIN failure, lock and QR use.",
-            discussion: "Events of all the holder's cards are shown, so a replacement's story stays whole. No PIN is ever logged."
+            discussion: discussion("Events of all the holder's cards are shown, so a replacement's story stays whole. No PIN is ever logged.",
+                                   settings: settingScope)
         )
 
         @Argument(help: "A card number, e.g. H00000017.")
@@ -22,10 +26,8 @@ struct CardCommand: ParsableCommand {
         @Flag(help: "Print JSON instead of a table.")
         var json = false
 
-        @OptionGroup var database: DatabaseOptions
-
         func run() throws {
-            let connection = try PGConnection(conninfo: try database.resolvedURL())
+            let connection = try PGConnection(conninfo: try usable { try requiredDatabaseURL(try resolvedSettings()) })
             guard let events = try CardHistory.load(connection, cardNo: card) else {
                 throw ValidationError("no card \(card)")
             }

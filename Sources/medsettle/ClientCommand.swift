@@ -1,42 +1,34 @@
 import ArgumentParser
 import Foundation
+import MedsettleConfig
 import MSLP
 import MSLPChannel
 import MedsettleCore
 import NIOSSL
 
-struct ClientCommand: AsyncParsableCommand {
+struct ClientCommand: AsyncParsableCommand, SettingsCommand {
+    static let settingScope: SettingScope = .client
     static let configuration = CommandConfiguration(
         commandName: "client",
         abstract: "An interactive MSLP terminal: signs in, then sends typed or piped request lines.",
-        discussion: """
+        discussion: discussion("""
             Each input line is one request. The tag may be left out: `SETTLE trace=T1 card=… pin=… items=…` \
             is sent as `SETTLE c1 trace=T1 …`. Values are sent as typed, so write a space in a value as %20. \
             The server's replies are printed as they arrive. End with Ctrl-D or SIGNOUT.
-            """
+            """, settings: settingScope)
     )
 
-    @Option(help: "Terminal id, e.g. P001-01.")
-    var terminal: String
-
-    @Option(help: "The terminal's 32-byte key as 64 hex digits.")
-    var key: String
-
-    @Option(help: "Server host.")
-    var host: String = "127.0.0.1"
-
-    @Option(help: "Server port.")
-    var port: Int = 7411
-
-    @OptionGroup var tls: ClientTLSOptions
-
     func run() async throws {
-        guard let keyBytes = decodeHex(key), keyBytes.count == 32 else {
-            throw ValidationError("--key must be 64 hex digits (32 bytes)")
+        let settings = try resolvedSettings()
+        let (host, port, tls) = try usable {
+            (settings.string("host")!, try settings.integer("port", in: 1...65535), try ClientTLS.context(settings))
+        }
+        guard let terminal = settings.string("terminal") else { throw ValidationError("no terminal: pass --terminal or set MEDSETTLE_TERMINAL") }
+        guard let keyBytes = settings.string("key").flatMap(decodeHex), keyBytes.count == 32 else {
+            throw ValidationError("--key (or MEDSETTLE_TERMINAL_KEY) must be 64 hex digits (32 bytes)")
         }
         let interactive = isatty(STDIN_FILENO) != 0
-        let terminal = self.terminal
-        try await MSLPClient.withConnection(host: host, port: port, tls: try tls.context()) { connection in
+        try await MSLPClient.withConnection(host: host, port: port, tls: tls) { connection in
             guard let greeting = connection.greeting else { return }
             print("< * HELLO proto=\(greeting.proto) challenge=\(greeting.challenge)")
             let mac = Greeting.hex(MAC.hmacSHA256(key: keyBytes, message: greeting.macMessage(terminal: terminal)))
@@ -78,26 +70,12 @@ struct ClientCommand: AsyncParsableCommand {
     }
 }
 
-/// TLS for a client of the engine.
-struct ClientTLSOptions: ParsableArguments {
-    @Flag(help: "Speak TLS (implied by --tls-ca).")
-    var tls = false
-
-    @Option(help: ArgumentHelp("PEM CAs that sign the server's certificate (default: the system's).", valueName: "path"))
-    var tlsCa: String?
-
-    @Option(help: ArgumentHelp("PEM client certificate, for servers that require one.", valueName: "path"))
-    var tlsCert: String?
-
-    @Option(help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "path"))
-    var tlsKey: String?
-
-    func validate() throws {
-        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
-    }
-
-    func context() throws -> NIOSSLContext? {
-        guard tls || tlsCa != nil || tlsCert != nil else { return nil }
-        return try MSLPClientTLS.context(caPath: tlsCa, certificatePath: tlsCert, keyPath: tlsKey)
+/// TLS for a client of the engine, from the client settings.
+enum ClientTLS {
+    static func context(_ settings: ResolvedSettings) throws -> NIOSSLContext? {
+        let ca = settings.string("tls-ca"), cert = settings.string("client-cert"), key = settings.string("client-key")
+        guard (cert == nil) == (key == nil) else { throw SettingError("client-cert and client-key go together") }
+        guard try settings.bool("tls") || ca != nil || cert != nil else { return nil }
+        return try MSLPClientTLS.context(caPath: ca, certificatePath: cert, keyPath: key)
     }
 }

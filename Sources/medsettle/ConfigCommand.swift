@@ -8,18 +8,23 @@ struct ConfigCommand: ParsableCommand {
         subcommands: [Print.self]
     )
 
-    struct Print: ParsableCommand {
+    struct Print: ParsableCommand, SettingsCommand {
+        static let commandPath = "medsettle config print"
+        static let settingScope = EngineConfiguration.scope
         static let configuration = CommandConfiguration(
             abstract: "Print every setting's effective value and where it came from (flag, environment, config file, default); secrets masked.",
-            discussion: "Takes the same flags as `serve`, and reads the same environment and config file."
+            discussion: discussion("""
+                Takes the same settings as `serve`, and reads the same environment and config file. Then names \
+                the setting the server secret comes from, and warns when secret-file and secret disagree.
+                """, settings: settingScope)
         )
 
-        @OptionGroup var options: ServeOptions
-
         func run() throws {
-            let settings: ResolvedSettings
-            do { settings = try options.resolve() } catch let error as SettingError { throw ValidationError(error.description) }
+            let settings = try resolvedSettings()
             print(settings.printed())
+            let secret = ServerSecretSetting(settings: settings)
+            print("\nserver secret: \(secret.described)")
+            if let conflict = secret.conflict { print("warning: \(conflict)") }
             do {
                 _ = try EngineConfiguration(settings)
             } catch let error as SettingError {

@@ -2,48 +2,37 @@ import ArgumentParser
 import Foundation
 import LocalPostgres
 import Logging
-import MedsettleServer
+import MedsettleConfig
 import MedsettleStore
-import PGClient
 
-struct DemoCommand: AsyncParsableCommand {
+struct DemoCommand: AsyncParsableCommand, SettingsCommand {
+    static let settingScope = EngineConfiguration.scope
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run the engine with the demo data set, on a private PostgreSQL unless DATABASE_URL is set.",
-        discussion: """
+        discussion: discussion("""
             Without DATABASE_URL (or --database-url) it creates, or reuses, a PostgreSQL cluster under the \
             data directory (initdb and pg_ctl; as the 'postgres' user when run as root), migrates it, loads \
-            the demo data set, serves MSLP on 127.0.0.1 until SIGINT or SIGTERM, and then stops that \
-            PostgreSQL. The server secret is kept in DIR/secret.hex unless MEDSETTLE_SECRET is set.
-            """
+            the demo data set, serves MSLP (127.0.0.1:7411 unless --listen) until SIGINT or SIGTERM, and then \
+            stops that PostgreSQL. It takes every setting `serve` takes. The server secret is kept in \
+            DIR/secret.hex unless one is set (--secret-file, MEDSETTLE_SECRET_FILE, MEDSETTLE_SECRET).
+            """, settings: settingScope)
     )
-
-    @Option(help: "MSLP port on 127.0.0.1.")
-    var port: Int = 7411
 
     @Option(help: ArgumentHelp("Directory for the private cluster and the demo secret.", valueName: "dir"))
     var dataDir: String = "/tmp/medsettle-demo"
 
-    @Option(name: .customLong("database-url"),
-            help: ArgumentHelp("Use this PostgreSQL instead of a private one (default: $DATABASE_URL).", valueName: "url"))
-    var databaseURL: String?
-
-    @Option(help: "Database connections in the pool.")
-    var poolSize: Int = 8
-
-    @OptionGroup var qr: QROptions
-    @OptionGroup var log: LogOptions
-
     func run() async throws {
-        try log.bootstrap()
+        let config = try usable { try EngineConfiguration(try resolvedSettings(), demo: true) }
+        LogSetting.bootstrap(config.logLevel)
         let logger = Logger(label: "medsettle.demo")
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        let secrets = try SecretOptions.load(secretFile: nil, fallbackFile: dataDir + "/secret.hex")
+        if let conflict = config.secret.conflict { logger.warning("\(conflict)") }
+        let secrets = try config.secret.load(fallbackFile: dataDir + "/secret.hex")
 
         var cluster: LocalCluster?
         let conninfo: String
-        let env = ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        if let url = databaseURL ?? env {
+        if let url = config.databaseURL {
             conninfo = url
         } else {
             print("starting a private PostgreSQL in \(dataDir)/pg …")
@@ -54,19 +43,13 @@ struct DemoCommand: AsyncParsableCommand {
             try DatabaseSetup.createDatabaseIfMissing(adminConninfo: local.conninfo(), name: "medsettle")
             conninfo = local.conninfo(database: "medsettle")
         }
+        let clean: Bool
         do {
             try DatabaseSetup.prepare(conninfo: conninfo, secrets: secrets, loadReferenceData: true, demoPeople: true)
-            let pool = PGPool(conninfo: conninfo, size: poolSize)
-            let store = try Store(pool: pool, secrets: secrets, qrTokens: try qr.tokens(secrets))
-            let server = try await MedsettleServer.start(configuration: ServerConfiguration(host: "127.0.0.1", port: port),
-                                                         store: store)
-            print(Self.banner(port: server.localPort, conninfo: conninfo))
-            fflush(nil)
-            let signal = await waitForTerminationSignal()
-            logger.notice("stopping", metadata: ["signal": "\(signal)"])
-            await server.drain(grace: .seconds(10))
-            store.close()
-            pool.close()
+            clean = try await runEngine(config, conninfo: conninfo, secrets: secrets, logger: logger) { port in
+                print(Self.banner(port: port, conninfo: conninfo))
+                fflush(nil)
+            }
         } catch {
             try? cluster?.stop()
             throw error
@@ -75,8 +58,8 @@ struct DemoCommand: AsyncParsableCommand {
             try cluster.stop()
             print("private PostgreSQL stopped (data kept in \(dataDir)/pg)")
         }
+        if !clean { throw ExitCode(1) }
     }
-
     static func banner(port: Int, conninfo: String) -> String {
         var text = """
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import MedsettleConfig
 
 @main
 struct Medsettle: AsyncParsableCommand {
@@ -12,4 +13,13 @@ struct Medsettle: AsyncParsableCommand {
             """,
         subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, ClientCommand.self, CardCommand.self, ReconCommand.self, ReportCommand.self, SeedCommand.self, ConfigCommand.self]
     )
+
+    /// The settings' flags are taken out of the command line first (one declaration for every
+    /// command: `MedsettleSettings`); ArgumentParser parses the rest.
+    static func main() async {
+        switch CommandLineSettings.parsed {
+        case .success(let flags): await main(flags.rest)
+        case .failure(let error): exit(withError: ValidationError(error.description))
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MedsettleCore
+import MedsettleConfig
 import MedsettleStore
 import PGClient
 
@@ -11,10 +12,13 @@ struct ReconCommand: ParsableCommand {
         subcommands: [Export.self]
     )
 
-    struct Export: ParsableCommand {
+    struct Export: ParsableCommand, SettingsCommand {
+        static let commandPath = "medsettle recon export"
+        static let settingScope: SettingScope = .database
         static let configuration = CommandConfiguration(
             abstract: "Write one CSV row per settlement of an institution on a business date, with its split and state.",
-            discussion: "Cancelled and reversed settlements are listed with their state; RECON counts only those still settled."
+            discussion: discussion("Cancelled and reversed settlements are listed with their state; RECON counts only those still settled.",
+                                   settings: settingScope)
         )
 
         @Option(help: "Institution code, e.g. P001.")
@@ -26,11 +30,9 @@ struct ReconCommand: ParsableCommand {
         @Option(help: "Write to this file instead of standard output.")
         var out: String?
 
-        @OptionGroup var database: DatabaseOptions
-
         func run() throws {
             guard let day = BusinessDate(yyyymmdd: date) else { throw ValidationError("--date must be YYYYMMDD") }
-            let connection = try PGConnection(conninfo: try database.resolvedURL())
+            let connection = try PGConnection(conninfo: try usable { try requiredDatabaseURL(try resolvedSettings()) })
             let rows = try SettlementReports.detail(connection, institution: institution, date: day)
             let csv = ([SettlementReports.exportHeader] + rows).map { $0.map(CSV.field).joined(separator: ",") }
                 .joined(separator: "\n") + "\n"
@@ -51,19 +53,20 @@ struct ReportCommand: ParsableCommand {
         subcommands: [Daily.self]
     )
 
-    struct Daily: ParsableCommand {
+    struct Daily: ParsableCommand, SettingsCommand {
+        static let commandPath = "medsettle report daily"
+        static let settingScope: SettingScope = .database
         static let configuration = CommandConfiguration(
-            abstract: "Per-institution totals of a business date, net of cancels and reversals (amounts in fen)."
+            abstract: "Per-institution totals of a business date, net of cancels and reversals (amounts in fen).",
+            discussion: discussion("", settings: settingScope)
         )
 
         @Option(help: "Business date YYYYMMDD (Asia/Shanghai).")
         var date: String
 
-        @OptionGroup var database: DatabaseOptions
-
         func run() throws {
             guard let day = BusinessDate(yyyymmdd: date) else { throw ValidationError("--date must be YYYYMMDD") }
-            let connection = try PGConnection(conninfo: try database.resolvedURL())
+            let connection = try PGConnection(conninfo: try usable { try requiredDatabaseURL(try resolvedSettings()) })
             let rows = try SettlementReports.daily(connection, date: day)
             print(Table.render(header: ["institution", "name", "count", "total", "fund", "account", "cash"], rows: rows))
         }

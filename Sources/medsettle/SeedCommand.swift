@@ -1,19 +1,21 @@
 import LoadData
 import ArgumentParser
 import Foundation
+import MedsettleConfig
 import MedsettleStore
 import PGClient
 
-struct SeedCommand: ParsableCommand {
+struct SeedCommand: ParsableCommand, SettingsCommand {
+    static let settingScope: SettingScope = [.database, .secret]
     static let configuration = CommandConfiguration(
         commandName: "seed",
         abstract: "Generate a load-test population: people with ACTIVE cards and credited accounts, pharmacy terminals and an online terminal.",
-        discussion: """
+        discussion: discussion("""
             People 1…N get cards L00000001…, PIN \(LoadTestData.pin) and \(LoadTestData.credit) fen each; terminals \
             LOAD-P0001… and the online terminal LOAD-O0001 (for QR codes) get keys derived from their ids \
             (see loadtest/README.md). For load tests only: never run it against a production database. \
             Re-running tops the population up to N.
-            """
+            """, settings: settingScope)
     )
 
     @Option(help: "People to have in all.")
@@ -25,9 +27,6 @@ struct SeedCommand: ParsableCommand {
     @Option(help: "Past settlements to have in all (paid in cash, one line each), to test a grown database.")
     var history: Int = 0
 
-    @OptionGroup var database: DatabaseOptions
-    @OptionGroup var secret: SecretOptions
-
     func validate() throws {
         guard (1...99_999_999).contains(people) else { throw ValidationError("--people must be 1-99999999") }
         guard (1...9_999).contains(terminals) else { throw ValidationError("--terminals must be 1-9999") }
@@ -35,8 +34,9 @@ struct SeedCommand: ParsableCommand {
     }
 
     func run() throws {
-        let url = try database.resolvedURL()
-        let secrets = try secret.load()
+        let settings = try resolvedSettings()
+        let url = try usable { try requiredDatabaseURL(settings) }
+        let secrets = try ServerSecretSetting(settings: settings).loadWarning()
         let connection = try PGConnection(conninfo: url)
         let started = Date()
         try LoadSeeder.loadTerminals(connection, secrets: secrets, count: terminals)

@@ -8,7 +8,9 @@ import MedsettleServer
 import NIOCore
 import NIOPosix
 import NIOSSL
+import PGClient
 import Prometheus
+import Synchronization
 import Testing
 
 /// Running it in production: TLS, metrics, logs, limits, graceful shutdown.
@@ -217,11 +219,10 @@ import Testing
 }
 
 /// Log lines captured from a `KeyValueLogHandler`.
-final class LogLines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+final class LogLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
 }
 
 /// A bare TCP client that reads LF-terminated lines, for tests that must control every byte.
@@ -335,11 +336,13 @@ final class RawConnection: @unchecked Sendable {
     }
 
     /// `medsettle serve` on `port` against `conninfo`, started and listening.
-    static func startServe(port: Int, conninfo: String) async throws -> Process {
+    static func startServe(port: Int, conninfo: String,
+                           environment: [String: String] = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"])
+        async throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", conninfo, "--log-level", "critical"]
-        process.environment = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"]
+        process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -427,35 +430,83 @@ final class RawConnection: @unchecked Sendable {
         await engine.stop()
     }
 
-    /// `ServeSettings.definitions` and `ServeOptions`' flags list every setting twice (ArgumentParser
-    /// wants declared properties): every setting but `secret` (never on a command line) must have
-    /// its flag, every flag its setting, and a flag given must win.
+    /// Every setting is declared once (`MedsettleSettings.all`) and its flag is made from it:
+    /// `config print --help` lists a flag for every setting but the secrets kept off command lines,
+    /// and every flag given wins over the environment, the config file and the default.
     @Test func everySettingHasItsFlagAndEveryFlagItsSetting() throws {
-        func run(_ arguments: [String]) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.binary)
-            process.arguments = arguments
-            process.environment = ["PATH": "/usr/bin:/bin"]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }
-        let help = try run(["config", "print", "--help"])
+        let help = try Self.run(["config", "print", "--help"]).output
         let flags = help.split(separator: "\n").compactMap { line -> String? in
             guard line.hasPrefix("  --") else { return nil }
             return String(line.dropFirst(4).prefix { $0.isLetter || $0 == "-" })
-        }.filter { $0 != "config" && $0 != "help" }
+        }.filter { $0 != "config" }
         #expect(flags.count > 10, "\(help)")
         let arguments = flags.flatMap { $0 == "insecure" ? ["--insecure"] : ["--\($0)", "7"] }
-        let printed = try run(["config", "print"] + arguments).split(separator: "\n").map { $0.split(separator: " ") }
+        let printed = try Self.run(["config", "print"] + arguments).output
+            .components(separatedBy: "\n\n")[0].split(separator: "\n").map { $0.split(separator: " ") }
         let sources = Dictionary(printed.compactMap { words in words.count >= 3 ? (String(words[0]), String(words.last!)) : nil },
                                  uniquingKeysWith: { first, _ in first })
-        #expect(Set(sources.keys).subtracting(["secret"]) == Set(flags), "settings \(sources.keys.sorted()) vs flags \(flags)")
+        let offTheCommandLine: Set = ["secret", "qr-secret", "qr-secret-previous"]
+        #expect(Set(sources.keys).subtracting(offTheCommandLine) == Set(flags), "settings \(sources.keys.sorted()) vs flags \(flags)")
         for flag in flags { #expect(sources[flag] == "(flag)", "--\(flag) given but \(flag) comes from \(sources[flag] ?? "nowhere")") }
+    }
+
+    /// A setting a command does not read is refused on its command line, before it connects
+    /// anywhere: `--pool-size` on a command that opens no pool would do nothing.
+    @Test func aFlagACommandDoesNotReadIsRefused() throws {
+        let report = try Self.run(["report", "daily", "--date", "20261129", "--pool-size", "3"])
+        #expect(report.status != 0)
+        #expect(report.error.contains("medsettle report daily does not take --pool-size"), "\(report.error)")
+        let migrate = try Self.run(["migrate", "--listen", "127.0.0.1:1"])
+        #expect(migrate.status != 0 && migrate.error.contains("medsettle migrate does not take --listen"), "\(migrate.error)")
+    }
+
+    /// Both secret variables set, to different secrets: `migrate` seals the terminal keys under the
+    /// one `serve` opens them with (MEDSETTLE_SECRET_FILE wins for both), so a fixture terminal
+    /// signs in; `config print` names the winner and warns about the other.
+    @Test func migrateAndServeAgreeOnTheSecret() async throws {
+        let engine = try await TestEngine.start()
+        let name = "medsettle_secret_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
+        try PGConnection(conninfo: engine.conninfo).execute("CREATE DATABASE \(name)")
+        let conninfo = TestDatabaseServer.conninfo(engine.conninfo, database: name)
+        let secretFile = NSTemporaryDirectory() + "\(name).hex"
+        try (String(repeating: "a1", count: 32) + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: secretFile) }
+        let environment = ["MEDSETTLE_SECRET_FILE": secretFile, "MEDSETTLE_SECRET": String(repeating: "b2", count: 32),
+                           "DATABASE_URL": conninfo, "PATH": "/usr/bin:/bin"]
+
+        let migrate = try Self.run(["migrate", "--reference-data"], environment: environment)
+        #expect(migrate.status == 0, "\(migrate.error)")
+        #expect(migrate.error.contains("hold different secrets; secret-file is used"), "\(migrate.error)")
+        let printed = try Self.run(["config", "print"], environment: environment).output
+        #expect(printed.contains("server secret: secret-file \(secretFile) (environment MEDSETTLE_SECRET_FILE)"), "\(printed)")
+        #expect(printed.contains("warning: secret-file (environment MEDSETTLE_SECRET_FILE) and secret (environment MEDSETTLE_SECRET) hold different secrets"))
+
+        let port = try freePort()
+        let serve = try await Self.startServe(port: port, conninfo: conninfo, environment: environment)
+        defer { serve.terminate(); serve.waitUntilExit() }
+        let signIn = try await MSLPClient.withConnection(host: "127.0.0.1", port: port) { connection in
+            try await connection.signIn(terminal: "P001-01", key: Terminals.key("P001-01"))
+        }
+        #expect(signIn.ok, "\(signIn)")
+        await engine.stop()
+    }
+
+    /// Runs the built `medsettle` to its end: exit status, standard output and standard error.
+    static func run(_ arguments: [String], environment: [String: String] = ["PATH": "/usr/bin:/bin"]) throws
+        -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.environment = environment
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        // Standard error is small here; read it after standard output is closed.
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 
     /// A port that was free a moment ago (bind to 0, read it, close).

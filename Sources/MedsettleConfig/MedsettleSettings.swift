@@ -1,0 +1,82 @@
+/// Every setting of every `medsettle` command, declared once: flag `--KEY`, environment variable,
+/// config-file key `KEY`, default, and the commands (scopes) that read it. docs/OPERATIONS.md
+/// documents the same table; `medsettle config print` shows the effective values. A new setting
+/// is one row here; a new command names the scopes it reads.
+public enum MedsettleSettings {
+    public static let all: [SettingDefinition] = [
+        // Where the database is.
+        .init("database-url", environment: "DATABASE_URL", secret: true, scope: .database, flag: .value(name: "url"),
+              help: "PostgreSQL URL or libpq conninfo (may list several hosts)"),
+        // The server secret, as a file or as hex: one of them, chosen by `serverSecretKey`.
+        .init("secret-file", environment: "MEDSETTLE_SECRET_FILE", scope: .secret, flag: .value(name: "path"),
+              help: "file holding the server secret as hex"),
+        .init("secret", environment: "MEDSETTLE_SECRET", secret: true, scope: .secret, flag: .none,
+              help: "the server secret as hex (never on a command line)"),
+        .init("log-level", environment: "MEDSETTLE_LOG_LEVEL", default: "info", scope: .log, flag: .value(name: "level"),
+              help: "trace, debug, info (one line per request), notice, warning, error, critical"),
+        // The engine.
+        .init("listen", environment: "MEDSETTLE_LISTEN", default: "127.0.0.1:7411", flag: .value(name: "host:port"),
+              help: "MSLP listener, HOST:PORT"),
+        .init("insecure", environment: "MEDSETTLE_INSECURE", default: "false", flag: .toggle,
+              help: "allow plain TCP on a non-loopback address (PINs cross the network in the clear)"),
+        .init("tls-cert", environment: "MEDSETTLE_TLS_CERT", flag: .value(name: "path"), help: "PEM certificate chain: serve MSLP over TLS"),
+        .init("tls-key", environment: "MEDSETTLE_TLS_KEY", flag: .value(name: "path"), help: "PEM private key of --tls-cert"),
+        .init("tls-client-ca", environment: "MEDSETTLE_TLS_CLIENT_CA", flag: .value(name: "path"),
+              help: "PEM CAs: require client certificates signed by them"),
+        .init("pool-size", environment: "MEDSETTLE_POOL_SIZE", default: "8", flag: .value(name: "n"),
+              help: "database connections"),
+        .init("pool-wait", environment: "MEDSETTLE_POOL_WAIT", default: "2", flag: .value(name: "seconds"),
+              help: "seconds a request waits for a free connection, then BUSY"),
+        .init("settle-workers", environment: "MEDSETTLE_SETTLE_WORKERS", default: "2", flag: .value(name: "n"),
+              help: "settlement threads (group commit), at most half the pool"),
+        .init("settle-batch", environment: "MEDSETTLE_SETTLE_BATCH", default: "64", flag: .value(name: "n"),
+              help: "most settlements per shared transaction"),
+        .init("qr-secret", environment: "MEDSETTLE_QR_SECRET", secret: true, flag: .none,
+              help: "QR signing key, at least 64 hex digits (default: derived from the server secret)"),
+        .init("qr-secret-previous", environment: "MEDSETTLE_QR_SECRET_PREVIOUS", secret: true, flag: .none,
+              help: "the QR key before rotation, still accepted"),
+        .init("qr-lifetime", environment: "MEDSETTLE_QR_LIFETIME", default: "60", flag: .value(name: "seconds"),
+              help: "seconds a payment QR token stays valid"),
+        .init("max-line", environment: "MEDSETTLE_MAX_LINE", default: "16384", flag: .value(name: "bytes"),
+              help: "longest request line in bytes"),
+        .init("max-in-flight", environment: "MEDSETTLE_MAX_IN_FLIGHT", default: "128", flag: .value(name: "n"),
+              help: "requests in flight per connection before reading pauses"),
+        .init("max-connections", environment: "MEDSETTLE_MAX_CONNECTIONS", default: "4096", flag: .value(name: "n"),
+              help: "open connections; more are refused with * ERR BUSY"),
+        .init("max-queued", environment: "MEDSETTLE_MAX_QUEUED", default: "4096", flag: .value(name: "n"),
+              help: "requests waiting for a database thread; more answer BUSY at once"),
+        .init("idle-timeout", environment: "MEDSETTLE_IDLE_TIMEOUT", default: "300", flag: .value(name: "seconds"),
+              help: "seconds a connection may sit idle"),
+        .init("line-timeout", environment: "MEDSETTLE_LINE_TIMEOUT", default: "30", flag: .value(name: "seconds"),
+              help: "seconds a started request line has to be completed"),
+        .init("shutdown-grace", environment: "MEDSETTLE_SHUTDOWN_GRACE", default: "30", flag: .value(name: "seconds"),
+              help: "seconds to finish requests after SIGTERM"),
+        .init("metrics", environment: "MEDSETTLE_METRICS", flag: .value(name: "host:port"),
+              help: "Prometheus endpoint, HOST:PORT (GET /metrics)"),
+        // An MSLP client (`medsettle client`).
+        .init("host", environment: "MEDSETTLE_CLIENT_HOST", default: "127.0.0.1", scope: .client, flag: .value(name: "host"),
+              help: "the engine's host"),
+        .init("port", environment: "MEDSETTLE_CLIENT_PORT", default: "7411", scope: .client, flag: .value(name: "port"),
+              help: "the engine's port"),
+        .init("terminal", environment: "MEDSETTLE_TERMINAL", scope: .client, flag: .value(name: "id"),
+              help: "terminal id, e.g. P001-01"),
+        .init("key", environment: "MEDSETTLE_TERMINAL_KEY", secret: true, scope: .client, flag: .value(name: "hex"),
+              help: "the terminal's 32-byte key as 64 hex digits"),
+        .init("tls", environment: "MEDSETTLE_CLIENT_TLS", default: "false", scope: .client, flag: .toggle,
+              help: "speak TLS (implied by --tls-ca and --client-cert)"),
+        .init("tls-ca", environment: "MEDSETTLE_TLS_CA", scope: .client, flag: .value(name: "path"),
+              help: "PEM CAs that sign the engine's certificate (default: the system's)"),
+        .init("client-cert", environment: "MEDSETTLE_CLIENT_CERT", scope: .client, flag: .value(name: "path"),
+              help: "PEM client certificate, for engines that require one"),
+        .init("client-key", environment: "MEDSETTLE_CLIENT_KEY", scope: .client, flag: .value(name: "path"),
+              help: "PEM private key of --client-cert"),
+    ]
+
+    /// Which of `secret-file` and `secret` gives the server secret: the one from the stronger
+    /// source — `--secret-file`, then `MEDSETTLE_SECRET_FILE`, then `MEDSETTLE_SECRET`, then the
+    /// config file's `secret-file`, then its `secret`. Every command chooses alike, so that
+    /// `migrate` seals terminal keys under the secret `serve` opens them with.
+    public static func serverSecretKey(_ settings: ResolvedSettings) -> String? {
+        settings.strongest(of: ["secret-file", "secret"])
+    }
+}

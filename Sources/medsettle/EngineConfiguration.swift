@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MedsettleConfig
+import MedsettleCore
+import MedsettleServer
+import MedsettleStore
+import NIOCore
+
+/// The effective, checked configuration of an engine process (`serve`, `demo`).
+struct EngineConfiguration {
+    /// What `serve` and `config print` read; `demo` reads the same.
+    static let scope: SettingScope = [.database, .secret, .engine, .log]
+
+    let settings: ResolvedSettings
+    let host: String
+    let port: Int
+    let insecure: Bool
+    let tls: (cert: String, key: String, clientCA: String?)?
+    /// Nil for `demo` without one: it starts a private PostgreSQL.
+    let databaseURL: String?
+    let poolSize: Int
+    let poolWait: Int
+    let batching: SettleBatching
+    let secret: ServerSecretSetting
+    let qrLifetime: Int64
+    let maxLine: Int
+    let maxInFlight: Int
+    let maxConnections: Int
+    let maxQueued: Int
+    let idleTimeout: Int
+    let lineTimeout: Int
+    let shutdownGrace: Int
+    let metrics: (host: String, port: Int)?
+    let logLevel: Logger.Level
+
+    /// - Parameter demo: a missing database and secret are allowed (the demo brings its own).
+    init(_ settings: ResolvedSettings, demo: Bool = false) throws {
+        self.settings = settings
+        (host, port) = try parseHostPort(settings.string("listen")!)
+        insecure = try settings.bool("insecure")
+        switch (settings.string("tls-cert"), settings.string("tls-key")) {
+        case (let cert?, let key?): tls = (cert, key, settings.string("tls-client-ca"))
+        case (nil, nil):
+            guard settings.string("tls-client-ca") == nil else { throw SettingError("tls-client-ca needs tls-cert and tls-key") }
+            tls = nil
+        default: throw SettingError("tls-cert and tls-key go together")
+        }
+        databaseURL = try demo ? settings.string("database-url") : requiredDatabaseURL(settings)
+        poolSize = try settings.integer("pool-size", in: 1...1000)
+        poolWait = try settings.integer("pool-wait", in: 0...60)
+        batching = SettleBatching(workers: try settings.integer("settle-workers", in: 1...64),
+                                  maxBatch: try settings.integer("settle-batch", in: 1...1000))
+        secret = ServerSecretSetting(settings: settings)
+        guard demo || secret.chosenKey != nil else {
+            throw SettingError("no server secret: set secret-file (flag, MEDSETTLE_SECRET_FILE or config file) or MEDSETTLE_SECRET")
+        }
+        qrLifetime = Int64(try settings.integer("qr-lifetime", in: 5...3600))
+        maxLine = try settings.integer("max-line", in: 256...1_048_576)
+        maxInFlight = try settings.integer("max-in-flight", in: 128...65_536)
+        maxConnections = try settings.integer("max-connections", in: 1...1_000_000)
+        maxQueued = try settings.integer("max-queued", in: 1...1_000_000)
+        idleTimeout = try settings.integer("idle-timeout", in: 1...86_400)
+        lineTimeout = try settings.integer("line-timeout", in: 1...3_600)
+        shutdownGrace = try settings.integer("shutdown-grace", in: 0...3_600)
+        metrics = try settings.string("metrics").map { try parseHostPort($0) }
+        logLevel = try LogSetting.level(settings)
+        if tls == nil, !insecure, !Self.isLoopback(host) {
+            throw SettingError("plain TCP on \(host) would carry PINs in the clear: give tls-cert and tls-key, or insecure = true")
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// The QR signing keys: `qr-secret` (current) and `qr-secret-previous` (still accepted, for
+    /// rotation), each ≥ 32 bytes of hex; without them, the key derived from the server secret.
+    func qrTokens(_ secrets: ServerSecrets) throws -> QRTokens {
+        func key(_ name: String) throws -> [UInt8]? {
+            guard let hex = settings.string(name) else { return nil }
+            guard let bytes = decodeHex(hex.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count >= 32 else {
+                throw SettingError("\(name) must be at least 64 hex digits (\(settings.source(name)!))")
+            }
+            return bytes
+        }
+        let current = try key("qr-secret") ?? secrets.qrKey
+        let previous = try key("qr-secret-previous")
+        return QRTokens(keys: [current] + (previous.map { [$0] } ?? []), lifetime: qrLifetime)
+    }
+
+    var server: ServerConfiguration {
+        get throws {
+            ServerConfiguration(
+                host: host, port: port, maxLineLength: maxLine, maxInFlight: maxInFlight, maxConnections: maxConnections,
+                idleTimeout: .seconds(Int64(idleTimeout)), lineTimeout: .seconds(Int64(lineTimeout)),
+                maxQueuedRequests: maxQueued,
+                tls: try tls.map { try ServerTLS.context(certificatePath: $0.cert, keyPath: $0.key, clientCAPath: $0.clientCA) })
+        }
+    }
+}
