@@ -141,6 +141,7 @@ public struct LoadRun: Sendable {
     /// A connection that went away under the terminal, or could not be made (the engine is
     /// restarting).
     static func isConnectionLoss(_ error: any Error) -> Bool {
+        if error is SignInDuringOutage { return true }
         if error is MSLPConnection.Closed || error is IOError || error is NIOConnectionError { return true }
         if let error = error as? ChannelError { return error == .ioOnClosedChannel || error == .outputClosed || error == .eof }
         return false
@@ -154,6 +155,8 @@ public struct LoadRun: Sendable {
             let sentAt = ContinuousClock.now
             let signIn = try await connection.signIn(terminal: terminal, key: LoadTestData.terminalKey(terminal))
             recorder?.record(.signIn, signIn, sentAt: sentAt)
+            // The database out of reach (a failover, a restart): like a lost connection, worth another try.
+            if ProbeRunner.isOutage(signIn) { throw SignInDuringOutage() }
             guard signIn.ok else { throw LoadError("sign-in as \(terminal) failed: \(signIn.message ?? "?") (run `medsettle seed`)") }
             return try await body(connection)
         }
@@ -216,6 +219,9 @@ extension LoadRun {
         try await Task.sleep(for: .milliseconds(100))
     }
 }
+
+/// SIGNIN answered `UNAVAILABLE` or `BUSY`.
+struct SignInDuringOutage: Error {}
 
 /// The request a connection has sent and not yet had answered.
 final class InFlight: @unchecked Sendable {
