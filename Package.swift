@@ -48,6 +48,7 @@ let package = Package(
             name: "MedsettleStore",
             dependencies: [
                 "PGClient", "MedsettleCore", "MedsettleSQL",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

@@ -107,7 +107,7 @@ public enum CardRules {
         case .unlock:
             // Unlocking keeps the status, also LOST: a lost card found again is unlocked at the
             // window and released separately.
-            guard state.isLocked else { return .failure(.badState) }
+            guard state.isLocked else { return .failure(state.status == .lost ? .cardLost : .badState) }
             return .success(CardTransition(card: CardState(status: state.status, wrongCount: 0,
                                                            statusBeforeLoss: state.statusBeforeLoss)))
         case .pinReset:

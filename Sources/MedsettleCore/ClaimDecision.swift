@@ -107,7 +107,7 @@ public struct ClaimDecision: Sendable, Equatable {
         guard let policy = reference.policies[key] else { return .failure(.noPolicy(key)) }
         // The policy says where its deductible counts: this calendar year and visit type, or
         // this admission only.
-        let met = policy.deductibleScope == .year ? claimant.year.deductibleMet : claimant.admissionDeductibleMet
+        let met = policy.deductibleMet(thisYear: claimant.year.deductibleMet, thisAdmission: claimant.admissionDeductibleMet)
         let input = PricingInput(lines: terms.lines, policy: policy, deductibleMet: met, fundPaidThisYear: claimant.year.fundPaid,
                                  balance: claimant.balance, useAccount: terms.useAccount)
         return Pricing.price(input, catalog: reference.catalog).mapError { .pricing($0) }

@@ -54,3 +54,16 @@ public struct Policy: Sendable, Hashable {
         self.accountPaysFull = accountPaysFull
     }
 }
+
+extension Policy {
+    /// The deductible already met that a claim starts from (RULES.md §4): under a `year` scope,
+    /// what the person met this calendar year for this visit type; under an `admission` scope,
+    /// what was met within the admission — and a claim outside any admission (outpatient,
+    /// pharmacy) is one of its own, so nothing was.
+    public func deductibleMet(thisYear: Fen, thisAdmission: Fen = 0) -> Fen {
+        switch deductibleScope {
+        case .year: return thisYear
+        case .admission: return thisAdmission
+        }
+    }
+}

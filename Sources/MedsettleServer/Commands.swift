@@ -55,9 +55,11 @@ enum Commands {
     }
 
     /// `ward`: free text for the admission record, 1–32 characters, no control characters.
+    /// Characters are counted as PostgreSQL counts them: Unicode scalars (code points), not
+    /// grapheme clusters ("a" with 40 combining accents is one Swift Character, 41 code points).
     static func ward(_ request: Request) -> Decoded<String?> {
         guard let ward = request.value("ward") else { return .success(nil) }
-        guard (1...32).contains(ward.count),
+        guard (1...32).contains(ward.unicodeScalars.count),
               !ward.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             return .failure(ValueError(message: "ward must be 1-32 characters without control characters"))
         }
@@ -118,10 +120,11 @@ enum Commands {
         }
     }
 
-    /// A person's name: 1–64 characters, no control characters.
+    /// A person's name: 1–64 characters, no control characters; characters are Unicode scalars,
+    /// as the column's `char_length` check counts them (see `ward`).
     static func name(_ request: Request) -> Decoded<String> {
         required(request, "name").flatMap { name in
-            guard (1...64).contains(name.count) else { return .failure(ValueError(message: "name must be 1-64 characters")) }
+            guard (1...64).contains(name.unicodeScalars.count) else { return .failure(ValueError(message: "name must be 1-64 characters")) }
             guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
                 return .failure(ValueError(message: "name must not contain control characters"))
             }

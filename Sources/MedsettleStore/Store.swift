@@ -58,8 +58,8 @@ public final class Store: Sendable {
 
     /// Stops the settlement workers after they have answered every queued SETTLE. The pool stays
     /// open (its owner closes it).
-    public func close() {
-        settlements.close()
+    public func close() async {
+        await settlements.close()
     }
 
     /// The business date now, in Asia/Shanghai.

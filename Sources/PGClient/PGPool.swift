@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import Synchronization
 
 /// Told how the pool is used, for metrics. Called outside the pool's lock, on borrowers' threads.
 public protocol PGPoolObserver: Sendable {
@@ -12,20 +13,25 @@ public protocol PGPoolObserver: Sendable {
 ///
 /// Connections are opened lazily and replaced when found broken. A borrower waits at most
 /// `acquireTimeout` for a free connection and then gets `PGPool.Exhausted`, so waiting is bounded.
-public final class PGPool: @unchecked Sendable {
+/// A semaphore counts the connections not lent out (the wait); a `Mutex` guards the idle list.
+public final class PGPool: Sendable {
     public struct Exhausted: Error, CustomStringConvertible {
         public var description: String { "no database connection became free in time" }
+    }
+
+    private struct State {
+        var idle: [PGConnection] = []
+        var opened = 0
+        var closed = false
     }
 
     public let conninfo: String
     public let size: Int
     private let acquireTimeout: Double
     private let observer: (any PGPoolObserver)?
-    private let condition = NSCondition()
-    // Guarded by `condition`.
-    private var idle: [PGConnection] = []
-    private var opened = 0
-    private var closed = false
+    /// One permit per connection that may be lent now.
+    private let permits: DispatchSemaphore
+    private let state = Mutex(State())
 
     /// - Parameter acquireTimeoutSeconds: the longest a borrower waits for a free connection.
     public init(conninfo: String, size: Int, acquireTimeoutSeconds: Double = 5, observer: (any PGPoolObserver)? = nil) {
@@ -35,6 +41,7 @@ public final class PGPool: @unchecked Sendable {
         self.size = size
         self.acquireTimeout = acquireTimeoutSeconds
         self.observer = observer
+        self.permits = DispatchSemaphore(value: size)
     }
 
     /// Lends a connection to `body` (on the calling thread) and takes it back afterwards.
@@ -55,16 +62,40 @@ public final class PGPool: @unchecked Sendable {
 
     /// Closes idle connections and refuses new borrowers; lent connections close when returned.
     public func close() {
-        condition.lock()
-        closed = true
-        idle.removeAll()
-        condition.broadcast()
-        condition.unlock()
+        let idle = state.withLock { state -> [PGConnection] in
+            state.closed = true
+            defer { state.idle.removeAll() }
+            return state.idle
+        }
+        _ = idle // closed as they go out of scope here, outside the lock
     }
 
     private func acquire() throws -> PGConnection {
         let started = DispatchTime.now().uptimeNanoseconds
-        let connection = try acquireWaiting()
+        guard permits.wait(timeout: .now() + acquireTimeout) == .success else { throw Exhausted() }
+        enum Lent { case idle(PGConnection), open, closed }
+        let lent = state.withLock { state -> Lent in
+            if state.closed { return .closed }
+            if let connection = state.idle.popLast() { return .idle(connection) }
+            state.opened += 1
+            return .open
+        }
+        let connection: PGConnection
+        switch lent {
+        case .closed:
+            permits.signal()
+            throw PGError(kind: .connection, message: "pool is closed")
+        case .idle(let idle):
+            connection = idle
+        case .open:
+            do {
+                connection = try PGConnection(conninfo: conninfo)
+            } catch {
+                state.withLock { $0.opened -= 1 }
+                permits.signal()
+                throw error
+            }
+        }
         if let observer {
             observer.acquired(waitedNanoseconds: Int64(DispatchTime.now().uptimeNanoseconds - started))
             reportUsage(to: observer)
@@ -73,53 +104,19 @@ public final class PGPool: @unchecked Sendable {
     }
 
     private func reportUsage(to observer: any PGPoolObserver) {
-        condition.lock()
-        let (open, idleCount) = (opened, idle.count)
-        condition.unlock()
-        observer.usage(inUse: open - idleCount, open: open)
-    }
-
-    private func acquireWaiting() throws -> PGConnection {
-        let deadline = Date().addingTimeInterval(acquireTimeout)
-        condition.lock()
-        while true {
-            if closed {
-                condition.unlock()
-                throw PGError(kind: .connection, message: "pool is closed")
-            }
-            if let connection = idle.popLast() {
-                condition.unlock()
-                return connection
-            }
-            if opened < size {
-                opened += 1
-                condition.unlock()
-                do {
-                    return try PGConnection(conninfo: conninfo)
-                } catch {
-                    condition.lock()
-                    opened -= 1
-                    condition.signal()
-                    condition.unlock()
-                    throw error
-                }
-            }
-            if !condition.wait(until: deadline) {
-                condition.unlock()
-                throw Exhausted()
-            }
-        }
+        let (open, idle) = state.withLock { ($0.opened, $0.idle.count) }
+        observer.usage(inUse: open - idle, open: open)
     }
 
     private func release(_ connection: PGConnection, healthy: Bool) {
-        condition.lock()
-        if healthy && !closed {
-            idle.append(connection)
-        } else {
-            opened -= 1
+        state.withLock { state in
+            if healthy && !state.closed {
+                state.idle.append(connection)
+            } else {
+                state.opened -= 1
+            }
         }
-        condition.signal()
-        condition.unlock()
+        permits.signal()
         if let observer { reportUsage(to: observer) }
     }
 }

@@ -118,13 +118,10 @@ final class EngineService: Service {
         logger.notice(clean ? "stopped: every request read was answered" : "stopped at the end of the grace period")
     }
 
-    /// Stops the settlement workers (they answer their queue) and closes the pool: blocking calls,
-    /// so on a thread of their own rather than on one of the shared async threads.
+    /// Stops the settlement workers once they have answered their queue, then closes the pool.
     private static func close(_ store: Store, _ pool: PGPool) async {
-        try? await NIOThreadPool.singleton.runIfActive {
-            store.close()
-            pool.close()
-        }
+        await store.close()
+        pool.close()
     }
 }
 

@@ -127,7 +127,7 @@ struct OneDecisionTests {
         let metrics = TestMetrics()
         let rounds = try Store(pool: engine.pool, secrets: TestDatabaseServer.shared.secrets, clock: engine.clock, metricsFactory: metrics)
         rounds.settlements.settle(try Self.jobs(draws, cards: together.map(\.1), prefix: "T\(seed)", store: rounds, answers: togetherAnswers))
-        rounds.close()
+        await rounds.close()
         #expect(metrics.counterTotal(label: "medsettle_settlements_alone_total") == 0)
         #expect(try metrics.expectRecorder("medsettle_settle_batch_size").values.max() ?? 0 >= 3, "rounds of several cardholders")
 

@@ -26,7 +26,7 @@ struct OutageTests {
         let pool = PGPool(conninfo: conninfo, size: 4, acquireTimeoutSeconds: 2)
         let store = try Store(pool: pool, secrets: secrets)
         let server = try await MedsettleServer.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0), store: store)
-        defer { store.close(); pool.close() }
+        defer { Task { await store.close(); pool.close() } }
 
         func settle(_ trace: String) async throws -> String {
             try await MSLPClient.withConnection(host: "127.0.0.1", port: server.localPort) { connection in
@@ -142,7 +142,7 @@ struct OutageTests {
         let pool = PGPool(conninfo: conninfo, size: 4, acquireTimeoutSeconds: 2)
         let store = try Store(pool: pool, secrets: secrets)
         let server = try await MedsettleServer.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0), store: store)
-        defer { store.close(); pool.close() }
+        defer { Task { await store.close(); pool.close() } }
         let configuration = LoadConfiguration.mixed(port: server.localPort, seconds: 6, people: 200, reconnect: true)
         let run = LoadRun(configuration: configuration)
         async let load: Void = run.run()

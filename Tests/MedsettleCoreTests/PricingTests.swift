@@ -245,4 +245,16 @@ struct PricingTests {
         #expect(acc == Accumulators(deductibleMet: 20_000, fundPaid: 10_000))
         #expect(acc.undoing(second.split).undoing(first.split) == Accumulators())
     }
+
+    /// The policy's scope decides what of the year's deductible counts: under `admission`, a claim
+    /// starts from what its admission met (nothing, outside one), whatever the year's accumulator says.
+    @Test func theDeductibleMetFollowsThePolicysScope() {
+        func policy(_ scope: DeductibleScope) -> Policy {
+            Policy(insurance: .employee, visit: .outpatient, level: 3, deductible: 20_000, deductibleScope: scope,
+                   fundRatioBP: 5_000, annualCeiling: 300_000, accountPaysFull: false)
+        }
+        #expect(policy(.year).deductibleMet(thisYear: 15_000) == 15_000)
+        #expect(policy(.admission).deductibleMet(thisYear: 15_000) == 0)
+        #expect(policy(.admission).deductibleMet(thisYear: 15_000, thisAdmission: 5_000) == 5_000)
+    }
 }

@@ -46,7 +46,7 @@ public struct TerminalDirectory: Sendable {
             do {
                 key = try secrets.open(sealedTerminalKey: row.sealedKey)
             } catch {
-                runner.logger.error("a terminal key does not open with this server's secret: was the database set up with another one?",
+                runner.logger.error("a terminal key cannot be unsealed with this server's secret: was the database set up with another one?",
                                     metadata: ["terminal": "\(terminal)"])
                 return .failure(.internalError)
             }

@@ -1,4 +1,4 @@
-import Foundation
+import NIOPosix
 import Synchronization
 
 /// One SETTLE waiting for a batch, and where its answer goes.
@@ -55,90 +55,95 @@ public struct SettleBatching: Sendable {
     }
 }
 
-/// A bounded queue of settlements and the worker threads that drain it in batches.
+/// A bounded queue of settlements, drained in batches by at most `workers` drains at a time on
+/// a thread pool of its own (libpq blocks, so never on an event loop; and of its own, so that a
+/// flood of other requests cannot keep settlements waiting for a thread).
 ///
-/// There is no timer: a worker takes whatever is waiting when it becomes free. Under light load a
+/// There is no timer: a drain takes whatever is waiting when it is free. Under light load a
 /// batch is one settlement (no added latency); under heavy load the settlements that arrive while a
 /// batch commits form the next batch, so commits per second stay bounded while settlements per
-/// second grow.
-final class SettleQueue: @unchecked Sendable {
+/// second grow. A drain ends when the queue is empty; the next SETTLE starts one again.
+final class SettleQueue: Sendable {
+    private struct State {
+        var pending: [SettleJob] = []
+        var head = 0
+        var running = 0
+        var closed = false
+        /// `close()` callers waiting for the last drain to end.
+        var closers: [CheckedContinuation<Void, Never>] = []
+
+        var waiting: Int { pending.count - head }
+
+        /// The next batch, or nil (and one drain fewer) when there is none.
+        mutating func nextBatch(max: Int) -> [SettleJob]? {
+            guard waiting > 0 else {
+                running -= 1
+                return nil
+            }
+            let end = min(pending.count, head + max)
+            let batch = Array(pending[head..<end])
+            head = end
+            if head == pending.count {
+                pending.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 1024 {
+                pending.removeFirst(head)
+                head = 0
+            }
+            return batch
+        }
+    }
+
     private let limits: SettleBatching
     private let run: @Sendable ([SettleJob]) -> Void
-    private let condition = NSCondition()
-    // Guarded by `condition`.
-    private var pending: [SettleJob] = []
-    private var head = 0
-    private var started = 0
-    private var running = 0
-    private var waiting = 0
-    private var closed = false
+    private let state = Mutex(State())
+    private let threads: NIOThreadPool
 
     init(limits: SettleBatching, run: @escaping @Sendable ([SettleJob]) -> Void) {
         self.limits = limits
         self.run = run
+        threads = NIOThreadPool(numberOfThreads: limits.workers)
+        threads.start()
     }
 
     /// Queues a job; false when the queue is full or closed (the caller answers for the job).
     func submit(_ job: SettleJob) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !closed, pending.count - head < limits.queueCapacity else { return false }
-        pending.append(job)
-        // Workers start lazily, one more whenever a job arrives and none is idle, up to the limit:
-        // processes that never settle (the CLI's reports) start no threads.
-        if waiting == 0, started < limits.workers { startWorker() }
-        condition.signal()
+        let startDrain = state.withLock { state -> Bool? in
+            guard !state.closed, state.waiting < limits.queueCapacity else { return nil }
+            state.pending.append(job)
+            guard state.running < limits.workers else { return false }
+            state.running += 1
+            return true
+        }
+        guard let startDrain else { return false }
+        if startDrain { threads.submit { [self] _ in drain() } }
         return true
     }
 
-    /// Stops taking jobs, lets the workers finish what is queued, and waits for them to exit.
-    func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        while running > 0 { condition.wait() }
-        condition.unlock()
+    /// Stops taking jobs, lets the drains answer what is queued, and returns once they have ended.
+    func close() async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state -> Bool in
+                state.closed = true
+                guard state.running > 0 else { return true }
+                state.closers.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+        try? await threads.shutdownGracefully()
     }
 
-    private func startWorker() {
-        started += 1
-        running += 1
-        let thread = Thread { [self] in workerLoop() }
-        thread.name = "medsettle-settle-\(started)"
-        thread.stackSize = 4 << 20
-        thread.start()
-    }
-
-    private func workerLoop() {
-        while let batch = nextBatch() {
+    private func drain() {
+        while let batch = state.withLock({ $0.nextBatch(max: limits.maxBatch) }) {
             run(batch)
         }
-    }
-
-    private func nextBatch() -> [SettleJob]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while head == pending.count {
-            if closed {
-                running -= 1
-                condition.broadcast()
-                return nil
-            }
-            waiting += 1
-            condition.wait()
-            waiting -= 1
+        let closers = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard state.running == 0, state.closed else { return [] }
+            defer { state.closers.removeAll() }
+            return state.closers
         }
-        let end = min(pending.count, head + limits.maxBatch)
-        let batch = Array(pending[head..<end])
-        head = end
-        if head == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024 {
-            pending.removeFirst(head)
-            head = 0
-        }
-        return batch
+        for closer in closers { closer.resume() }
     }
 }
 

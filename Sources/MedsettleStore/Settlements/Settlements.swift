@@ -99,7 +99,7 @@ public final class Settlements: Sendable {
     }
 
     /// Stops the settlement workers after they have answered every queued SETTLE.
-    func close() { queue.close() }
+    func close() async { await queue.close() }
 
     /// PRICE (预结算): prices a claim with the holder's current accumulators and balance; commits
     /// nothing but the PIN bookkeeping.

@@ -48,7 +48,7 @@ final class TestEngine: Sendable {
 
     func stop() async {
         try? await server.shutdown()
-        store.close()
+        await store.close()
         pool.close()
     }
 
