@@ -9,7 +9,8 @@ import Testing
 
 /// A client that writes and does not read cannot make the server buffer without bound; nothing
 /// it was promised is lost when it reads again; and the server's own closes drain its input.
-@Suite(.timeLimit(.minutes(2)))
+/// A million PINGs take about a minute in a debug build on a busy machine: a longer limit.
+@Suite(.timeLimit(.minutes(5)))
 struct BackpressureTests {
     /// 1 000 000 PINGs (14 MB) without reading: far more than the kernel's buffers on both sides
     /// can hold as replies (the server's send buffer grows to at most 4 MiB, the client's receive
@@ -35,7 +36,11 @@ struct BackpressureTests {
             .connect(host: "127.0.0.1", port: engine.port).get()
         var bytes: [UInt8] = []
         bytes.reserveCapacity(total * 14)
-        for i in 0..<total { bytes += Array("PING p\(Self.padded(i))\n".utf8) }
+        for i in 0..<total {
+            bytes.append(contentsOf: "PING p".utf8)
+            Self.appendPadded(i, to: &bytes)
+            bytes.append(UInt8(ascii: "\n"))
+        }
         let written = loop.makePromise(of: Void.self)
         let allTaken = Flag()
         written.futureResult.whenComplete { _ in allTaken.set() }
@@ -80,9 +85,13 @@ struct BackpressureTests {
         await engine.stop()
     }
 
-    static func padded(_ i: Int) -> String {
-        let digits = String(i)
-        return String(repeating: "0", count: 7 - digits.count) + digits
+    /// `i` as seven decimal digits.
+    static func appendPadded(_ i: Int, to bytes: inout [UInt8]) {
+        var divisor = 1_000_000
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(i / divisor % 10))
+            divisor /= 10
+        }
     }
 
     /// `mslp_requests_total{verb="PING",code="OK"}` from the registry.
@@ -107,6 +116,7 @@ private final class ReplyChecker: ChannelInboundHandler {
     let promise: EventLoopPromise<Int>
     private let expected: Int
     private var partial: [UInt8] = []
+    private var want: [UInt8] = []
     private var greeted = false
     private var count = 0
     private var done = false
@@ -129,8 +139,11 @@ private final class ReplyChecker: ChannelInboundHandler {
                 greeted = true
                 continue
             }
-            let want = "p\(BackpressureTests.padded(count)) OK"
-            guard partial.elementsEqual(want.utf8) else {
+            want.removeAll(keepingCapacity: true)
+            want.append(UInt8(ascii: "p"))
+            BackpressureTests.appendPadded(count, to: &want)
+            want.append(contentsOf: " OK".utf8)
+            guard partial == want else {
                 done = true
                 promise.fail(Mismatch(description: "reply \(count): \(String(decoding: partial, as: UTF8.self))"))
                 return
