@@ -132,6 +132,16 @@ let package = Package(
         .testTarget(name: "MedsettleCoreTests", dependencies: ["MedsettleCore"]),
         .testTarget(name: "MSLPTests", dependencies: ["MSLP", "MedsettleCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["MedsettleConfig"]),
+        // The connection's state machine and handler, without sockets or a database.
+        .testTarget(
+            name: "MedsettleServerTests",
+            dependencies: [
+                "MedsettleServer", "MSLP", "MSLPChannel", "MedsettleStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -42,6 +42,10 @@ public final class MedsettleServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            // Past 64 KiB of replies not yet taken by the kernel a connection stops reading until
+            // they drain below 32 KiB (ConnectionHandler): a client that never reads cannot make
+            // the server buffer without bound.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 64 * 1024))
             .childChannelInitializer { channel in
                 let admitted = connections.admit(channel)
                 if admitted == .draining {

@@ -8,7 +8,7 @@ struct Session {
     var terminal: TerminalContext?
     var authFailures = 0
 
-    /// After this many failed sign-ins the connection is closed (PROTOCOL.md "Session").
+    /// After this many failed sign-ins the connection finishes (PROTOCOL.md "Session").
     static let maxAuthFailures = 3
 }
 
@@ -17,6 +17,6 @@ enum SessionAction: Sendable {
     case none
     case signedIn(TerminalContext)
     case authFailed
-    /// SIGNOUT: the reply is sent, then the connection is closed.
+    /// SIGNOUT: the reply is sent, then the connection finishes (half-close, input drained).
     case close
 }
