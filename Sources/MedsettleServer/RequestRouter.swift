@@ -3,9 +3,9 @@ import Logging
 import MSLP
 import MedsettleCore
 import MedsettleStore
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A reply to send and what to do after it.
 struct RoutedReply: Sendable {
@@ -28,32 +28,25 @@ struct RequestRouter: Sendable {
     let metrics: ServerMetrics
     let logger: Logger
     /// Requests handed to the thread pool and not yet done, across all connections.
-    let queued: NIOLockedValueBox<Int>
-    let maxQueued: Int
+    let queued: QueuedWork
 
     init(store: Store, threadPool: NIOThreadPool, metrics: ServerMetrics, maxQueued: Int, logger: Logger) {
         self.store = store
         self.threadPool = threadPool
         self.metrics = metrics
         self.logger = logger
-        self.queued = NIOLockedValueBox(0)
-        self.maxQueued = maxQueued
+        self.queued = QueuedWork(limit: maxQueued)
     }
 
     /// Runs `work` on a database thread, or answers BUSY at once when too much is already waiting.
     private func onDatabaseThread<T: Sendable>(_ eventLoop: any EventLoop, _ work: @escaping @Sendable () -> T) -> EventLoopFuture<T>? {
-        let admitted = queued.withLockedValue { count -> Bool in
-            guard count < maxQueued else { return false }
-            count += 1
-            return true
-        }
-        guard admitted else {
+        guard queued.admit() else {
             metrics.requestsShed.increment()
             return nil
         }
         let queued = self.queued
         let future = threadPool.runIfActive(eventLoop: eventLoop, work)
-        future.whenComplete { _ in queued.withLockedValue { $0 -= 1 } }
+        future.whenComplete { _ in queued.done() }
         return future
     }
 
@@ -308,6 +301,25 @@ struct RequestRouter: Sendable {
             RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the engine is shutting down"), action: .none)
         })
     }
+}
+
+/// The requests waiting for or running on a database thread, bounded by `max-queued`.
+final class QueuedWork: Sendable {
+    private let count = Mutex(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts one more, or refuses it at the limit.
+    func admit() -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func done() { count.withLock { $0 -= 1 } }
 }
 
 /// Settlement answers handed to a connection's event loop, one hop per batch and loop.

@@ -78,7 +78,11 @@ public struct LoadRun: Sendable {
         var state = WorkerState(worker: worker, runID: runID, configuration: configuration)
         var unresolved: Operation?
         let terminal = LoadTestData.terminal(configuration.terminal(forConnection: worker))
-        while ContinuousClock.now < deadline && state.sequence < configuration.requests ?? Int.max {
+        // A request whose fate is unknown is resolved even past the deadline (for a while): a
+        // restart that ends the run's time must not leave it uncounted.
+        let resolveBy = deadline + .seconds(20)
+        while (ContinuousClock.now < deadline && state.sequence < configuration.requests ?? Int.max)
+            || (unresolved != nil && configuration.reconnect && ContinuousClock.now < resolveBy) {
             let inFlight = InFlight()
             var connected = false
             do {
