@@ -154,3 +154,9 @@ public final class PGRowPlan: Sendable {
         }
     }
 }
+
+/// The row of `SELECT count(*) AS count …`.
+public struct PGCount: PGRowDecodable, Sendable {
+    public let count: Int64
+    public init(_ row: inout PGRow) { count = row("count") }
+}

@@ -69,14 +69,7 @@ struct DefectTests {
         func losingTheCommitAfterItHappened<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
             try admin.execute("UPDATE sync_gate SET armed = true")
             let running = Task { await Self.blocking(work) }
-            var terminated = 0
-            for _ in 0..<600 where terminated == 0 { // up to 30 s: a busy machine may start the work late
-                try await Task.sleep(for: .milliseconds(50))
-                terminated = try admin.query("""
-                    SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                    WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event = 'SyncRep'
-                    """).requireInt(0, 0)
-            }
+            let terminated = try await LostCommits.terminateWaiting(admin, on: "SyncRep")
             #expect(terminated == 1)
             return await running.value
         }
@@ -124,16 +117,7 @@ struct DefectTests {
         let (idNo, card) = try await engine.newCardholder(credit: 10_000)
         let (_, other) = try await engine.newCardholder(credit: 10_000)
         let admin = try PGConnection(conninfo: engine.conninfo)
-        try admin.execute("""
-            CREATE TABLE slow_gate (open boolean);
-            CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NOT EXISTS (SELECT 1 FROM slow_gate) THEN PERFORM pg_sleep(60); END IF;
-                RETURN NULL;
-            END $$;
-            CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON settlement DEFERRABLE INITIALLY DEFERRED
-                FOR EACH ROW EXECUTE FUNCTION slow_commit();
-            """)
+        try LostCommits.slowCommits(admin, after: "INSERT", on: "settlement", seconds: 60)
         let store = engine.store
         let running = Task {
             await Self.blocking {
@@ -143,15 +127,8 @@ struct DefectTests {
                 ])
             }
         }
-        var terminated = 0
-        for _ in 0..<600 where terminated == 0 { // up to 30 s: a busy machine may start the work late
-            try await Task.sleep(for: .milliseconds(50))
-            terminated = try admin.query("""
-                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'
-                """).requireInt(0, 0)
-        }
-        try admin.execute("INSERT INTO slow_gate VALUES (true)")
+        let terminated = try await LostCommits.terminateWaiting(admin)
+        try LostCommits.openGate(admin)
         #expect(terminated == 1)
         let answers = await running.value
         #expect(answers[0].isRepeat == false, "\(answers[0])")
@@ -312,14 +289,7 @@ struct DefectTests {
                 try await c.request("ENROLL e id_no=\(IDNumbers.fresh()) name=Test insurance=employee")
             }
         }
-        var terminated = 0
-        for _ in 0..<600 where terminated == 0 { // up to 30 s: a busy machine may start the work late
-            try await Task.sleep(for: .milliseconds(50))
-            terminated = try admin.query("""
-                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'
-                """).requireInt(0, 0)
-        }
+        let terminated = try await LostCommits.terminateWaiting(admin)
         #expect(terminated == 1)
         let answer = try await reply.value
         #expect(answer.errorCode == .busy, "\(answer)")

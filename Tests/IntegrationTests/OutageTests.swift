@@ -69,30 +69,14 @@ struct OutageTests {
         let engine = try await TestEngine.start()
         let (idNo, card) = try await engine.newCardholder(credit: 10_000)
         let admin = try PGConnection(conninfo: engine.conninfo)
-        try admin.execute("""
-            CREATE TABLE slow_gate (open boolean);
-            CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NOT EXISTS (SELECT 1 FROM slow_gate) THEN PERFORM pg_sleep(5); END IF;
-                RETURN NULL;
-            END $$;
-            CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON settlement DEFERRABLE INITIALLY DEFERRED
-                FOR EACH ROW EXECUTE FUNCTION slow_commit();
-            """)
+        try LostCommits.slowCommits(admin, after: "INSERT", on: "settlement")
         let reply = Task {
             try await engine.withTerminal("P001-01") { connection in
                 try await connection.request("SETTLE s1 trace=LOST-1 card=\(card) pin=470291 items=A002*1@1200")
             }
         }
-        var terminated = 0
-        for _ in 0..<40 where terminated == 0 {
-            try await Task.sleep(for: .milliseconds(100))
-            terminated = try admin.query("""
-                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'
-                """).requireInt(0, 0)
-        }
-        try admin.execute("INSERT INTO slow_gate VALUES (true)")
+        let terminated = try await LostCommits.terminateWaiting(admin)
+        try LostCommits.openGate(admin)
         #expect(terminated == 1)
         let answer = try await reply.value
         #expect(answer.ok, "\(answer)")

@@ -155,14 +155,9 @@ enum TraceSQL {
     static let insert = PGStatement<PGNoRows, String, String, String, PGBytes, String?, Int64?>("trace_insert", """
         INSERT INTO trace (terminal, trace, verb, fingerprint, reply, settlement_id) VALUES ($1, $2, $3, $4, $5, $6)
         """)
-    static let exists = PGStatement<TraceFound, String, String, PGBytes>("trace_exists", """
-        SELECT count(*) AS found FROM trace WHERE terminal = $1 AND trace = $2 AND fingerprint = $3
+    static let exists = PGStatement<PGCount, String, String, PGBytes>("trace_exists", """
+        SELECT count(*) AS count FROM trace WHERE terminal = $1 AND trace = $2 AND fingerprint = $3
         """)
-}
-
-struct TraceFound: PGRowDecodable {
-    let found: Bool
-    init(_ row: inout PGRow) { found = (row("found") as Int64) > 0 }
 }
 
 extension PGTransaction {
@@ -180,6 +175,6 @@ extension PGTransaction {
 extension PGConnection {
     /// Whether this terminal's `request` was recorded (to learn what became of a lost commit).
     func traceRecorded(_ request: TracedRequest, by context: TerminalContext) throws -> Bool {
-        try query(TraceSQL.exists(context.terminal, request.trace, PGBytes(request.fingerprint))).first?.found ?? false
+        try query(TraceSQL.exists(context.terminal, request.trace, PGBytes(request.fingerprint))).first?.count ?? 0 > 0
     }
 }

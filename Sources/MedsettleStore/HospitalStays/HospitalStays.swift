@@ -61,11 +61,6 @@ struct FeeTotals: PGRowDecodable {
     }
 }
 
-struct RowCount: PGRowDecodable {
-    let count: Int64
-    init(_ row: inout PGRow) { count = row("count") }
-}
-
 /// A batch of fee lines for `HospitalStaysSQL.addFees`.
 struct FeeBatch: Sendable {
     struct Line: Sendable {
@@ -81,7 +76,7 @@ struct FeeBatch: Sendable {
 }
 
 enum HospitalStaysSQL {
-    static let openAdmissions = PGStatement<RowCount, Int64>("open_admissions_of", """
+    static let openAdmissions = PGStatement<PGCount, Int64>("open_admissions_of", """
         SELECT count(*) AS count FROM admission WHERE person_id = $1 AND status = 'open'
         """)
     static let admit = PGStatement<AdmissionID, Int64, String, String, String, String, String?>("admit", """

@@ -44,7 +44,7 @@ enum PeopleSQL {
             UPDATE person SET balance = balance + \(amount), updated_at = now() WHERE id = \(person)
             """
     }
-    static let personWithIDNo = PGStatement<RowCount, String>("people_with_id_no", "SELECT count(*) AS count FROM person WHERE id_no = $1")
+    static let personWithIDNo = PGStatement<PGCount, String>("people_with_id_no", "SELECT count(*) AS count FROM person WHERE id_no = $1")
     static let updatePerson = PGStatement<PGNoRows, Int64, String?, String?>("update_person", """
         UPDATE person SET name = coalesce($2, name), id_no = coalesce($3, id_no), updated_at = now() WHERE id = $1
         """)

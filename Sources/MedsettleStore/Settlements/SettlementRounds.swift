@@ -163,15 +163,10 @@ enum RoundVerdict: Sendable {
     case later
 }
 
-struct SettlementCount: PGRowDecodable {
-    let count: Int64
-    init(_ row: inout PGRow) { count = row("count") }
-}
-
 enum SettlementRoundSQL {
     /// How many of the given settlements exist (to learn whether a round whose commit was lost
     /// committed: all of them or none).
-    static let existing = PGStatement<SettlementCount, PGArray<Int64>>("settlements_existing", """
+    static let existing = PGStatement<PGCount, PGArray<Int64>>("settlements_existing", """
         SELECT count(*) AS count FROM settlement WHERE id = ANY($1::bigint[])
         """)
 }

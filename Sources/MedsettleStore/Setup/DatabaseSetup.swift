@@ -7,7 +7,7 @@ public enum DatabaseSetup {
         precondition(name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F },
                      "database names here are [a-z0-9_]")
         let admin = try PGConnection(conninfo: adminConninfo)
-        let exists = try admin.query(PGStatement<RowCount, String>("database_exists", """
+        let exists = try admin.query(PGStatement<PGCount, String>("database_exists", """
             SELECT count(*) AS count FROM pg_database WHERE datname = $1
             """)(name))
         if exists.first?.count == 0 { try admin.execute("CREATE DATABASE \(name)") }

@@ -1,3 +1,4 @@
+import PGClient
 import MSLP
 import MSLPChannel
 import MedsettleCore
@@ -35,5 +36,43 @@ extension MSLPConnection {
     /// The error code of the reply to `line` (nil for OK).
     func code(_ line: String) async throws -> ErrorCode? {
         try await request(line).errorCode
+    }
+}
+
+/// Losing a connection at COMMIT on purpose: a deferred trigger keeps COMMIT waiting, and the
+/// test terminates the backend that waits.
+enum LostCommits {
+    /// Makes every COMMIT of a transaction that did `event` (INSERT, UPDATE) on `table` sleep
+    /// `seconds` in a deferred trigger, until a row is put into `slow_gate` (`openGate`).
+    static func slowCommits(_ admin: PGConnection, after event: String, on table: String, seconds: Int = 5) throws {
+        try admin.execute("""
+            CREATE TABLE slow_gate (open boolean);
+            CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM slow_gate) THEN PERFORM pg_sleep(\(seconds)); END IF;
+                RETURN NULL;
+            END $$;
+            CREATE CONSTRAINT TRIGGER slow_commit AFTER \(event) ON \(table) DEFERRABLE INITIALLY DEFERRED
+                FOR EACH ROW EXECUTE FUNCTION slow_commit();
+            """)
+    }
+
+    static func openGate(_ admin: PGConnection) throws {
+        try admin.execute("INSERT INTO slow_gate VALUES (true)")
+    }
+
+    /// Terminates the backend of this database that waits in `waitEvent` (`PgSleep` for
+    /// `slowCommits`, `SyncRep` for a synchronous standby that never answers), looking every
+    /// 50 ms for up to 30 s (a busy machine may start the work late); how many it terminated.
+    static func terminateWaiting(_ admin: PGConnection, on waitEvent: String = "PgSleep") async throws -> Int64 {
+        for _ in 0..<600 {
+            try await Task.sleep(for: .milliseconds(50))
+            let terminated = try admin.query("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event = $1
+                """, [waitEvent]).requireInt64(0, 0)
+            if terminated > 0 { return terminated }
+        }
+        return 0
     }
 }

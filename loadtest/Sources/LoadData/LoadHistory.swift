@@ -10,13 +10,14 @@ extension LoadSeeder {
                                    progress: (Int) -> Void = { _ in }) throws -> Int {
         precondition(count >= 0 && chunk > 0, "history sizes are positive")
         let (people, terminals, histories) = try connection.pipeline(
-            PGStatement<Count>("load_card_count", "SELECT count(*) AS count FROM card WHERE card_no LIKE 'L%'")(),
-            PGStatement<Count>("load_terminal_count", "SELECT count(*) AS count FROM terminal WHERE id LIKE 'LOAD-P%'")(),
-            PGStatement<Count>("load_history_count", "SELECT count(*) AS count FROM trace WHERE trace LIKE 'HIST-%'")())
-        guard let people = people.first?.count, let terminals = terminals.first?.count, people > 0, terminals > 0 else {
+            PGStatement<PGCount>("load_card_count", "SELECT count(*) AS count FROM card WHERE card_no LIKE 'L%'")(),
+            PGStatement<PGCount>("load_terminal_count", "SELECT count(*) AS count FROM terminal WHERE id LIKE 'LOAD-P%'")(),
+            PGStatement<PGCount>("load_history_count", "SELECT count(*) AS count FROM trace WHERE trace LIKE 'HIST-%'")())
+        guard let people = people.first.map({ Int($0.count) }), let terminals = terminals.first.map({ Int($0.count) }),
+              people > 0, terminals > 0 else {
             throw LoadDataMissing()
         }
-        let existing = histories.first?.count ?? 0
+        let existing = Int(histories.first?.count ?? 0)
         var next = existing + 1
         while next <= count {
             let last = min(count, next + chunk - 1)

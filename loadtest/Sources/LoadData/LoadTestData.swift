@@ -42,12 +42,7 @@ public enum LoadTestData {
 
 /// Loads the generated population of `LoadTestData` (`medsettle seed`, the load tests).
 public enum LoadSeeder {
-    struct Count: PGRowDecodable {
-        let count: Int
-        init(_ row: inout PGRow) { count = row("count") }
-    }
-
-    static let generatedPeople = PGStatement<Count>("load_people_count", "SELECT count(*) AS count FROM person WHERE id_no LIKE '99%'")
+    static let generatedPeople = PGStatement<PGCount>("load_people_count", "SELECT count(*) AS count FROM person WHERE id_no LIKE '99%'")
     static let insertTerminal = PGStatement<PGNoRows, String, String, PGBytes>("load_terminal", """
         INSERT INTO terminal (id, institution, key_sealed, enabled) VALUES ($1, $2, $3, true) ON CONFLICT (id) DO NOTHING
         """)
@@ -56,7 +51,7 @@ public enum LoadSeeder {
     /// accounts, through COPY; every tenth is a retiree, the rest employees.
     @discardableResult
     public static func loadPeople(_ connection: PGConnection, secrets: ServerSecrets, count: Int) throws -> Int {
-        let existing = try connection.query(generatedPeople()).first?.count ?? 0
+        let existing = Int(try connection.query(generatedPeople()).first?.count ?? 0)
         guard existing < count else { return 0 }
         let range = (existing + 1)...count
         try connection.withTransaction { transaction in
