@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "medsettle",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)], // Synchronization's Mutex
     products: [
         .executable(name: "medsettle", targets: ["medsettle"]),
         .executable(name: "medsettle-load", targets: ["medsettle-load"]),
@@ -75,7 +75,6 @@ let package = Package(
             dependencies: [
                 "MSLP", "MSLPChannel", "MedsettleCore", "MedsettleStore", "PGClient",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),

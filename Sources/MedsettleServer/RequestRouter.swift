@@ -93,7 +93,6 @@ struct RequestRouter: Sendable {
         case .success(let work):
             guard let future = onDatabaseThread(eventLoop, work) else { return Self.busy(tag) }
             let metrics = self.metrics
-            let verb = request.verb
             return .later(future.map { answer in
                 metrics.observe(answer, kind: terminal.kind)
                 return RoutedReply(reply: Reply(tag: tag, answer), action: .none)

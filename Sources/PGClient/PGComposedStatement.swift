@@ -76,31 +76,68 @@ public struct PGColumn<Element>: Sendable {
     let arrayTypes: [UInt32]
     let array: @Sendable ([Element]) -> String
 
+    @usableFromInline
+    init(name: String, sqlType: String, arrayTypes: [UInt32], array: @escaping @Sendable ([Element]) -> String) {
+        self.name = name
+        self.sqlType = sqlType
+        self.arrayTypes = arrayTypes
+        self.array = array
+    }
+
+    // Each column writes its array's text straight from the rows (no array of values first), in
+    // code specialised for the caller's row type (inlinable): binding a batch's write is on every
+    // settlement's path.
+
+    @inlinable
     public static func int64(_ name: String, _ value: @escaping @Sendable (Element) -> Int64) -> PGColumn {
-        PGColumn(name: name, sqlType: "bigint", arrayTypes: [PGType.int8Array]) { PGArray($0.map(value)).pgText }
+        PGColumn(name: name, sqlType: "bigint", arrayTypes: [PGType.int8Array]) { rows in
+            PGArrayText.text(count: rows.count) { out, index in PGArrayText.appendDecimal(value(rows[index]), to: &out) }
+        }
     }
 
+    @inlinable
     public static func optionalInt64(_ name: String, _ value: @escaping @Sendable (Element) -> Int64?) -> PGColumn {
-        PGColumn(name: name, sqlType: "bigint", arrayTypes: [PGType.int8Array]) { PGArray($0.map(value)).pgText }
+        PGColumn(name: name, sqlType: "bigint", arrayTypes: [PGType.int8Array]) { rows in
+            PGArrayText.text(count: rows.count) { out, index in
+                if let number = value(rows[index]) { PGArrayText.appendDecimal(number, to: &out) } else { out.append(contentsOf: PGArrayText.null) }
+            }
+        }
     }
 
+    @inlinable
     public static func int32(_ name: String, _ value: @escaping @Sendable (Element) -> Int64) -> PGColumn {
-        PGColumn(name: name, sqlType: "integer", arrayTypes: [PGType.int4Array]) { PGArray($0.map(value)).pgText }
+        PGColumn(name: name, sqlType: "integer", arrayTypes: [PGType.int4Array]) { rows in
+            PGArrayText.text(count: rows.count) { out, index in PGArrayText.appendDecimal(value(rows[index]), to: &out) }
+        }
     }
 
+    @inlinable
     public static func int16(_ name: String, _ value: @escaping @Sendable (Element) -> Int64) -> PGColumn {
-        PGColumn(name: name, sqlType: "smallint", arrayTypes: [PGType.int2Array]) { PGArray($0.map(value)).pgText }
+        PGColumn(name: name, sqlType: "smallint", arrayTypes: [PGType.int2Array]) { rows in
+            PGArrayText.text(count: rows.count) { out, index in PGArrayText.appendDecimal(value(rows[index]), to: &out) }
+        }
     }
 
+    @inlinable
     public static func text(_ name: String, _ value: @escaping @Sendable (Element) -> String) -> PGColumn {
-        PGColumn(name: name, sqlType: "text", arrayTypes: [PGType.textArray]) { PGArray($0.map(value)).pgText }
+        PGColumn(name: name, sqlType: "text", arrayTypes: [PGType.textArray]) { rows in
+            PGArrayText.text(count: rows.count) { out, index in PGArrayText.appendQuoted(value(rows[index]), to: &out) }
+        }
     }
 
+    @inlinable
     public static func optionalText(_ name: String, _ value: @escaping @Sendable (Element) -> String?) -> PGColumn {
-        PGColumn(name: name, sqlType: "text", arrayTypes: [PGType.textArray]) { PGArray($0.map(value)).pgText }
+        PGColumn(name: name, sqlType: "text", arrayTypes: [PGType.textArray]) { rows in
+            PGArrayText.text(count: rows.count) { out, index in
+                if let text = value(rows[index]) { PGArrayText.appendQuoted(text, to: &out) } else { out.append(contentsOf: PGArrayText.null) }
+            }
+        }
     }
 
+    @inlinable
     public static func bytes(_ name: String, _ value: @escaping @Sendable (Element) -> [UInt8]) -> PGColumn {
-        PGColumn(name: name, sqlType: "bytea", arrayTypes: [PGType.byteaArray]) { PGArray($0.map { PGBytes(value($0)) }).pgText }
+        PGColumn(name: name, sqlType: "bytea", arrayTypes: [PGType.byteaArray]) { rows in
+            PGArrayText.text(count: rows.count) { out, index in PGArrayText.appendBytes(value(rows[index]), to: &out) }
+        }
     }
 }

@@ -23,6 +23,16 @@ public final class PGResult {
         return PGShape(parameterTypes: parameters, columns: columns)
     }
 
+    /// The text of a value, nil for NULL; valid while this result lives.
+    @usableFromInline
+    func text(row: Int32, column: Int32) -> UnsafeBufferPointer<UInt8>? {
+        if PQgetisnull(handle, row, column) != 0 { return nil }
+        let length = Int(PQgetlength(handle, row, column))
+        return PQgetvalue(handle, row, column)!.withMemoryRebound(to: UInt8.self, capacity: length) {
+            UnsafeBufferPointer(start: $0, count: length)
+        }
+    }
+
     /// Rows changed by an INSERT/UPDATE/DELETE.
     public var affectedRows: Int {
         guard let text = PQcmdTuples(handle) else { return 0 }
@@ -105,6 +115,7 @@ public final class PGResult {
         PGError(kind: .decoding, message: "unexpected NULL in row \(row) column \(column)")
     }
 
+    @usableFromInline
     static func hexValue(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
@@ -114,6 +125,7 @@ public final class PGResult {
         }
     }
 
+    @usableFromInline
     static func parseInt64(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard !bytes.isEmpty else { return nil }
         var index = 0

@@ -21,7 +21,7 @@ import CLibPQ
 /// column reads as a placeholder (1, "", false, no bytes, NULL, an enum's first case): so an
 /// initialiser only stores what it reads, and values that check their own invariants (a policy,
 /// a quantity) are built from the stored columns afterwards.
-public protocol PGRowDecodable {
+public protocol PGRowDecodable: SendableMetatype {
     init(_ row: inout PGRow)
 }
 
@@ -32,20 +32,24 @@ public struct PGNoRows: PGRowDecodable {
 
 /// One row of a result, read column by column (see `PGRowDecodable`).
 public struct PGRow {
-    fileprivate enum Source {
+    @usableFromInline enum Source {
         /// Checking the row type against a statement's columns: answers placeholders.
         case checking(PGRowPlan.Builder)
-        case result(OpaquePointer, row: Int32, plan: PGRowPlan)
+        case result(PGResult, row: Int32, plan: PGRowPlan)
     }
 
-    fileprivate let source: Source
-    fileprivate var cursor = 0
+    @usableFromInline let source: Source
+    @usableFromInline var cursor = 0
 
-    fileprivate init(_ source: Source) {
+    init(_ source: Source) {
         self.source = source
     }
 
+    // Inlinable, so that the row types of the modules that use it read their columns through
+    // specialised code: decoding is on every settlement's path.
+
     /// The column `name`, decoded as `T`.
+    @inlinable
     public mutating func callAsFunction<T: PGDecodable>(_ name: StaticString, as type: T.Type = T.self) -> T {
         defer { cursor += 1 }
         switch source {
@@ -54,25 +58,18 @@ public struct PGRow {
             return T.pgPlaceholder
         case .result(let result, let row, let plan):
             let column = plan.column(cursor, named: name)
-            if PQgetisnull(result, row, column) != 0 {
-                guard let null = T.pgNull else {
-                    preconditionFailure("statement \(plan.statement): column \(name) is NULL, but its row type reads \(T.self)")
-                }
+            guard let text = result.text(row: row, column: column) else {
+                guard let null = T.pgNull else { plan.brokenInvariant(name, "is NULL, but its row type reads \(T.self)") }
                 return null
             }
-            let length = Int(PQgetlength(result, row, column))
-            let value = PQgetvalue(result, row, column)!.withMemoryRebound(to: UInt8.self, capacity: length) {
-                T.pgDecode(UnsafeBufferPointer(start: $0, count: length))
-            }
-            guard let value else {
-                preconditionFailure("statement \(plan.statement): column \(name) does not read as \(T.self)")
-            }
+            guard let value = T.pgDecode(text) else { plan.brokenInvariant(name, "does not read as \(T.self)") }
             return value
         }
     }
 
     /// The column `name`, a text column holding one of `T`'s raw values (a CHECK constraint keeps
     /// anything else out).
+    @inlinable
     public mutating func callAsFunction<T: RawRepresentable & CaseIterable>(_ name: StaticString, as type: T.Type = T.self) -> T
     where T.RawValue: PGDecodable {
         let raw: T.RawValue = self(name)
@@ -82,6 +79,7 @@ public struct PGRow {
     }
 
     /// The column `name`, NULL or one of `T`'s raw values.
+    @inlinable
     public mutating func callAsFunction<T: RawRepresentable & CaseIterable>(_ name: StaticString, as type: T?.Type = T?.self) -> T?
     where T.RawValue: PGDecodable {
         let raw: T.RawValue? = self(name)
@@ -99,13 +97,21 @@ public final class PGRowPlan: Sendable {
     private let columns: [Int32]
     private let names: [StaticString]
 
+    /// Stops the process: a column of a checked statement holds what its type cannot (a broken
+    /// invariant of the schema or of this code, never the input's fault).
+    @usableFromInline
+    func brokenInvariant(_ name: StaticString, _ what: String) -> Never {
+        preconditionFailure("statement \(statement): column \(name) \(what)")
+    }
+
     private init(statement: String, columns: [Int32], names: [StaticString]) {
         self.statement = statement
         self.columns = columns
         self.names = names
     }
 
-    fileprivate func column(_ index: Int, named name: StaticString) -> Int32 {
+    @usableFromInline
+    func column(_ index: Int, named name: StaticString) -> Int32 {
         precondition(index < columns.count && names[index].utf8Start == name.utf8Start,
                      "statement \(statement): its row type read \(name) out of the order it was checked in")
         return columns[index]
@@ -140,15 +146,17 @@ public final class PGRowPlan: Sendable {
         var rows: [Row] = []
         rows.reserveCapacity(result.rowCount)
         for index in 0..<result.rowCount {
-            var reader = PGRow(.result(result.handle, row: Int32(index), plan: self))
+            var reader = PGRow(.result(result, row: Int32(index), plan: self))
             rows.append(Row(&reader))
             precondition(reader.cursor == columns.count, "statement \(statement): \(Row.self) read \(reader.cursor) of \(columns.count) columns")
         }
         return rows
     }
 
+    @usableFromInline
     final class Builder {
         var expected: [(name: StaticString, types: [UInt32], swiftType: String)] = []
+        @usableFromInline
         func expect(_ name: StaticString, types: [UInt32], swiftType: String) {
             expected.append((name, types, swiftType))
         }

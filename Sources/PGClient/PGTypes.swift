@@ -23,8 +23,8 @@ public enum PGType {
     public static let varcharArray: UInt32 = 1015
     public static let int8Array: UInt32 = 1016
 
-    static let integers: [UInt32] = [int2, int4, int8]
-    static let texts: [UInt32] = [text, varchar, bpchar, name, unknown]
+    @usableFromInline static let integers: [UInt32] = [int2, int4, int8]
+    @usableFromInline static let texts: [UInt32] = [text, varchar, bpchar, name, unknown]
 }
 
 /// A Swift type that a result column decodes into (text format).
@@ -45,24 +45,24 @@ public protocol PGDecodable {
 }
 
 extension PGDecodable {
-    public static var pgNull: Self? { nil }
+    @inlinable public static var pgNull: Self? { nil }
 }
 
 extension Int64: PGDecodable {
-    public static var pgColumnTypes: [UInt32] { PGType.integers }
-    public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> Int64? { PGResult.parseInt64(text) }
-    public static var pgPlaceholder: Int64 { 1 }
+    @inlinable public static var pgColumnTypes: [UInt32] { PGType.integers }
+    @inlinable public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> Int64? { PGResult.parseInt64(text) }
+    @inlinable public static var pgPlaceholder: Int64 { 1 }
 }
 
 extension Int: PGDecodable {
-    public static var pgColumnTypes: [UInt32] { PGType.integers }
-    public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> Int? { PGResult.parseInt64(text).map { Int($0) } }
-    public static var pgPlaceholder: Int { 1 }
+    @inlinable public static var pgColumnTypes: [UInt32] { PGType.integers }
+    @inlinable public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> Int? { PGResult.parseInt64(text).map { Int($0) } }
+    @inlinable public static var pgPlaceholder: Int { 1 }
 }
 
 extension Bool: PGDecodable {
-    public static var pgColumnTypes: [UInt32] { [PGType.bool] }
-    public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> Bool? {
+    @inlinable public static var pgColumnTypes: [UInt32] { [PGType.bool] }
+    @inlinable public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> Bool? {
         guard text.count == 1 else { return nil }
         switch text[0] {
         case UInt8(ascii: "t"): return true
@@ -70,21 +70,21 @@ extension Bool: PGDecodable {
         default: return nil
         }
     }
-    public static var pgPlaceholder: Bool { false }
+    @inlinable public static var pgPlaceholder: Bool { false }
 }
 
 extension String: PGDecodable {
     /// Text columns, and dates (`YYYY-MM-DD`, whatever the session's DateStyle says of output
     /// order, ISO is PostgreSQL's default and the engine never changes it).
-    public static var pgColumnTypes: [UInt32] { PGType.texts + [PGType.date] }
-    public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> String? { String(decoding: text, as: UTF8.self) }
-    public static var pgPlaceholder: String { "" }
+    @inlinable public static var pgColumnTypes: [UInt32] { PGType.texts + [PGType.date] }
+    @inlinable public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> String? { String(decoding: text, as: UTF8.self) }
+    @inlinable public static var pgPlaceholder: String { "" }
 }
 
 extension Array: PGDecodable where Element == UInt8 {
     /// A `bytea` in hex format (`\x0a1b…`).
-    public static var pgColumnTypes: [UInt32] { [PGType.bytea] }
-    public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    @inlinable public static var pgColumnTypes: [UInt32] { [PGType.bytea] }
+    @inlinable public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard text.count >= 2, text.count % 2 == 0, text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x") else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity((text.count - 2) / 2)
@@ -96,12 +96,12 @@ extension Array: PGDecodable where Element == UInt8 {
         }
         return out
     }
-    public static var pgPlaceholder: [UInt8] { [] }
+    @inlinable public static var pgPlaceholder: [UInt8] { [] }
 }
 
 extension Optional: PGDecodable where Wrapped: PGDecodable {
-    public static var pgColumnTypes: [UInt32] { Wrapped.pgColumnTypes }
-    public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> Wrapped?? { Wrapped.pgDecode(text).map { .some($0) } }
-    public static var pgNull: Wrapped?? { .some(.none) }
-    public static var pgPlaceholder: Wrapped? { nil }
+    @inlinable public static var pgColumnTypes: [UInt32] { Wrapped.pgColumnTypes }
+    @inlinable public static func pgDecode(_ text: UnsafeBufferPointer<UInt8>) -> Wrapped?? { Wrapped.pgDecode(text).map { .some($0) } }
+    @inlinable public static var pgNull: Wrapped?? { .some(.none) }
+    @inlinable public static var pgPlaceholder: Wrapped? { nil }
 }

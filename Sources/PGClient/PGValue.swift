@@ -101,27 +101,19 @@ public struct PGArray<Element: PGArrayElement>: PGBindable {
 
     /// A `bytea[]`: each element in bytea's hex format.
     public init(_ values: [PGBytes]) where Element == PGBytes {
-        pgText = PGArrayText.text(count: values.count) { out, index in
-            out.append(UInt8(ascii: "\""))
-            out.append(UInt8(ascii: "\\"))
-            out.append(UInt8(ascii: "\\"))
-            out.append(UInt8(ascii: "x"))
-            for byte in values[index].bytes {
-                out.append(PGArrayText.hexDigits[Int(byte >> 4)])
-                out.append(PGArrayText.hexDigits[Int(byte & 0x0F)])
-            }
-            out.append(UInt8(ascii: "\""))
-        }
+        pgText = PGArrayText.text(count: values.count) { out, index in PGArrayText.appendBytes(values[index].bytes, to: &out) }
     }
 
 
 }
 
 /// The text of an array parameter, built byte by byte.
+@usableFromInline
 enum PGArrayText {
-    static let null: [UInt8] = Array("NULL".utf8)
-    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    @usableFromInline static let null: [UInt8] = Array("NULL".utf8)
+    @usableFromInline static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    @inlinable
     static func text(count: Int, _ element: (inout [UInt8], Int) -> Void) -> String {
         var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(2 + count * 12)
@@ -133,6 +125,7 @@ enum PGArrayText {
         return String(decoding: out, as: UTF8.self)
     }
 
+    @inlinable
     static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
@@ -150,8 +143,23 @@ enum PGArrayText {
         }
     }
 
+    /// A `bytea` element in hex format, quoted.
+    @inlinable
+    static func appendBytes(_ bytes: [UInt8], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: "\\"))
+        out.append(UInt8(ascii: "\\"))
+        out.append(UInt8(ascii: "x"))
+        for byte in bytes {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0F)])
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
     /// `"…"` with `"` and `\` escaped by a backslash: always quoted, so that empty strings, `NULL`
     /// and values with commas or braces are taken literally.
+    @inlinable
     static func appendQuoted(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in value.utf8 {

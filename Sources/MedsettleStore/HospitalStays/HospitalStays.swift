@@ -93,8 +93,8 @@ enum HospitalStaysSQL {
                 INSERT INTO admission_fee (admission_id, line_no, code, qty_milli, price, amount, trace)
                 SELECT \(admission), a.fee_lines + x.n, x.code, x.qty_milli, x.price, x.amount, \(sql.value { $0.trace })
                 FROM admission a, \(sql.unnest({ $0.lines }, [
-                    .int32("n", { Int64($0.number) }), .text("code", \.line.code), .int64("qty_milli", \.line.quantity.milli),
-                    .int64("price", \.line.price), .int64("amount", \.amount),
+                    .int32("n", { Int64($0.number) }), .text("code", { $0.line.code }), .int64("qty_milli", { $0.line.quantity.milli }),
+                    .int64("price", { $0.line.price }), .int64("amount", { $0.amount }),
                 ], as: "x"))
                 WHERE a.id = \(admission)
             )

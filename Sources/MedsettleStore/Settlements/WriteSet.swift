@@ -146,17 +146,17 @@ enum WriteSetSQL {
         """
         WITH wrong AS (
             UPDATE card c SET wrong_count = x.n, updated_at = now()
-            FROM \(sql.unnest({ $0.wrongCounts }, [.text("card_no", \.cardNo), .int16("n", { Int64($0.count) })], as: "x"))
+            FROM \(sql.unnest({ $0.wrongCounts }, [.text("card_no", { $0.cardNo }), .int16("n", { Int64($0.count) })], as: "x"))
             WHERE c.card_no = x.card_no
         ), sx AS (
             SELECT * FROM \(sql.unnest({ $0.settlements }, [
-                .int64("id", \.id), .text("terminal", \.terminal), .text("institution", \.institution), .text("trace", \.trace),
-                .text("verb", \.verb), .bytes("fingerprint", \.fingerprint), .int64("person_id", \.personID),
-                .text("card_no", \.cardNo), .text("visit", \.visit.rawValue),
-                .int64("total", \.split.total), .int64("selfpay_full", \.split.selfpayFull),
-                .int64("selfpay_first", \.split.selfpayFirst), .int64("inscope", \.split.inscope),
-                .int64("deductible", \.split.deductible), .int64("fund", \.split.fund), .int64("account", \.split.account),
-                .int64("cash", \.split.cash), .int64("balance_after", \.balanceAfter), .optionalInt64("admission_id", \.admission),
+                .int64("id", { $0.id }), .text("terminal", { $0.terminal }), .text("institution", { $0.institution }), .text("trace", { $0.trace }),
+                .text("verb", { $0.verb }), .bytes("fingerprint", { $0.fingerprint }), .int64("person_id", { $0.personID }),
+                .text("card_no", { $0.cardNo }), .text("visit", { $0.visit.rawValue }),
+                .int64("total", { $0.split.total }), .int64("selfpay_full", { $0.split.selfpayFull }),
+                .int64("selfpay_first", { $0.split.selfpayFirst }), .int64("inscope", { $0.split.inscope }),
+                .int64("deductible", { $0.split.deductible }), .int64("fund", { $0.split.fund }), .int64("account", { $0.split.account }),
+                .int64("cash", { $0.split.cash }), .int64("balance_after", { $0.balanceAfter }), .optionalInt64("admission_id", { $0.admission }),
             ], as: "u"))
         ), s AS (
             INSERT INTO settlement (id, terminal, institution, trace, person_id, card_no, visit, business_date,
@@ -170,9 +170,9 @@ enum WriteSetSQL {
             INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
             SELECT settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first
             FROM \(sql.unnest({ $0.lines }, [
-                .int64("settlement_id", \.settlement), .int32("line_no", { Int64($0.number) }), .text("code", \.line.line.code),
-                .int64("qty_milli", \.line.line.quantity.milli), .int64("price", \.line.line.price), .int64("amount", \.line.amount),
-                .int64("selfpay_full", \.line.selfpayFull), .int64("selfpay_first", \.line.selfpayFirst),
+                .int64("settlement_id", { $0.settlement }), .int32("line_no", { Int64($0.number) }), .text("code", { $0.line.line.code }),
+                .int64("qty_milli", { $0.line.line.quantity.milli }), .int64("price", { $0.line.line.price }), .int64("amount", { $0.line.amount }),
+                .int64("selfpay_full", { $0.line.selfpayFull }), .int64("selfpay_first", { $0.line.selfpayFirst }),
             ], as: "x"))
         ), traces AS (
             INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
@@ -182,14 +182,14 @@ enum WriteSetSQL {
             FROM sx WHERE a.id = sx.admission_id
         ), debits AS (
             UPDATE person p SET balance = p.balance - x.amount, updated_at = now()
-            FROM \(sql.unnest({ $0.debits }, [.int64("id", \.personID), .int64("amount", \.amount)], as: "x"))
+            FROM \(sql.unnest({ $0.debits }, [.int64("id", { $0.personID }), .int64("amount", { $0.amount })], as: "x"))
             WHERE p.id = x.id
         ), accumulated AS (
             INSERT INTO accumulator (person_id, year, visit, deductible_met, fund_paid)
             SELECT person_id, \(sql.value { Int64($0.date.year) })::smallint, visit, met, paid
             FROM \(sql.unnest({ $0.accumulators }, [
-                .int64("person_id", \.personID), .text("visit", \.visit.rawValue),
-                .int64("met", \.delta.deductibleMet), .int64("paid", \.delta.fundPaid),
+                .int64("person_id", { $0.personID }), .text("visit", { $0.visit.rawValue }),
+                .int64("met", { $0.delta.deductibleMet }), .int64("paid", { $0.delta.fundPaid }),
             ], as: "x"))
             ON CONFLICT (person_id, year, visit) DO UPDATE
             SET deductible_met = accumulator.deductible_met + excluded.deductible_met,
@@ -198,15 +198,15 @@ enum WriteSetSQL {
             INSERT INTO qr_use (token_id, card_no, expires_at)
             SELECT token_id, card_no, to_timestamp(expires)
             FROM \(sql.unnest({ $0.qrUses }, [
-                .bytes("token_id", \.token.tokenID), .text("card_no", \.cardNo), .int64("expires", \.token.expires),
+                .bytes("token_id", { $0.token.tokenID }), .text("card_no", { $0.cardNo }), .int64("expires", { $0.token.expires }),
             ], as: "x"))
         ), events AS (
             INSERT INTO card_event (card_no, person_id, event, terminal, institution, channel, agent_id, detail)
             SELECT card_no, person_id, event, terminal, institution, channel, agent_id, detail
             FROM \(sql.unnest({ $0.events }, [
-                .optionalText("card_no", \.cardNo), .int64("person_id", \.personID), .text("event", \.kind.rawValue),
-                .text("terminal", \.context.terminal), .text("institution", \.context.institution),
-                .text("channel", \.context.kind.rawValue), .optionalText("agent_id", \.agent), .optionalText("detail", \.detail),
+                .optionalText("card_no", { $0.cardNo }), .int64("person_id", { $0.personID }), .text("event", { $0.kind.rawValue }),
+                .text("terminal", { $0.context.terminal }), .text("institution", { $0.context.institution }),
+                .text("channel", { $0.context.kind.rawValue }), .optionalText("agent_id", { $0.agent }), .optionalText("detail", { $0.detail }),
             ], as: "x"))
         )
         SELECT
