@@ -40,7 +40,7 @@ public enum MedsettleSettings {
         .init("max-line", environment: "MEDSETTLE_MAX_LINE", default: "16384", flag: .value(name: "bytes"),
               help: "longest request line in bytes"),
         .init("max-in-flight", environment: "MEDSETTLE_MAX_IN_FLIGHT", default: "128", flag: .value(name: "n"),
-              help: "requests in flight per connection before reading pauses"),
+              help: "lines read and not yet answered, plus replies not yet sent, per connection before reading pauses"),
         .init("max-connections", environment: "MEDSETTLE_MAX_CONNECTIONS", default: "4096", flag: .value(name: "n"),
               help: "open connections; more are refused with * ERR BUSY"),
         .init("max-queued", environment: "MEDSETTLE_MAX_QUEUED", default: "4096", flag: .value(name: "n"),

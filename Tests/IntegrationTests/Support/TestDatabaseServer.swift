@@ -1,5 +1,6 @@
 import Foundation
 import LocalPostgres
+import Logging
 import MedsettleStore
 import PGClient
 
@@ -29,6 +30,13 @@ final class TestDatabaseServer: Sendable {
     let secrets: ServerSecrets
 
     private init() throws {
+        // Engines started with their default loggers log each request at `info`: in the test
+        // output only warnings and worse are worth reading (tests that read logs bring their own).
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
         secrets = try ServerSecrets(hex: Self.secretHex)
         if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
             adminConninfo = url

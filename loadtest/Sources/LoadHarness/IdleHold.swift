@@ -2,6 +2,7 @@ import LoadData
 import Foundation
 import MSLP
 import MSLPChannel
+import Synchronization
 import MedsettleStore
 
 /// The idle mix: opens `connections` connections, at most `connectConcurrency` being opened at
@@ -65,36 +66,39 @@ struct IdleHold {
 
 /// Counts of the idle mix: connections opened and signed in, held until now, failed, and the
 /// PING sample at the end.
-public final class HeldConnections: @unchecked Sendable {
-    private let lock = NSLock()
-    private var openedCount = 0
-    private var closedEarly = 0
-    private var failedOpening = 0
-    private var sampled = 0
-    private var answeredCount = 0
-    private var firstError: String?
+public final class HeldConnections: Sendable {
+    private struct Counts {
+        var opened = 0
+        var closedEarly = 0
+        var failedOpening = 0
+        var sampled = 0
+        var answered = 0
+        var firstError: String?
+    }
+
+    private let counts = Mutex(Counts())
 
     public init() {}
 
-    func opened() { lock.withLock { openedCount += 1 } }
-    func pinged() { lock.withLock { sampled += 1 } }
-    func answered() { lock.withLock { answeredCount += 1 } }
+    func opened() { counts.withLock { $0.opened += 1 } }
+    func pinged() { counts.withLock { $0.sampled += 1 } }
+    func answered() { counts.withLock { $0.answered += 1 } }
 
     func failed(_ error: any Error, whileOpening: Bool) {
-        lock.withLock {
-            if whileOpening { failedOpening += 1 } else { closedEarly += 1 }
-            if firstError == nil { firstError = "\(error)" }
+        counts.withLock {
+            if whileOpening { $0.failedOpening += 1 } else { $0.closedEarly += 1 }
+            if $0.firstError == nil { $0.firstError = "\(error)" }
         }
     }
 
     /// Signed in and not failed since.
-    public var heldNow: Int { lock.withLock { openedCount - closedEarly } }
-    public var signedIn: Int { lock.withLock { openedCount } }
-    public var failedToOpen: Int { lock.withLock { failedOpening } }
-    public var lostWhileHeld: Int { lock.withLock { closedEarly } }
-    public var sampledPings: Int { lock.withLock { sampled } }
-    public var answeredPings: Int { lock.withLock { answeredCount } }
-    public var error: String? { lock.withLock { firstError } }
+    public var heldNow: Int { counts.withLock { $0.opened - $0.closedEarly } }
+    public var signedIn: Int { counts.withLock { $0.opened } }
+    public var failedToOpen: Int { counts.withLock { $0.failedOpening } }
+    public var lostWhileHeld: Int { counts.withLock { $0.closedEarly } }
+    public var sampledPings: Int { counts.withLock { $0.sampled } }
+    public var answeredPings: Int { counts.withLock { $0.answered } }
+    public var error: String? { counts.withLock { $0.firstError } }
 }
 
 /// At most `limit` holders at once; `acquire` waits for a free slot (in order of arrival).

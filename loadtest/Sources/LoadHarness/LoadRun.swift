@@ -1,5 +1,6 @@
 import LoadData
 import Foundation
+import Synchronization
 import MSLP
 import MSLPChannel
 import MedsettleStore
@@ -228,8 +229,13 @@ extension LoadRun {
 struct SignInDuringOutage: Error {}
 
 /// The request a connection has sent and not yet had answered.
-final class InFlight: @unchecked Sendable {
-    var operation: Operation?
+final class InFlight: Sendable {
+    private let current = Mutex<Operation?>(nil)
+
+    var operation: Operation? {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
 }
 
 struct LoadError: Error, CustomStringConvertible {

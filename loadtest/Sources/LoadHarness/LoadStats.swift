@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Histogram
 import MSLP
 
@@ -29,8 +30,8 @@ public enum OperationKind: String, Sendable, CaseIterable {
 }
 
 /// Latencies and reply codes of a run: one HDR histogram over the whole run and one per second,
-/// shared by all connections under a lock.
-public final class LoadStats: @unchecked Sendable {
+/// shared by all connections behind a `Mutex`.
+public final class LoadStats: Sendable {
     public struct Second: Sendable, Codable {
         public let second: Int
         public let requests: Int
@@ -42,107 +43,109 @@ public final class LoadStats: @unchecked Sendable {
     /// Latencies above a minute are recorded as a minute.
     static let highestMicros: UInt64 = 60_000_000
 
-    private let lock = NSLock()
-    private var total = Histogram<UInt64>(highestTrackableValue: highestMicros, numberOfSignificantValueDigits: .three)
-    /// One histogram per second of the run, mutated in place (a copy out of a dictionary and back
-    /// would copy its counts on every record).
-    private var perSecond: [Histogram<UInt64>]
-    private var errorsPerSecond: [Int]
-    private var codes: [String: Int] = [:]
-    private var operations: [OperationKind: Int] = [:]
-    /// OK SETTLE replies that created a settlement (not repeats), and those of them paid by QR.
-    private var settlementsCreated = 0
-    private var qrSettlementsCreated = 0
-    /// Connections the server closed before the end of the run (a graceful stop, say).
-    private var closedByServer = 0
+    private struct State {
+        var total = Histogram<UInt64>(highestTrackableValue: LoadStats.highestMicros, numberOfSignificantValueDigits: .three)
+        /// One histogram per second of the run, mutated in place (a copy out of a dictionary and
+        /// back would copy its counts on every record).
+        var perSecond: [Histogram<UInt64>]
+        var errorsPerSecond: [Int]
+        var codes: [String: Int] = [:]
+        var operations: [OperationKind: Int] = [:]
+        /// OK SETTLE replies that created a settlement (not repeats), and those paid by QR.
+        var settlementsCreated = 0
+        var qrSettlementsCreated = 0
+        /// Connections the server closed before the end of the run (a graceful stop, say).
+        var closedByServer = 0
+        /// Requests in flight when a connection was lost whose fate could not be learned by QUERY.
+        var unresolved = 0
+        /// Attempts to connect that failed (the engine restarting, a front gone).
+        var failedConnects = 0
+        /// How long the run took (its `seconds`, or less when the terminals ran out of `requests`).
+        var elapsed: Duration?
+    }
+
+    private let state: Mutex<State>
 
     /// - Parameter seconds: the run's length; later replies count in its last second.
     public init(seconds: Int) {
         let count = max(1, seconds)
-        perSecond = Array(repeating: Histogram(highestTrackableValue: Self.highestMicros, numberOfSignificantValueDigits: .two),
-                          count: count)
-        errorsPerSecond = Array(repeating: 0, count: count)
+        state = Mutex(State(perSecond: Array(repeating: Histogram(highestTrackableValue: Self.highestMicros,
+                                                                  numberOfSignificantValueDigits: .two), count: count),
+                            errorsPerSecond: Array(repeating: 0, count: count)))
     }
 
     /// Records one reply: latency in microseconds, its code (`OK` or the error), and the second
     /// of the run it completed in. Expected refusals (a wrong PIN sent on purpose) are not errors.
     func record(_ operation: OperationKind, micros: UInt64, code: String, second: Int, expected: Bool, createdSettlement: Bool) {
         let micros = min(micros, Self.highestMicros - 1)
-        let second = min(max(0, second), perSecond.count - 1)
-        lock.lock()
-        defer { lock.unlock() }
-        _ = total.record(micros)
-        _ = perSecond[second].record(micros)
-        codes[code, default: 0] += 1
-        operations[operation, default: 0] += 1
-        if code != "OK" && !expected { errorsPerSecond[second] += 1 }
-        if createdSettlement {
-            settlementsCreated += 1
-            if operation == .settleByQR { qrSettlementsCreated += 1 }
+        state.withLock { state in
+            let second = min(max(0, second), state.perSecond.count - 1)
+            _ = state.total.record(micros)
+            _ = state.perSecond[second].record(micros)
+            state.codes[code, default: 0] += 1
+            state.operations[operation, default: 0] += 1
+            if code != "OK" && !expected { state.errorsPerSecond[second] += 1 }
+            if createdSettlement {
+                state.settlementsCreated += 1
+                if operation == .settleByQR { state.qrSettlementsCreated += 1 }
+            }
         }
     }
 
-    public var requests: UInt64 { lock.withLock { total.totalCount } }
+    public var requests: UInt64 { state.withLock { $0.total.totalCount } }
 
     public func second(_ index: Int) -> Second {
-        lock.withLock {
-            guard perSecond.indices.contains(index) else { return Second(second: index, requests: 0, errors: 0, p50Micros: 0, p99Micros: 0) }
-            let histogram = perSecond[index]
-            return Second(second: index, requests: Int(histogram.totalCount), errors: errorsPerSecond[index],
+        state.withLock { state in
+            guard state.perSecond.indices.contains(index) else { return Second(second: index, requests: 0, errors: 0, p50Micros: 0, p99Micros: 0) }
+            let histogram = state.perSecond[index]
+            return Second(second: index, requests: Int(histogram.totalCount), errors: state.errorsPerSecond[index],
                           p50Micros: histogram.valueAtPercentile(50), p99Micros: histogram.valueAtPercentile(99))
         }
     }
 
-    public func percentile(_ p: Double) -> UInt64 { lock.withLock { total.valueAtPercentile(p) } }
-    public var maxMicros: UInt64 { lock.withLock { total.max } }
-    public var replyCodes: [String: Int] { lock.withLock { codes } }
+    public func percentile(_ p: Double) -> UInt64 { state.withLock { $0.total.valueAtPercentile(p) } }
+    public var maxMicros: UInt64 { state.withLock { $0.total.max } }
+    public var replyCodes: [String: Int] { state.withLock { $0.codes } }
     /// Requests by operation (`settle_card`, `settle_qr`, `qrcode`, …).
     public var requestsByOperation: [String: Int] {
-        lock.withLock { Dictionary(uniqueKeysWithValues: operations.map { ($0.key.rawValue, $0.value) }) }
+        state.withLock { Dictionary(uniqueKeysWithValues: $0.operations.map { ($0.key.rawValue, $0.value) }) }
     }
-    /// How long the run took (its `seconds`, or less when the terminals ran out of `requests`).
-    private var elapsed: Duration?
     public var elapsedSeconds: Double {
-        lock.withLock { Double(ReplyRecorder.micros(elapsed ?? .zero)) / 1_000_000 }
+        state.withLock { Double(ReplyRecorder.micros($0.elapsed ?? .zero)) / 1_000_000 }
     }
 
     func noteFinished(after duration: Duration) {
-        lock.withLock { elapsed = duration }
+        state.withLock { $0.elapsed = duration }
     }
 
-    public var createdSettlements: Int { lock.withLock { settlementsCreated } }
-    public var createdQRSettlements: Int { lock.withLock { qrSettlementsCreated } }
-    public var connectionsClosedByServer: Int { lock.withLock { closedByServer } }
-
-    /// Requests in flight when a connection was lost whose fate could not be learned by QUERY.
-    private var unresolved = 0
-    public var unresolvedRequests: Int { lock.withLock { unresolved } }
+    public var createdSettlements: Int { state.withLock { $0.settlementsCreated } }
+    public var createdQRSettlements: Int { state.withLock { $0.qrSettlementsCreated } }
+    public var connectionsClosedByServer: Int { state.withLock { $0.closedByServer } }
+    public var unresolvedRequests: Int { state.withLock { $0.unresolved } }
 
     func noteUnresolved() {
-        lock.withLock { unresolved += 1 }
+        state.withLock { $0.unresolved += 1 }
     }
 
     /// A settlement whose reply was lost with its connection, found settled by QUERY afterwards.
     func noteResolvedSettlement(byQR: Bool) {
-        lock.withLock {
-            settlementsCreated += 1
-            if byQR { qrSettlementsCreated += 1 }
+        state.withLock {
+            $0.settlementsCreated += 1
+            if byQR { $0.qrSettlementsCreated += 1 }
         }
     }
 
     /// A connection ended because the server closed it: its last request, if unanswered, counts
     /// as nothing (no reply, so no settlement is expected of it).
     func noteClosedByServer() {
-        lock.withLock { closedByServer += 1 }
+        state.withLock { $0.closedByServer += 1 }
     }
 
-    /// Attempts to connect that failed (the engine restarting, a front gone): a reconnecting
-    /// terminal tries again every 200 ms.
-    private var failedConnects = 0
-    public var connectAttemptsFailed: Int { lock.withLock { failedConnects } }
+    /// A reconnecting terminal tries again every 200 ms.
+    public var connectAttemptsFailed: Int { state.withLock { $0.failedConnects } }
 
     func noteFailedConnect() {
-        lock.withLock { failedConnects += 1 }
+        state.withLock { $0.failedConnects += 1 }
     }
 }
 

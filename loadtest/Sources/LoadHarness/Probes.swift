@@ -1,6 +1,7 @@
 import Foundation
 import MSLP
 import MSLPChannel
+import Synchronization
 import MedsettleCore
 
 /// Requests of the mixed load whose answers are known in advance, because they test what must
@@ -23,26 +24,29 @@ enum Probe {
 }
 
 /// The probes' verdicts, shared by all connections.
-public final class ProbeTally: @unchecked Sendable {
-    private let lock = NSLock()
-    private var passes: [String: Int] = [:]
-    private var skips = 0
-    private var failureCount = 0
-    private var firstFailures: [String] = []
+public final class ProbeTally: Sendable {
+    private struct Verdicts {
+        var passes: [String: Int] = [:]
+        var skips = 0
+        var failures = 0
+        var firstFailures: [String] = []
+    }
+
+    private let verdicts = Mutex(Verdicts())
 
     /// Passed probes by kind (`repeat`, `late_original`, `lockout`, `qr_reuse`).
-    public var passed: [String: Int] { lock.withLock { passes } }
-    public var skipped: Int { lock.withLock { skips } }
-    public var failed: Int { lock.withLock { failureCount } }
+    public var passed: [String: Int] { verdicts.withLock { $0.passes } }
+    public var skipped: Int { verdicts.withLock { $0.skips } }
+    public var failed: Int { verdicts.withLock { $0.failures } }
     /// The first few failures, described.
-    public var failures: [String] { lock.withLock { firstFailures } }
+    public var failures: [String] { verdicts.withLock { $0.firstFailures } }
 
-    func pass(_ kind: String) { lock.withLock { passes[kind, default: 0] += 1 } }
-    func skip() { lock.withLock { skips += 1 } }
+    func pass(_ kind: String) { verdicts.withLock { $0.passes[kind, default: 0] += 1 } }
+    func skip() { verdicts.withLock { $0.skips += 1 } }
     func fail(_ kind: String, _ detail: String) {
-        lock.withLock {
-            failureCount += 1
-            if firstFailures.count < 10 { firstFailures.append("\(kind): \(detail)") }
+        verdicts.withLock {
+            $0.failures += 1
+            if $0.firstFailures.count < 10 { $0.firstFailures.append("\(kind): \(detail)") }
         }
     }
 }

@@ -3,7 +3,7 @@ import MedsettleCore
 import MedsettleStore
 
 /// One request of the settle or mixed load.
-struct Operation {
+struct Operation: Sendable {
     let kind: OperationKind
     /// The request line; for a QR payment without its credential, which is `qr=<token>` once the
     /// online connection has asked for one.
