@@ -11,18 +11,27 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 
-/// How `serve` and `demo` run: the metrics endpoint (when configured) and the engine are services
-/// of one `ServiceGroup`. SIGTERM or SIGINT shuts the group down gracefully: the engine drains
-/// first, then the metrics endpoint closes. Returns false when the drain did not finish cleanly
-/// (the grace ran out), for exit 1.
+/// How `serve` and `demo` run: the settlement workers, the metrics endpoint (when configured) and
+/// the engine's front are services of one `ServiceGroup`. SIGTERM or SIGINT shuts the group down
+/// gracefully, in reverse order: the front drains first (its SETTLEs still need the workers), then
+/// the metrics endpoint closes, then the settlement workers answer their queue and the pool closes.
+/// Returns false when the drain did not finish cleanly (the grace ran out), for exit 1.
 func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerSecrets, logger: Logger,
                onListening: @escaping @Sendable (Int) -> Void) async throws -> Bool {
     let (registry, factory) = prometheusMetrics()
-    let engine = EngineService(
-        server: try config.server, conninfo: conninfo, poolSize: config.poolSize, poolWait: config.poolWait,
-        batching: config.batching, secrets: secrets, qrTokens: try config.qrTokens(secrets),
-        grace: .seconds(Int64(config.shutdownGrace)), metricsFactory: factory, logger: logger, onListening: onListening)
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    let pool = PGPool(conninfo: conninfo, size: config.poolSize, acquireTimeoutSeconds: Double(config.poolWait),
+                      observer: PoolMetrics(factory: factory))
+    let store: Store
+    do {
+        store = try Store(pool: pool, secrets: secrets, qrTokens: try config.qrTokens(secrets), batching: config.batching,
+                          metricsFactory: factory)
+    } catch {
+        pool.close()
+        throw error
+    }
+    let engine = EngineService(server: try config.server, store: store, grace: .seconds(Int64(config.shutdownGrace)),
+                               metricsFactory: factory, logger: logger, onListening: onListening)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: SettlementService(store: store, pool: pool))]
     if let metrics = config.metrics {
         services.append(.init(service: MetricsService(host: metrics.host, port: metrics.port, registry: registry)))
     }
@@ -46,35 +55,23 @@ private func prometheusMetrics() -> (PrometheusCollectorRegistry, PrometheusMetr
     return (registry, factory)
 }
 
-/// The engine as a service. Its `run()` owns the pool and the store from start to close: opens
-/// them, starts the MSLP listener, waits for the group's graceful shutdown, then drains the front
-/// (answering every request already read), stops the settlement workers and closes the pool.
-/// Cancellation (the group's backstop) closes the connections at once. A second SIGTERM or SIGINT
-/// while draining exits at once with 1.
+/// The engine's front as a service: starts the MSLP listener, waits for the group's graceful
+/// shutdown, then drains (answering every request already read). Cancellation (the group's
+/// backstop) closes the connections at once. A second SIGTERM or SIGINT while draining exits at
+/// once with 1.
 final class EngineService: Service {
     private let server: ServerConfiguration
-    private let conninfo: String
-    private let poolSize: Int
-    private let poolWait: Int
-    private let batching: SettleBatching
-    private let secrets: ServerSecrets
-    private let qrTokens: QRTokens
+    private let store: Store
     private let grace: TimeAmount
     private let metricsFactory: any MetricsFactory
     private let logger: Logger
     private let onListening: @Sendable (Int) -> Void
     private let drained = Mutex(false)
 
-    init(server: ServerConfiguration, conninfo: String, poolSize: Int, poolWait: Int, batching: SettleBatching,
-         secrets: ServerSecrets, qrTokens: QRTokens, grace: TimeAmount, metricsFactory: any MetricsFactory, logger: Logger,
+    init(server: ServerConfiguration, store: Store, grace: TimeAmount, metricsFactory: any MetricsFactory, logger: Logger,
          onListening: @escaping @Sendable (Int) -> Void) {
         self.server = server
-        self.conninfo = conninfo
-        self.poolSize = poolSize
-        self.poolWait = poolWait
-        self.batching = batching
-        self.secrets = secrets
-        self.qrTokens = qrTokens
+        self.store = store
         self.grace = grace
         self.metricsFactory = metricsFactory
         self.logger = logger
@@ -85,23 +82,8 @@ final class EngineService: Service {
     var drainedCleanly: Bool { drained.withLock { $0 } }
 
     func run() async throws {
-        let pool = PGPool(conninfo: conninfo, size: poolSize, acquireTimeoutSeconds: Double(poolWait),
-                          observer: PoolMetrics(factory: metricsFactory))
-        let store: Store
-        do {
-            store = try Store(pool: pool, secrets: secrets, qrTokens: qrTokens, batching: batching, metricsFactory: metricsFactory)
-        } catch {
-            pool.close()
-            throw error
-        }
-        let front: MedsettleServer
-        do {
-            front = try await MedsettleServer.start(configuration: server, store: store, metrics: ServerMetrics(factory: metricsFactory),
+        let front = try await MedsettleServer.start(configuration: server, store: store, metrics: ServerMetrics(factory: metricsFactory),
                                                     logger: Logger(label: "medsettle.server"))
-        } catch {
-            await Self.close(store, pool)
-            throw error
-        }
         onListening(front.localPort)
 
         try? await gracefulShutdown()
@@ -113,13 +95,19 @@ final class EngineService: Service {
         } onCancel: {
             front.closeAllNow()
         }
-        await Self.close(store, pool)
         drained.withLock { $0 = clean }
         logger.notice(clean ? "stopped: every request read was answered" : "stopped at the end of the grace period")
     }
+}
 
-    /// Stops the settlement workers once they have answered their queue, then closes the pool.
-    private static func close(_ store: Store, _ pool: PGPool) async {
+/// The settlement workers and the database pool as a service: when the group shuts down (after
+/// the front has drained), the workers answer what is queued, then the pool closes.
+struct SettlementService: Service {
+    let store: Store
+    let pool: PGPool
+
+    func run() async throws {
+        try? await gracefulShutdown()
         await store.close()
         pool.close()
     }
