@@ -90,9 +90,7 @@ public struct PGColumn<Element>: Sendable {
 
     @inlinable
     public static func int64(_ name: String, _ value: @escaping @Sendable (Element) -> Int64) -> PGColumn {
-        PGColumn(name: name, sqlType: "bigint", arrayTypes: [PGType.int8Array]) { rows in
-            PGArrayText.text(count: rows.count) { out, index in PGArrayText.appendDecimal(value(rows[index]), to: &out) }
-        }
+        integer(name, "bigint", PGType.int8Array, value)
     }
 
     @inlinable
@@ -106,14 +104,17 @@ public struct PGColumn<Element>: Sendable {
 
     @inlinable
     public static func int32(_ name: String, _ value: @escaping @Sendable (Element) -> Int64) -> PGColumn {
-        PGColumn(name: name, sqlType: "integer", arrayTypes: [PGType.int4Array]) { rows in
-            PGArrayText.text(count: rows.count) { out, index in PGArrayText.appendDecimal(value(rows[index]), to: &out) }
-        }
+        integer(name, "integer", PGType.int4Array, value)
     }
 
     @inlinable
     public static func int16(_ name: String, _ value: @escaping @Sendable (Element) -> Int64) -> PGColumn {
-        PGColumn(name: name, sqlType: "smallint", arrayTypes: [PGType.int2Array]) { rows in
+        integer(name, "smallint", PGType.int2Array, value)
+    }
+
+    @inlinable
+    static func integer(_ name: String, _ sqlType: String, _ arrayType: UInt32, _ value: @escaping @Sendable (Element) -> Int64) -> PGColumn {
+        PGColumn(name: name, sqlType: sqlType, arrayTypes: [arrayType]) { rows in
             PGArrayText.text(count: rows.count) { out, index in PGArrayText.appendDecimal(value(rows[index]), to: &out) }
         }
     }
