@@ -54,6 +54,9 @@ public enum ClaimRefusal: Error, Sendable, Equatable {
     case qrUsed
     /// The QR token did not verify.
     case qr(ErrorCode)
+    /// The card was accepted, but the claim cannot be made with it (a discharge with a card that is
+    /// not the patient's, of a closed admission, of no fee lines): the caller's code and message.
+    case inadmissible(ErrorCode, String)
     /// The policy table has no row for the claim: a configuration gap (`INTERNAL`).
     case noPolicy(PolicyKey)
     case pricing(PricingError)
@@ -67,9 +70,11 @@ public struct ClaimDecision: Sendable, Equatable {
     public let presentation: CardPresentation?
     public let verdict: Result<PricedClaim, ClaimRefusal>
 
-    /// Decides a claim. `claimant` is nil when no card was found.
+    /// Decides a claim. `claimant` is nil when no card was found. `admissible` is asked once the
+    /// card is accepted and before pricing (DISCHARGE's checks of the admission), so that a wrong
+    /// PIN is counted whatever else is wrong with the claim.
     public static func decide(_ terms: ClaimTerms, credential: PresentedCredential, claimant: ClaimantState?,
-                              reference: ReferenceData) -> ClaimDecision {
+                              reference: ReferenceData, admissible: () -> ClaimRefusal? = { nil }) -> ClaimDecision {
         // An unknown item is bad input: refused before the card is presented, so nothing is counted.
         if let unknown = terms.lines.first(where: { reference.catalog[$0.code] == nil }) {
             return ClaimDecision(presentation: nil, verdict: .failure(.pricing(.unknownItem(code: unknown.code))))
@@ -96,6 +101,7 @@ public struct ClaimDecision: Sendable, Equatable {
         case .badQR:
             preconditionFailure("refused above")
         }
+        if let refusal = admissible() { return ClaimDecision(presentation: presentation, verdict: .failure(refusal)) }
         return ClaimDecision(presentation: presentation, verdict: price(terms, for: claimant, reference: reference))
     }
 

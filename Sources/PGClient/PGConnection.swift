@@ -90,7 +90,10 @@ public final class PGConnection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: String, _ params: [(any PGBindable)?] = []) throws -> PGResult {
         let conn = try liveHandle()
-        if beginPending { try execute("BEGIN") }
+        if beginPending {
+            beginPending = false
+            _ = try check(PQexec(conn, "BEGIN"), conn)
+        }
         let result = withCStrings(params.map { $0?.pgParameter }) { values in
             PQexecParams(conn, sql, Int32(values.count), nil, values, nil, nil, 0)
         }

@@ -61,6 +61,7 @@ public final class PGPool: Sendable {
     }
 
     /// Closes idle connections and refuses new borrowers; lent connections close when returned.
+    /// Borrowers waiting for a connection are woken and refused at once.
     public func close() {
         let idle = state.withLock { state -> [PGConnection] in
             state.closed = true
@@ -68,6 +69,7 @@ public final class PGPool: Sendable {
             return state.idle
         }
         _ = idle // closed as they go out of scope here, outside the lock
+        for _ in 0..<size { permits.signal() }
     }
 
     private func acquire() throws -> PGConnection {

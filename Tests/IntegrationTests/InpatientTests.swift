@@ -74,6 +74,29 @@ struct InpatientTests {
         await engine.stop()
     }
 
+    /// DISCHARGE presents the card before it looks at the admission: a wrong PIN is counted (and
+    /// answered) whatever else is wrong — another patient's admission, a closed one.
+    @Test func aDischargeCountsAWrongPINBeforeTheAdmissionsChecks() async throws {
+        let engine = try await TestEngine.start()
+        let (_, card) = try await engine.newCardholder(credit: 200_000)
+        let (_, otherCard) = try await engine.newCardholder(credit: 1_000)
+        try await engine.withTerminal("H001-01") { (c: MSLPConnection) async throws -> Void in
+            let admission = try #require(try await c.request("ADMIT t trace=DO-A card=\(card) pin=470291").value("admission"))
+            #expect(try await c.request("FEES t trace=DO-F admission=\(admission) items=S004*1@2000").ok)
+            let wrongOther = try await c.request("DISCHARGE t trace=DO-1 admission=\(admission) card=\(otherCard) pin=000000")
+            #expect(wrongOther.errorCode == .pinWrong && wrongOther.value("left") == "5", "\(wrongOther)")
+            #expect(try await c.code("DISCHARGE t trace=DO-2 admission=\(admission) card=\(otherCard) pin=470291") == .badRequest)
+            #expect(try await c.request("DISCHARGE t trace=DO-3 admission=\(admission) card=\(card) pin=470291").ok)
+            let closed = try await c.request("DISCHARGE t trace=DO-4 admission=\(admission) card=\(card) pin=000000")
+            #expect(closed.errorCode == .pinWrong && closed.value("left") == "5", "\(closed)")
+            #expect(try await c.code("DISCHARGE t trace=DO-5 admission=\(admission) card=\(card) pin=470291") == .admissionClosed)
+        }
+        // The right PIN of DO-2 reset the other card's count; DO-5's reset this card's.
+        #expect(try engine.scalar("SELECT count(*) FROM card_event WHERE event = 'pin_failed' AND card_no IN ($1, $2)", [card, otherCard]) == 2)
+        #expect(try engine.scalar("SELECT wrong_count FROM card WHERE card_no = $1", [card]) == 0)
+        await engine.stop()
+    }
+
     @Test func pharmaciesCannotAdmitAndQRWorksAtAdmission() async throws {
         let engine = try await TestEngine.start()
         try await engine.withTerminal("P001-01") { (c: MSLPConnection) async throws -> Void in

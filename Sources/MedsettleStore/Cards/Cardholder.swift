@@ -114,13 +114,15 @@ struct UsedToken: PGRowDecodable {
     init(_ row: inout PGRow) { tokenID = row("token_id") }
 }
 
-/// Holders by card number, from the rows of `CardholderSQL.lockHolders` and `readCards`.
+/// Holders by card number, from the rows of `CardholderSQL.lockHolders` and `readCards`. A card
+/// whose holder was not locked is left out, as if it did not exist: it was committed (ISSUE,
+/// REPLACE) between the two statements' snapshots, and is not this transaction's to use.
 func cardholders(_ holders: [HolderRow], _ cards: [CardRow]) -> [String: Cardholder] {
     var byID: [Int64: HolderRow] = [:]
     for holder in holders { byID[holder.id] = holder }
     var found: [String: Cardholder] = [:]
     for card in cards {
-        guard let holder = byID[card.personID] else { preconditionFailure("a card's holder was not locked") }
+        guard let holder = byID[card.personID] else { continue }
         found[card.cardNo] = Cardholder(person: holder, card: card)
     }
     return found

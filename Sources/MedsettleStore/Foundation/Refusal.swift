@@ -74,6 +74,7 @@ extension Refusal {
         case .card(let card): return Refusal.card(card, lockedNow: presentation?.lockedNow ?? false)
         case .qrUsed: return Refusal(.qrUsed, "QR code has already been used")
         case .qr(let code): return qr(code)
+        case .inadmissible(let code, let message): return Refusal(code, message)
         case .noPolicy: return Refusal(.internal, "no insurance policy for this claim")
         case .pricing(.unknownItem(let code)): return unknownItem(code)
         case .pricing(.amountTooLarge): return Refusal(.badRequest, "claim amounts are out of range")

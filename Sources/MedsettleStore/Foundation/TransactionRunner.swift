@@ -71,7 +71,12 @@ final class TransactionRunner: Sendable {
             case false?: break
             case nil: return .failure(.outcomeUnknown)
             }
-            return try pool.withTransaction(body)
+            // Not visible yet is not quite "not done": the first attempt may still be finishing on
+            // the server (waiting for a standby) and win the person's lock. It had decided a
+            // success, so a refusal now may be about its own effect (ALREADY_CANCELLED): unknown.
+            let again = try pool.withTransaction(body)
+            if case .failure = again { return .failure(.outcomeUnknown) }
+            return again
         } catch {
             logger.warning("the outcome of a lost commit is not known yet", metadata: ["operation": "\(operation)", "error": "\(error)"])
             return .failure(.outcomeUnknown)

@@ -235,18 +235,21 @@ public struct HospitalStays: Sendable {
                 CardholderSQL.qrUsed(PGArray(member.tokens)), WriteSetSQL.allocateIDs(1))
             let rows = ClaimRows(holders: cardholders(holders, cardRows), accumulators: YearAccumulators(accumulators),
                                  usedTokens: Set(used.map(\.tokenID)))
-            if let holder = member.cardNo.flatMap({ rows.holders[$0] }), holder.personID != found.personID {
-                return .failure(Refusal(.badRequest, "the card is not the admitted patient's"))
-            }
-            guard let admission = admissions.first, admission.open else { return .failure(.admissionClosed) }
-            guard !fees.isEmpty else { return .failure(Refusal(.badRequest, "the admission has no fee lines")) }
             let claim = ClaimMember(claim: ClaimRequest(credential: credential, lines: fees.map(\.line), visit: .inpatient,
                                                         useAccount: useAccount), resolved: member)
+            // Checked once the card is accepted (a wrong PIN counts whatever else is wrong).
+            let admissible = { (holder: Cardholder) -> ClaimRefusal? in
+                guard holder.personID == found.personID else { return .inadmissible(.badRequest, "the card is not the admitted patient's") }
+                guard admissions.first?.open == true else { return .inadmissible(.admissionClosed, "the admission is closed") }
+                guard !fees.isEmpty else { return .inadmissible(.badRequest, "the admission has no fee lines") }
+                return nil
+            }
             var writes = WriteSet(date: date)
-            switch decider.decide(claim, rows, writes: &writes) {
+            switch decider.decide(claim, rows, writes: &writes, admissible: admissible) {
             case .failure(let refusal):
                 return try transaction.commit(writes, alone: true, answering: .failure(refusal))
             case .success(let priced):
+                guard let admission = admissions.first else { preconditionFailure("an admissible discharge has its admission") }
                 let settlement = ids[0].id
                 writes.settle(id: settlement, priced.claim, holder: priced.holder, visit: .inpatient, traced: request,
                               admission: admission.id, by: context, qrDetail: "settlement=\(WireID.settlement.encode(settlement))")

@@ -58,7 +58,8 @@ struct ClaimDecider: Sendable {
 
     /// Decides one claim (`ClaimDecision`, the one decision every claim path takes), putting its
     /// PIN bookkeeping into `writes`.
-    func decide(_ member: ClaimMember, _ rows: ClaimRows, writes: inout WriteSet) -> Answer<PricedFor> {
+    func decide(_ member: ClaimMember, _ rows: ClaimRows, writes: inout WriteSet,
+                admissible: (Cardholder) -> ClaimRefusal? = { _ in nil }) -> Answer<PricedFor> {
         var holder = member.cardNo.flatMap { rows.holders[$0] }
         let credential: PresentedCredential
         switch (member.claim.credential, member.token) {
@@ -73,7 +74,7 @@ struct ClaimDecider: Sendable {
         }
         let claimant = holder.map { $0.claimant(year: rows.accumulators[$0.personID, member.claim.visit]) }
         let decision = ClaimDecision.decide(member.claim.terms(at: member.context), credential: credential, claimant: claimant,
-                                            reference: reference)
+                                            reference: reference, admissible: { holder.flatMap(admissible) })
         if let holder { writes.record(decision.presentation, holder: holder, by: member.context) }
         switch decision.verdict {
         case .failure(let refusal): return .failure(Refusal.claim(refusal, presentation: decision.presentation))
