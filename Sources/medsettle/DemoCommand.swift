@@ -28,7 +28,14 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         let logger = Logger(label: "medsettle.demo")
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         if let conflict = config.secret.conflict { logger.warning("\(conflict)") }
-        let secrets = try config.secret.load(fallbackFile: dataDir + "/secret.hex")
+        let fallbackFile = Self.absolute(dataDir + "/secret.hex")
+        let secrets = try config.secret.load(fallbackFile: fallbackFile)
+        // The file every admin command can be pointed at (none when the secret came as hex).
+        let secretFile: String? = switch config.secret.chosenKey {
+        case nil: fallbackFile
+        case "secret-file"?: config.secret.settings.string("secret-file").map(Self.absolute)
+        default: nil
+        }
 
         var cluster: LocalCluster?
         let conninfo: String
@@ -47,7 +54,7 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         do {
             try DatabaseSetup.prepare(conninfo: conninfo, secrets: secrets, loadReferenceData: true, demoPeople: true)
             clean = try await runEngine(config, conninfo: conninfo, secrets: secrets, logger: logger) { port in
-                print(Self.banner(port: port, conninfo: conninfo))
+                print(Self.banner(port: port, conninfo: conninfo, secretFile: secretFile))
                 fflush(nil)
             }
         } catch {
@@ -60,7 +67,11 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         }
         if !clean { throw ExitCode(1) }
     }
-    static func banner(port: Int, conninfo: String) -> String {
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
+    static func banner(port: Int, conninfo: String, secretFile: String?) -> String {
         var text = """
 
             medsettle demo is serving MSLP/1 on 127.0.0.1:\(port)
@@ -80,6 +91,8 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
 
             Admin commands reach this database with:
               export DATABASE_URL='\(conninfo)'
+              \(secretFile.map { "export MEDSETTLE_SECRET_FILE='\($0)'" } ?? "(and the server secret you gave in MEDSETTLE_SECRET)")
+              medsettle terminal list
               medsettle card history H00000017
 
             Stop with Ctrl-C.
