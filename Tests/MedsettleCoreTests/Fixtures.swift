@@ -1,6 +1,6 @@
 @testable import MedsettleCore
 
-/// Verbatim copies of /work/shared/fixtures/*.csv, so the tests exercise the real formats and
+/// Verbatim copies of the demo data set's CSV files (`sql/seed/`), so the tests exercise the real formats and
 /// values without reading files.
 enum Fixtures {
     static let catalogCSV = """
