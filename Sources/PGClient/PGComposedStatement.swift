@@ -23,16 +23,7 @@ public struct PGComposedStatement<Row: PGRowDecodable, Input>: Sendable {
         let text = compose(&composer)
         sql = PGSQL(name, text)
         binders = composer.binders
-        let types = composer.binders.map(\.types)
-        check = PGShapeCheck { shape in
-            precondition(shape.parameterTypes.count == types.count,
-                         "statement \(name): its SQL takes \(shape.parameterTypes.count) parameters, its composer binds \(types.count)")
-            for (index, (accepted, actual)) in zip(types, shape.parameterTypes).enumerated() {
-                precondition(accepted.isEmpty || accepted.contains(actual),
-                             "statement \(name): parameter $\(index + 1) has type OID \(actual), which its Swift type does not bind to")
-            }
-            return PGRowPlan.make(for: Row.self, statement: name, described: shape.columns)
-        }
+        check = PGShapeCheck(statement: name, parameterTypes: composer.binders.map(\.types), row: Row.self)
     }
 
     /// The statement bound to `input`, ready to run.

@@ -18,8 +18,6 @@ public final class PGConnection: @unchecked Sendable {
     private var plans: [String: PGRowPlan] = [:]
     /// Inside `transaction`: BEGIN not sent yet; it travels with the first query (one round trip less).
     private var beginPending = false
-    /// Inside `transaction`: COMMIT already sent by `commit(with:)`.
-    private var committed = false
 
     /// Defaults for what a connection string leaves out, so that a database that is down or
     /// unreachable is noticed in seconds rather than at TCP's own timeouts: a bounded connect, and
@@ -78,10 +76,7 @@ public final class PGConnection: @unchecked Sendable {
     /// Runs one or more statements without parameters (simple query protocol); results are discarded.
     public func execute(_ sql: String) throws {
         let conn = try liveHandle()
-        if beginPending {
-            beginPending = false
-            _ = try check(PQexec(conn, "BEGIN"), conn)
-        }
+        try sendPendingBegin(conn)
         let result = PQexec(conn, sql)
         _ = try check(result, conn)
     }
@@ -90,10 +85,7 @@ public final class PGConnection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: String, _ params: [(any PGBindable)?] = []) throws -> PGResult {
         let conn = try liveHandle()
-        if beginPending {
-            beginPending = false
-            _ = try check(PQexec(conn, "BEGIN"), conn)
-        }
+        try sendPendingBegin(conn)
         let result = withCStrings(params.map { $0?.pgParameter }) { values in
             PQexecParams(conn, sql, Int32(values.count), nil, values, nil, nil, 0)
         }
@@ -114,22 +106,18 @@ public final class PGConnection: @unchecked Sendable {
 
     /// Runs typed statements in one round trip (see `pipeline(_:)`), each result read as its rows.
     public func pipeline<each Row>(_ bound: repeat PGBound<each Row>) throws -> (repeat [each Row]) {
-        var queries: [PGQuery] = []
-        for query in repeat each bound { queries.append(query.query) }
-        let results = try pipeline(queries)
-        var index = 0
-        func next<R>(_ query: PGBound<R>) -> [R] {
-            defer { index += 1 }
-            return rows(of: results[index], query)
-        }
-        return (repeat next(each bound))
+        try run(repeat each bound, committing: false)
     }
 
     /// Sends typed statements and COMMIT in one round trip (see `PGTransaction.commit(with:)`).
     func commit<each Row>(with bound: repeat PGBound<each Row>) throws -> (repeat [each Row]) {
+        try run(repeat each bound, committing: true)
+    }
+
+    private func run<each Row>(_ bound: repeat PGBound<each Row>, committing: Bool) throws -> (repeat [each Row]) {
         var queries: [PGQuery] = []
         for query in repeat each bound { queries.append(query.query) }
-        let results = try commit(with: queries)
+        let results = committing ? try commit(with: queries) : try pipeline(queries)
         var index = 0
         func next<R>(_ query: PGBound<R>) -> [R] {
             defer { index += 1 }
@@ -261,7 +249,6 @@ public final class PGConnection: @unchecked Sendable {
     func begin() {
         precondition(!beginPending && !inTransaction, "transactions do not nest")
         beginPending = true
-        committed = false
     }
 
     /// Commits the open transaction; nothing to do when nothing was sent in it.
@@ -271,13 +258,11 @@ public final class PGConnection: @unchecked Sendable {
         } else {
             try Self.markingUnknownCommit { try execute("COMMIT") }
         }
-        committed = true
     }
 
     /// Sends `queries` and COMMIT in one pipeline, ending the open transaction.
     private func commit(with queries: [PGQuery]) throws -> [PGResult] {
         let results = try Self.markingUnknownCommit { try pipeline(queries + [.text("COMMIT")]) }
-        committed = true
         return Array(results.dropLast())
     }
 
@@ -294,12 +279,19 @@ public final class PGConnection: @unchecked Sendable {
     /// Rolls back if a transaction is open; a failure here means the connection is gone anyway.
     public func rollbackQuietly() {
         beginPending = false
-        committed = false
         guard let handle, inTransaction else { return }
         if let result = PQexec(handle, "ROLLBACK") { PQclear(result) }
     }
 
     // MARK: - internals
+
+    /// Sends the BEGIN of a transaction that has sent nothing yet, before a query that cannot
+    /// carry it in a pipeline (the simple and unnamed-statement protocols).
+    private func sendPendingBegin(_ conn: OpaquePointer) throws {
+        guard beginPending else { return }
+        beginPending = false
+        _ = try check(PQexec(conn, "BEGIN"), conn)
+    }
 
     private func liveHandle() throws -> OpaquePointer {
         guard let handle, PQstatus(handle) == CONNECTION_OK else {

@@ -26,17 +26,9 @@ public struct PGStatement<Row: PGRowDecodable, each Param: PGBindable>: Sendable
 
     public init(_ name: String, _ sql: String) {
         self.sql = PGSQL(name, sql)
-        self.check = PGShapeCheck { shape in
-            var types: [[UInt32]] = []
-            for parameter in repeat (each Param).self { types.append(parameter.pgParameterTypes) }
-            precondition(shape.parameterTypes.count == types.count,
-                         "statement \(name): its SQL takes \(shape.parameterTypes.count) parameters, its type binds \(types.count)")
-            for (index, (accepted, actual)) in zip(types, shape.parameterTypes).enumerated() {
-                precondition(accepted.isEmpty || accepted.contains(actual),
-                             "statement \(name): parameter $\(index + 1) has type OID \(actual), which its Swift type does not bind to")
-            }
-            return PGRowPlan.make(for: Row.self, statement: name, described: shape.columns)
-        }
+        var types: [[UInt32]] = []
+        for parameter in repeat (each Param).self { types.append(parameter.pgParameterTypes) }
+        self.check = PGShapeCheck(statement: name, parameterTypes: types, row: Row.self)
     }
 
     /// The statement bound to its parameters, ready to run.
@@ -62,5 +54,18 @@ public struct PGShape: Sendable {
 /// Checks a typed statement against its `PGShape` and plans its row reads.
 public struct PGShapeCheck: Sendable {
     let run: @Sendable (PGShape) -> PGRowPlan
-    init(_ run: @escaping @Sendable (PGShape) -> PGRowPlan) { self.run = run }
+
+    /// The parameters' accepted types (each parameter's `pgParameterTypes`, in `$n` order) and
+    /// the row type to check against what PostgreSQL describes.
+    init<Row: PGRowDecodable>(statement name: String, parameterTypes types: [[UInt32]], row: Row.Type) {
+        run = { shape in
+            precondition(shape.parameterTypes.count == types.count,
+                         "statement \(name): its SQL takes \(shape.parameterTypes.count) parameters, its Swift type binds \(types.count)")
+            for (index, (accepted, actual)) in zip(types, shape.parameterTypes).enumerated() {
+                precondition(accepted.isEmpty || accepted.contains(actual),
+                             "statement \(name): parameter $\(index + 1) has type OID \(actual), which its Swift type does not bind to")
+            }
+            return PGRowPlan.make(for: Row.self, statement: name, described: shape.columns)
+        }
+    }
 }
