@@ -55,8 +55,9 @@ enum TerminalAdministrationSQL {
 
     static let institution = PGStatement<Code, String>("admin_institution", "SELECT code FROM institution WHERE code = $1")
     static let idsOfInstitution = PGStatement<ID, String>("admin_terminal_ids", "SELECT id FROM terminal WHERE id LIKE $1 || '-%'")
-    static let insert = PGStatement<ID, String, String, PGBytes>("admin_terminal_insert", """
-        INSERT INTO terminal (id, institution, key_sealed, enabled) VALUES ($1, $2, $3, true)
+    /// A new terminal (the demo data set's too); no row when the id is taken.
+    static let insert = PGStatement<ID, String, String, PGBytes, Bool>("terminal_insert", """
+        INSERT INTO terminal (id, institution, key_sealed, enabled) VALUES ($1, $2, $3, $4)
         ON CONFLICT (id) DO NOTHING RETURNING id
         """)
     static let setEnabled = PGStatement<ID, String, Bool>("admin_terminal_enable", """
@@ -100,7 +101,7 @@ public struct TerminalAdministration: Sendable {
                 }
                 terminal = free
             }
-            guard try transaction.query(TerminalAdministrationSQL.insert(terminal, institution, sealed)).first != nil else {
+            guard try transaction.query(TerminalAdministrationSQL.insert(terminal, institution, sealed, true)).first != nil else {
                 throw TerminalAdministrationError.idTaken(terminal)
             }
             try transaction.commit()

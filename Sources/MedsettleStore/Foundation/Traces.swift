@@ -42,28 +42,32 @@ struct TraceRecord: PGRowDecodable {
         settlement = SettlementRecord(optional: &row)
     }
 
-    /// The answer to a request that reuses this record's trace: its first result again
-    /// (`.success`), or why it cannot be given.
-    func repeatAnswer(for request: TracedRequest) -> Answer<PriorAnswer> {
+    /// Why a request that reuses this record's trace cannot be answered its first result, or nil
+    /// when it is a repeat of the request that bound it.
+    private func refusal(of request: TracedRequest) -> Refusal? {
         if verb == "REVERSE", reversibleVerbs.contains(request.verb) {
-            return .failure(Refusal(.reversed, "trace \(request.trace) was reversed before it arrived"))
+            return Refusal(.reversed, "trace \(request.trace) was reversed before it arrived")
         }
         guard verb == request.verb, constantTimeEqual(fingerprint, request.fingerprint) else {
-            return .failure(Refusal(.traceReused, "trace \(request.trace) was already used for another request"))
+            return Refusal(.traceReused, "trace \(request.trace) was already used for another request")
         }
-        if let settlement {
-            if settlement.state == .reversed { return .failure(Refusal(.reversed, "the settlement was reversed")) }
-            return .success(.settlement(settlement))
-        }
-        guard let storedAnswer else { preconditionFailure("a trace record holds a settlement or an answer (CHECK)") }
-        return .success(.stored(StoredAnswer(decoding: storedAnswer)))
+        return nil
     }
-}
 
-/// The first result of a repeated request.
-enum PriorAnswer {
-    case settlement(SettlementRecord)
-    case stored(StoredAnswer)
+    /// A repeat of a verb that makes a settlement (SETTLE, DISCHARGE): the settlement again.
+    func repeatedSettlement(for request: TracedRequest) -> Answer<Settled> {
+        if let refusal = refusal(of: request) { return .failure(refusal) }
+        guard let settlement else { preconditionFailure("a \(verb) trace names its settlement") }
+        if settlement.state == .reversed { return .failure(Refusal(.reversed, "the settlement was reversed")) }
+        return .success(Settled(settlement: settlement, isRepeat: true))
+    }
+
+    /// A repeat of a verb whose answer the trace keeps (CREDIT, CANCEL, ADMIT, FEES).
+    func repeatedAnswer(for request: TracedRequest) -> Answer<StoredAnswer> {
+        if let refusal = refusal(of: request) { return .failure(refusal) }
+        guard let storedAnswer else { preconditionFailure("a \(verb) trace holds its answer") }
+        return .success(StoredAnswer(decoding: storedAnswer))
+    }
 }
 
 /// A settlement as answers and repeats need it.

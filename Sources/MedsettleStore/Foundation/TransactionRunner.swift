@@ -83,6 +83,12 @@ final class TransactionRunner: Sendable {
         }
     }
 
+    /// One transaction of a traced operation, whose lost commit is resolved by its trace.
+    func transaction<T: Sendable>(_ operation: String, traced request: TracedRequest, by context: TerminalContext,
+                                  _ body: (consuming PGTransaction) throws -> Answer<T>) -> Answer<T> {
+        transaction(operation, resolve: { connection, _ in try connection.traceRecorded(request, by: context) }, body)
+    }
+
     /// The refusal for an operation that failed: the database unreachable or busy, or a bug.
     func refusal(for error: any Error, operation: String) -> Refusal {
         if let error = error as? PGError, error.isConnectionFailure {

@@ -124,12 +124,9 @@ public struct HospitalStays: Sendable {
     /// ADMIT (入院登记): opens an admission for the cardholder; one open admission per person.
     public func admit(_ credential: Credential, ward: String?, traced request: TracedRequest, by context: TerminalContext) -> Answer<Admitted> {
         let date = BusinessDate(unixSeconds: clock.now())
-        return runner.transaction("ADMIT", resolve: { connection, _ in try connection.traceRecorded(request, by: context) }) { transaction in
+        return runner.transaction("ADMIT", traced: request, by: context) { transaction in
             if let record = try transaction.traceRecord(request, by: context) {
-                return record.repeatAnswer(for: request).map { prior in
-                    guard case .stored(let stored) = prior else { preconditionFailure("an ADMIT trace holds its answer") }
-                    return Admitted(stored, isRepeat: true)
-                }
+                return record.repeatedAnswer(for: request).map { Admitted($0, isRepeat: true) }
             }
             var writes = WriteSet(date: date)
             let holder: Cardholder
@@ -153,12 +150,9 @@ public struct HospitalStays: Sendable {
 
     /// FEES (费用明细上传): a batch of fee lines for an open admission of this institution.
     public func addFees(admission wireID: String, lines: [ClaimLine], traced request: TracedRequest, by context: TerminalContext) -> Answer<FeesAdded> {
-        runner.transaction("FEES", resolve: { connection, _ in try connection.traceRecorded(request, by: context) }) { transaction in
+        runner.transaction("FEES", traced: request, by: context) { transaction in
             if let record = try transaction.traceRecord(request, by: context) {
-                return record.repeatAnswer(for: request).map { prior in
-                    guard case .stored(let stored) = prior else { preconditionFailure("a FEES trace holds its answer") }
-                    return FeesAdded(stored, isRepeat: true)
-                }
+                return record.repeatedAnswer(for: request).map { FeesAdded($0, isRepeat: true) }
             }
             if let unknown = lines.first(where: { reference.catalog[$0.code] == nil }) { return .failure(.unknownItem(unknown.code)) }
             let admission: AdmissionRow
@@ -216,12 +210,9 @@ public struct HospitalStays: Sendable {
         let date = BusinessDate(unixSeconds: now)
         let member = ClaimMember(claim: ClaimRequest(credential: credential, lines: [], visit: .inpatient, useAccount: useAccount),
                                  context: context, now: now, tokens: presenter.qrTokens)
-        return runner.transaction("DISCHARGE", resolve: { connection, _ in try connection.traceRecorded(request, by: context) }) { transaction in
+        return runner.transaction("DISCHARGE", traced: request, by: context) { transaction in
             if let record = try transaction.traceRecord(request, by: context) {
-                return record.repeatAnswer(for: request).map { prior in
-                    guard case .settlement(let settlement) = prior else { preconditionFailure("a DISCHARGE trace names its settlement") }
-                    return Settled(settlement: settlement, isRepeat: true)
-                }
+                return record.repeatedSettlement(for: request)
             }
             guard let id = WireID.admission.decode(wireID), let found = try transaction.query(HospitalStaysSQL.admission(id)).first else {
                 return .failure(.noSuchAdmission)
@@ -233,8 +224,7 @@ public struct HospitalStays: Sendable {
                 CardholderSQL.lockHolders(cards), CardholderSQL.readCards(cards), HospitalStaysSQL.admission(id),
                 HospitalStaysSQL.fees(id), AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
                 CardholderSQL.qrUsed(PGArray(member.tokens)), WriteSetSQL.allocateIDs(1))
-            let rows = ClaimRows(holders: cardholders(holders, cardRows), accumulators: YearAccumulators(accumulators),
-                                 usedTokens: Set(used.map(\.tokenID)))
+            let rows = ClaimRows(holders, cardRows, accumulators, used)
             let claim = ClaimMember(claim: ClaimRequest(credential: credential, lines: fees.map(\.line), visit: .inpatient,
                                                         useAccount: useAccount), resolved: member)
             // Checked once the card is accepted (a wrong PIN counts whatever else is wrong).

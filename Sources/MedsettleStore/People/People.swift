@@ -74,12 +74,9 @@ public struct People: Sendable {
     /// CREDIT (个人账户划入): adds to a person's personal account, idempotent by trace.
     public func credit(idNo: String, amount: Fen, traced request: TracedRequest, by context: TerminalContext) -> Answer<Credited> {
         precondition(amount > 0 && amount <= Self.maxCredit, "the caller validates the amount")
-        return runner.transaction("CREDIT", resolve: { connection, _ in try connection.traceRecorded(request, by: context) }) { transaction in
+        return runner.transaction("CREDIT", traced: request, by: context) { transaction in
             if let record = try transaction.traceRecord(request, by: context) {
-                return record.repeatAnswer(for: request).map { prior in
-                    guard case .stored(let stored) = prior else { preconditionFailure("a CREDIT trace holds its answer") }
-                    return Credited(balance: stored.int64("balance"), isRepeat: true)
-                }
+                return record.repeatedAnswer(for: request).map { Credited(balance: $0.int64("balance"), isRepeat: true) }
             }
             guard let person = try transaction.query(PeopleSQL.lockPerson(idNo)).first else { return .failure(.noSuchPerson) }
             guard person.hasAccount, person.insured else { return .failure(Refusal(.noAccount, "this person has no personal account")) }

@@ -43,6 +43,14 @@ struct ClaimRows {
     let holders: [String: Cardholder]
     let accumulators: YearAccumulators
     let usedTokens: Set<[UInt8]>
+
+    /// From the results of `CardholderSQL.lockHolders`, `readCards`, `AccumulatorSQL.ofCardholders`
+    /// and `CardholderSQL.qrUsed`.
+    init(_ holders: [HolderRow], _ cards: [CardRow], _ accumulators: [AccumulatorRow], _ used: [UsedToken]) {
+        self.holders = cardholders(holders, cards)
+        self.accumulators = YearAccumulators(accumulators)
+        usedTokens = Set(used.map(\.tokenID))
+    }
 }
 
 /// A claim priced for its holder (who carries the QR token to use up, if one was presented).

@@ -123,8 +123,7 @@ extension Settlements {
         precondition(ids.count == round.count, "one settlement id per claim")
         var records: [Int: TraceRecord] = [:]
         for record in traceRecords { records[record.position - 1] = record }
-        let rows = ClaimRows(holders: cardholders(holders, cardRows), accumulators: YearAccumulators(accumulators),
-                             usedTokens: Set(used.map(\.tokenID)))
+        let rows = ClaimRows(holders, cardRows, accumulators, used)
         var writes = WriteSet(date: date)
         var persons = Set<Int64>()
         var verdicts: [RoundVerdict] = []
@@ -132,10 +131,7 @@ extension Settlements {
         for (index, member) in round.enumerated() {
             let job = member.job
             if let record = records[index] {
-                verdicts.append(.answer(record.repeatAnswer(for: job.traced).map { prior in
-                    guard case .settlement(let settlement) = prior else { preconditionFailure("a SETTLE trace names its settlement") }
-                    return Settled(settlement: settlement, isRepeat: true)
-                }))
+                verdicts.append(.answer(record.repeatedSettlement(for: job.traced)))
                 continue
             }
             if let personID = member.claim.cardNo.flatMap({ rows.holders[$0]?.personID }), !persons.insert(personID).inserted {

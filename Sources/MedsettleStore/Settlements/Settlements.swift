@@ -112,8 +112,7 @@ public final class Settlements: Sendable {
             let (holders, cardRows, accumulators, used) = try transaction.pipeline(
                 CardholderSQL.lockHolders(cards), CardholderSQL.readCards(cards),
                 AccumulatorSQL.ofCardholders(cards, Int64(date.year)), CardholderSQL.qrUsed(PGArray(member.tokens)))
-            let rows = ClaimRows(holders: cardholders(holders, cardRows), accumulators: YearAccumulators(accumulators),
-                                 usedTokens: Set(used.map(\.tokenID)))
+            let rows = ClaimRows(holders, cardRows, accumulators, used)
             var writes = WriteSet(date: date)
             let priced = decider.decide(member, rows, writes: &writes)
             return try transaction.commit(writes, alone: true, answering: priced.map(\.claim.split))

@@ -81,12 +81,9 @@ enum UndoSQL {
 extension Settlements {
     /// CANCEL (撤销): undoes a settlement of this institution, at most once; idempotent by trace.
     public func cancel(settlement wireID: String, traced request: TracedRequest, by context: TerminalContext) -> Answer<Cancelled> {
-        runner.transaction("CANCEL", resolve: { connection, _ in try connection.traceRecorded(request, by: context) }) { transaction in
+        runner.transaction("CANCEL", traced: request, by: context) { transaction in
             if let record = try transaction.traceRecord(request, by: context) {
-                return record.repeatAnswer(for: request).map { prior in
-                    guard case .stored(let stored) = prior else { preconditionFailure("a CANCEL trace holds its answer") }
-                    return Cancelled(stored, isRepeat: true)
-                }
+                return record.repeatedAnswer(for: request).map { Cancelled($0, isRepeat: true) }
             }
             guard let id = WireID.settlement.decode(wireID), let target = try transaction.query(UndoSQL.settlement(id)).first else {
                 return .failure(.noSuchSettlement)

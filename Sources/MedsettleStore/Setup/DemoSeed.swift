@@ -40,7 +40,8 @@ public enum Seeder {
                 _ = try transaction.query(SeedSQL.institution(i.code, i.name, i.kind.rawValue, Int64(i.level)))
             }
             for t in terminals {
-                _ = try transaction.query(SeedSQL.terminal(t.terminal, t.institution, PGBytes(try secrets.seal(terminalKey: t.key)), t.enabled))
+                _ = try transaction.query(TerminalAdministrationSQL.insert(t.terminal, t.institution,
+                                                                           PGBytes(try secrets.seal(terminalKey: t.key)), t.enabled))
             }
             for item in catalog.values.sorted(by: { $0.code < $1.code }) {
                 _ = try transaction.query(SeedSQL.catalogItem(item.code, item.name, item.itemClass.rawValue, item.unit, item.priceLimit,
@@ -80,9 +81,6 @@ public enum Seeder {
 enum SeedSQL {
     static let institution = PGStatement<PGNoRows, String, String, String, Int64>("seed_institution", """
         INSERT INTO institution (code, name, kind, level) VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING
-        """)
-    static let terminal = PGStatement<PGNoRows, String, String, PGBytes, Bool>("seed_terminal", """
-        INSERT INTO terminal (id, institution, key_sealed, enabled) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING
         """)
     static let catalogItem = PGStatement<PGNoRows, String, String, String, String, Int64, Int64>("seed_catalog_item", """
         INSERT INTO catalog_item (code, name, class, unit, price_limit, first_selfpay_bp)
