@@ -54,13 +54,14 @@ extension Settlements {
             var traces = Set<TraceKey>()
             var cards = Set<String>()
             for member in pending {
-                let fresh = traces.insert(TraceKey(terminal: member.job.context.terminal, trace: member.job.traced.trace)).inserted
-                if fresh, member.claim.cardNo.map({ cards.insert($0).inserted }) ?? true {
-                    round.append(member)
-                } else {
-                    if fresh { traces.remove(TraceKey(terminal: member.job.context.terminal, trace: member.job.traced.trace)) }
+                let trace = TraceKey(terminal: member.job.context.terminal, trace: member.job.traced.trace)
+                guard !traces.contains(trace), !(member.claim.cardNo.map(cards.contains) ?? false) else {
                     later.append(member)
+                    continue
                 }
+                traces.insert(trace)
+                if let card = member.claim.cardNo { cards.insert(card) }
+                round.append(member)
             }
             let (answers, deferred) = settleRound(round)
             answers.deliver()
