@@ -88,22 +88,10 @@ public final class PGResult {
 
     /// Decodes a `bytea` column returned in hex format (`\x0a1b...`).
     public func bytes(_ row: Int, _ column: Int) throws -> [UInt8]? {
-        guard let text = string(row, column) else { return nil }
-        let utf8 = Array(text.utf8)
-        guard utf8.count >= 2, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x"), utf8.count % 2 == 0 else {
-            throw PGError(kind: .decoding, message: "column \(column) is not hex bytea")
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity((utf8.count - 2) / 2)
-        var i = 2
-        while i < utf8.count {
-            guard let hi = Self.hexValue(utf8[i]), let lo = Self.hexValue(utf8[i + 1]) else {
-                throw PGError(kind: .decoding, message: "column \(column) is not hex bytea")
-            }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
+        precondition(row < rowCount && column < columnCount, "result index out of range")
+        guard let text = text(row: Int32(row), column: Int32(column)) else { return nil }
+        guard let bytes = [UInt8].pgDecode(text) else { throw PGError(kind: .decoding, message: "column \(column) is not hex bytea") }
+        return bytes
     }
 
     public func requireBytes(_ row: Int, _ column: Int) throws -> [UInt8] {
