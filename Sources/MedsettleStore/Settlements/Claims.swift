@@ -3,24 +3,27 @@ import PGClient
 
 /// A claim with its credential resolved as far as it can be before any row is read.
 struct ClaimMember: Sendable {
+    /// A card number with its PIN, a QR token verified (naming its card), or one that did not verify.
+    enum Presented: Sendable {
+        case card(number: String, pin: String)
+        case qr(QRTokens.Verified)
+        case badQR(ErrorCode)
+    }
+
     let claim: ClaimRequest
     let context: TerminalContext
-    /// The card the claim names, by number or by a verified QR token; nil when the token did not verify.
-    let cardNo: String?
-    let token: QRTokens.Verified?
-    /// Why the QR token did not verify.
-    let tokenRefusal: ErrorCode?
+    let presented: Presented
 
     init(claim: ClaimRequest, context: TerminalContext, now: Int64, tokens: QRTokens) {
         self.claim = claim
         self.context = context
         switch claim.credential {
-        case .card(let number, _):
-            (cardNo, token, tokenRefusal) = (number, nil, nil)
+        case .card(let number, let pin):
+            presented = .card(number: number, pin: pin)
         case .qr(let qr):
             switch tokens.verify(qr, now: now) {
-            case .success(let verified): (cardNo, token, tokenRefusal) = (verified.cardNo, verified, nil)
-            case .failure(let code): (cardNo, token, tokenRefusal) = (nil, nil, code)
+            case .success(let verified): presented = .qr(verified)
+            case .failure(let code): presented = .badQR(code)
             }
         }
     }
@@ -29,13 +32,23 @@ struct ClaimMember: Sendable {
     init(claim: ClaimRequest, resolved: ClaimMember) {
         self.claim = claim
         context = resolved.context
-        cardNo = resolved.cardNo
-        token = resolved.token
-        tokenRefusal = resolved.tokenRefusal
+        presented = resolved.presented
+    }
+
+    /// The card the claim names, by number or by a verified QR token.
+    var cardNo: String? {
+        switch presented {
+        case .card(let number, _): return number
+        case .qr(let token): return token.cardNo
+        case .badQR: return nil
+        }
     }
 
     /// The token's id as a `qr_use` look-up wants it.
-    var tokens: [PGBytes] { token.map { [PGBytes($0.tokenID)] } ?? [] }
+    var tokens: [PGBytes] {
+        if case .qr(let token) = presented { return [PGBytes(token.tokenID)] }
+        return []
+    }
 }
 
 /// The rows claims are decided on, read with their holders locked.
@@ -70,14 +83,13 @@ struct ClaimDecider: Sendable {
                 admissible: (Cardholder) -> ClaimRefusal? = { _ in nil }) -> Answer<PricedFor> {
         var holder = member.cardNo.flatMap { rows.holders[$0] }
         let credential: PresentedCredential
-        switch (member.claim.credential, member.token) {
-        case (.card(_, let pin), _):
+        switch member.presented {
+        case .card(_, let pin):
             credential = .pin(matches: holder.map { presenter.pinMatches(pin, $0) } ?? false)
-        case (.qr, let token?):
+        case .qr(let token):
             credential = .qr(used: rows.usedTokens.contains(token.tokenID))
             holder?.qr = token
-        case (.qr, nil):
-            guard let code = member.tokenRefusal else { preconditionFailure("an unverified token has its refusal") }
+        case .badQR(let code):
             credential = .badQR(code)
         }
         let claimant = holder.map { $0.claimant(year: rows.accumulators[$0.personID, member.claim.visit]) }
