@@ -53,7 +53,7 @@ final class TransactionRunner: Sendable {
                 logger.debug("retrying after a concurrent conflict", metadata: ["operation": "\(operation)", "sqlstate": "\(error.sqlState ?? "")"])
             } catch let lost as LostCommit<T> {
                 logger.warning("connection lost at COMMIT; outcome unknown", metadata: ["operation": "\(operation)"])
-                return settle(lost, operation, resolve: resolve, body)
+                return resolveLostCommit(lost, operation, resolve: resolve, body)
             } catch {
                 return .failure(refusal(for: error, operation: operation))
             }
@@ -61,7 +61,8 @@ final class TransactionRunner: Sendable {
     }
 
     /// The answer to an operation whose commit was lost (see the type's comment).
-    private func settle<T: Sendable>(_ lost: LostCommit<T>, _ operation: String, resolve: ((PGConnection, T) throws -> Bool?)?,
+    private func resolveLostCommit<T: Sendable>(_ lost: LostCommit<T>, _ operation: String,
+                                                resolve: ((PGConnection, T) throws -> Bool?)?,
                                      _ body: (consuming PGTransaction) throws -> Answer<T>) -> Answer<T> {
         guard lost.wrote else { return lost.answer }
         guard case .success(let decided) = lost.answer, let resolve else { return .failure(.outcomeUnknown) }
