@@ -63,7 +63,7 @@ final class TransactionRunner: Sendable {
     /// The answer to an operation whose commit was lost (see the type's comment).
     private func resolveLostCommit<T: Sendable>(_ lost: LostCommit<T>, _ operation: String,
                                                 resolve: ((PGConnection, T) throws -> Bool?)?,
-                                     _ body: (consuming PGTransaction) throws -> Answer<T>) -> Answer<T> {
+                                                _ body: (consuming PGTransaction) throws -> Answer<T>) -> Answer<T> {
         guard lost.wrote else { return lost.answer }
         guard case .success(let decided) = lost.answer, let resolve else { return .failure(.outcomeUnknown) }
         do {
