@@ -21,10 +21,13 @@ public struct CatalogItem: Sendable, Hashable {
     public let priceLimit: Fen
     /// For class B, the first self-paid share in basis points (1000 = 10 %); 0 for A and C.
     public let firstSelfPayBP: Int64
+    /// Every package carries a 20-digit traceability code, named on each `SETTLE` line.
+    public let traced: Bool
 
     /// Reference data is validated when loaded (`ReferenceData.parse`); a value out of range here
     /// is a programming error, and catching it at construction keeps pricing free of such checks.
-    public init(code: String, name: String, itemClass: ItemClass, unit: String, priceLimit: Fen, firstSelfPayBP: Int64) {
+    public init(code: String, name: String, itemClass: ItemClass, unit: String, priceLimit: Fen, firstSelfPayBP: Int64,
+                traced: Bool = false) {
         precondition((0...Pricing.maxPrice).contains(priceLimit), "price limit out of range")
         precondition((0...10_000).contains(firstSelfPayBP), "first self-pay ratio out of range")
         self.code = code
@@ -33,5 +36,6 @@ public struct CatalogItem: Sendable, Hashable {
         self.unit = unit
         self.priceLimit = priceLimit
         self.firstSelfPayBP = firstSelfPayBP
+        self.traced = traced
     }
 }

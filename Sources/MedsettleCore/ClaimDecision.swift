@@ -37,12 +37,18 @@ public struct ClaimTerms: Sendable, Equatable {
     /// The institution's level (0 for pharmacies).
     public let level: Int
     public let useAccount: Bool
+    /// The lines' catalog entries when they were classified before (`classified[i]` is line
+    /// `i`'s: a discharge's fee lines keep the classification of their upload day); nil when the
+    /// lines are looked up in the catalog in force.
+    public let classified: [CatalogItem]?
 
-    public init(lines: [ClaimLine], visit: VisitType, level: Int, useAccount: Bool) {
+    public init(lines: [ClaimLine], visit: VisitType, level: Int, useAccount: Bool, classified: [CatalogItem]? = nil) {
+        precondition(classified.map { $0.count == lines.count } ?? true, "one catalog entry per line")
         self.lines = lines
         self.visit = visit
         self.level = level
         self.useAccount = useAccount
+        self.classified = classified
     }
 }
 
@@ -76,7 +82,7 @@ public struct ClaimDecision: Sendable, Equatable {
     public static func decide(_ terms: ClaimTerms, credential: PresentedCredential, claimant: ClaimantState?,
                               reference: ReferenceData, admissible: () -> ClaimRefusal? = { nil }) -> ClaimDecision {
         // An unknown item is bad input: refused before the card is presented, so nothing is counted.
-        if let unknown = terms.lines.first(where: { reference.catalog[$0.code] == nil }) {
+        if terms.classified == nil, let unknown = terms.lines.first(where: { reference.catalog[$0.code] == nil }) {
             return ClaimDecision(presentation: nil, verdict: .failure(.pricing(.unknownItem(code: unknown.code))))
         }
         if case .badQR(let code) = credential {
@@ -116,6 +122,7 @@ public struct ClaimDecision: Sendable, Equatable {
         let met = policy.deductibleMet(thisYear: claimant.year.deductibleMet, thisAdmission: claimant.admissionDeductibleMet)
         let input = PricingInput(lines: terms.lines, policy: policy, deductibleMet: met, fundPaidThisYear: claimant.year.fundPaid,
                                  balance: claimant.balance, useAccount: terms.useAccount)
-        return Pricing.price(input, catalog: reference.catalog).mapError { .pricing($0) }
+        let priced = terms.classified.map { Pricing.price(input, items: $0) } ?? Pricing.price(input, catalog: reference.catalog)
+        return priced.mapError { .pricing($0) }
     }
 }

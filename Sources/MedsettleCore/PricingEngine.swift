@@ -14,18 +14,25 @@ public enum Pricing {
     /// Int64's reach so that accumulators can add settlements without overflow checks.
     public static let maxMoney: Fen = 999_999_999_999_999
 
-    /// Prices a claim. Unknown codes are reported before range problems (the first unknown code
-    /// in line order), since `UNKNOWN_ITEM item=` is the more useful answer for a terminal.
+    /// Prices a claim whose codes are looked up in `catalog`. Unknown codes are reported before
+    /// range problems (the first unknown code in line order), since `UNKNOWN_ITEM item=` is the
+    /// more useful answer for a terminal.
     public static func price(_ input: PricingInput, catalog: [String: CatalogItem]) -> Result<PricedClaim, PricingError> {
-        precondition(input.deductibleMet >= 0 && input.fundPaidThisYear >= 0 && input.balance >= 0,
-                     "accumulators and balances are never negative")
-
         var items: [CatalogItem] = []
         items.reserveCapacity(input.lines.count)
         for line in input.lines {
             guard let item = catalog[line.code] else { return .failure(.unknownItem(code: line.code)) }
             items.append(item)
         }
+        return price(input, items: items)
+    }
+
+    /// Prices a claim whose lines are already classified: `items[i]` is line `i`'s catalog entry
+    /// (a discharge prices each fee line as the catalog of its upload day classified it).
+    public static func price(_ input: PricingInput, items: [CatalogItem]) -> Result<PricedClaim, PricingError> {
+        precondition(input.deductibleMet >= 0 && input.fundPaidThisYear >= 0 && input.balance >= 0,
+                     "accumulators and balances are never negative")
+        precondition(items.count == input.lines.count, "one catalog entry per line")
 
         var priced: [PricedLine] = []
         priced.reserveCapacity(input.lines.count)

@@ -2,7 +2,9 @@
 /// policy.csv). Validation is strict because a silently wrong limit or ratio would misprice every
 /// claim that touches it; each error names the file and line.
 extension ReferenceData {
-    public static let catalogHeader = ["code", "name", "class", "unit", "price_limit_fen", "first_selfpay_bp"]
+    public static let catalogHeader = ["code", "name", "class", "unit", "price_limit_fen", "first_selfpay_bp", "traced"]
+    public static let benefitHeader = ["insurance", "illness_threshold_fen", "illness_ratio_bp", "illness_ceiling_fen",
+                                       "assist_ratio_bp", "assist_ceiling_fen"]
     public static let policyHeader = [
         "insurance", "visit", "level", "deductible_fen", "deductible_scope",
         "fund_ratio_bp", "annual_ceiling_fen", "account_pays_full",
@@ -29,9 +31,10 @@ extension ReferenceData {
             if itemClass != .b && bp != 0 {
                 throw reader.error(row, "first_selfpay_bp must be 0 for class \(itemClass.rawValue)")
             }
+            let traced = try reader.flag(row, 6, "traced")
             guard catalog[code] == nil else { throw reader.error(row, "duplicate code `\(code)`") }
             catalog[code] = CatalogItem(code: code, name: name, itemClass: itemClass, unit: unit,
-                                        priceLimit: limit, firstSelfPayBP: bp)
+                                        priceLimit: limit, firstSelfPayBP: bp, traced: traced)
         }
         return catalog
     }
@@ -62,5 +65,23 @@ extension ReferenceData {
             policies[policy.key] = policy
         }
         return policies
+    }
+
+    /// benefits.csv: one row per insurance type.
+    public static func parseBenefits(_ text: String, file: String = "benefits.csv") throws -> [InsuranceType: Benefit] {
+        let reader = CSVReader(file: file)
+        var benefits: [InsuranceType: Benefit] = [:]
+        for row in try reader.rows(text, header: benefitHeader) {
+            let insurance = try reader.enumeration(row, 0, "insurance", as: InsuranceType.self)
+            let benefit = Benefit(insurance: insurance,
+                                  illnessThreshold: try reader.integer(row, 1, "illness_threshold_fen", in: 0...Pricing.maxMoney),
+                                  illnessRatioBP: try reader.integer(row, 2, "illness_ratio_bp", in: 0...10_000),
+                                  illnessCeiling: try reader.integer(row, 3, "illness_ceiling_fen", in: 0...Pricing.maxMoney),
+                                  assistRatioBP: try reader.integer(row, 4, "assist_ratio_bp", in: 0...10_000),
+                                  assistCeiling: try reader.integer(row, 5, "assist_ceiling_fen", in: 0...Pricing.maxMoney))
+            guard benefits[insurance] == nil else { throw reader.error(row, "duplicate benefit row for \(insurance.rawValue)") }
+            benefits[insurance] = benefit
+        }
+        return benefits
     }
 }

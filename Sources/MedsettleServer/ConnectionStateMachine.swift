@@ -131,8 +131,9 @@ struct ConnectionStateMachine {
         switch routed.action {
         case .none:
             break
-        case .signedIn(let terminal):
+        case .signedIn(let terminal, let keyVersion):
             session.terminal = terminal
+            session.keyVersion = keyVersion
             session.authFailures = 0
         case .authFailed:
             session.authFailures += 1

@@ -76,7 +76,18 @@ struct RequestRouter: Sendable {
         default:
             break
         }
-        guard let terminal = session.terminal else { return refuse(.notSignedIn, "sign in first") }
+        guard let signedIn = session.terminal else { return refuse(.notSignedIn, "sign in first") }
+        // The terminal as it stands now (RULES.md §7): disabled or rotated since the sign-in ends
+        // the session with this reply; otherwise its context as it is now.
+        let terminal: TerminalContext
+        switch store.reference.standing(of: signedIn.terminal, signedInWith: session.keyVersion) {
+        case .standing(let context): terminal = context
+        case .disabled:
+            return .now(RoutedReply(reply: .error(tag: tag, code: .terminalDisabled, message: "terminal is disabled"), action: .close))
+        case .rotated:
+            return .now(RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "the terminal's key has changed; sign in again"),
+                                    action: .close))
+        }
         guard request.verb.isAllowed(for: terminal.kind) else {
             return refuse(.forbidden, "\(request.verb.rawValue) is not allowed for a \(terminal.kind.rawValue) terminal")
         }
@@ -270,35 +281,26 @@ struct RequestRouter: Sendable {
 
     // MARK: - SIGNIN
 
+    /// Checks the mac against the terminal's key held in memory (`ReferenceBook`): no database
+    /// query, so a flood of sign-ins does not take the threads real requests need.
     private func signIn(_ request: Request, session: Session, on eventLoop: any EventLoop) -> RouteStep {
         let tag = request.tag
         let terminal = request.value("terminal") ?? ""
         let mac = request.value("mac") ?? ""
-        let challenge = session.challenge
-        let store = self.store
-        guard let future = onDatabaseThread(eventLoop, { () -> RoutedReply in
-            let failed = RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "sign-in failed"), action: .authFailed)
-            let credentials: TerminalCredentials?
-            switch store.terminals.credentials(terminal) {
-            case .success(let found): credentials = found
-            case .failure(let refusal): return RoutedReply(reply: Reply(tag: tag, .failure(refusal)), action: .none)
-            }
-            guard let credentials, case .success(let given) = ValueSyntax.lowerHex(mac, key: "mac", byteCount: 32) else { return failed }
-            // isValidAuthenticationCode compares in constant time: no leak of how many bytes matched.
-            guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array("\(challenge):\(terminal)".utf8),
-                                                         using: SymmetricKey(data: credentials.key)) else { return failed }
-            guard credentials.enabled else {
-                return RoutedReply(reply: .error(tag: tag, code: .terminalDisabled, message: "terminal is disabled"), action: .none)
-            }
-            let context = credentials.context
-            return RoutedReply(reply: .ok(tag: tag, fields: [("institution", context.institution),
-                                                             ("kind", context.kind.rawValue),
-                                                             ("date", store.businessDate().yyyymmdd)]),
-                               action: .signedIn(context))
-        }) else { return Self.busy(tag) }
-        return .later(future.recover { _ in
-            RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "the engine is shutting down"), action: .none)
-        })
+        let failed = RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "sign-in failed"), action: .authFailed)
+        guard let credentials = store.reference.credentials(terminal),
+              case .success(let given) = ValueSyntax.lowerHex(mac, key: "mac", byteCount: 32) else { return .now(failed) }
+        // isValidAuthenticationCode compares in constant time: no leak of how many bytes matched.
+        guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array("\(session.challenge):\(terminal)".utf8),
+                                                     using: SymmetricKey(data: credentials.key)) else { return .now(failed) }
+        guard credentials.enabled else {
+            return .now(RoutedReply(reply: .error(tag: tag, code: .terminalDisabled, message: "terminal is disabled"), action: .none))
+        }
+        let context = credentials.context
+        return .now(RoutedReply(reply: .ok(tag: tag, fields: [("institution", context.institution),
+                                                               ("kind", context.kind.rawValue),
+                                                               ("date", store.businessDate().yyyymmdd)]),
+                                action: .signedIn(context, keyVersion: credentials.keyVersion)))
     }
 }
 

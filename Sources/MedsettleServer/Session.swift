@@ -5,7 +5,10 @@ import MedsettleStore
 struct Session {
     /// The greeting's challenge as sent (lowercase hex).
     let challenge: String
+    /// The terminal signed in, as it was then (the router asks for its standing on each request).
     var terminal: TerminalContext?
+    /// The key version the terminal signed in under: a rotation ends the session.
+    var keyVersion = 0
     var authFailures = 0
 
     /// After this many failed sign-ins the connection finishes (PROTOCOL.md "Session").
@@ -15,8 +18,9 @@ struct Session {
 /// What the connection does after writing a reply.
 enum SessionAction: Sendable {
     case none
-    case signedIn(TerminalContext)
+    case signedIn(TerminalContext, keyVersion: Int)
     case authFailed
-    /// SIGNOUT: the reply is sent, then the connection finishes (half-close, input drained).
+    /// SIGNOUT, or a terminal disabled or rotated since its sign-in: the reply is sent, then the
+    /// connection finishes (half-close, input drained; later pipelined requests get no reply).
     case close
 }

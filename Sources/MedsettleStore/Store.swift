@@ -5,7 +5,8 @@ import PGClient
 
 /// The engine's state in PostgreSQL, one unit per concern: the insured `people`, the `cards` and
 /// their services, pharmacy and outpatient `settlements` (with cancel and reversal), hospital
-/// `stays`, `reconciliation`, and the `terminals` that may sign in. Every operation is one short
+/// `stays`, `reconciliation`, and the `reference` data in memory: catalog and policy versions,
+/// institutions, and the terminals that may sign in. Every operation is one short
 /// transaction on a pooled connection, run on the calling thread (never an event loop: libpq
 /// blocks), and answers a typed `Answer`; trouble of the database itself is `UNAVAILABLE` or
 /// `BUSY` (`TransactionRunner`).
@@ -16,8 +17,9 @@ import PGClient
 /// serialises on one row; work for different people never waits on each other.
 public final class Store: Sendable {
     public let pool: PGPool
-    public let reference: ReferenceData
-    public let institutions: [String: InstitutionRecord]
+    /// The catalog and policy versions, institutions and terminals, kept current by `follower`.
+    public let reference: ReferenceBook
+    private let follower: ReferenceFollower
     public let clock: any Clock
     /// How SETTLEs are grouped, with the workers capped at half the pool.
     public let batching: SettleBatching
@@ -27,9 +29,8 @@ public final class Store: Sendable {
     public let settlements: Settlements
     public let stays: HospitalStays
     public let reconciliation: Reconciliation
-    public let terminals: TerminalDirectory
 
-    /// Connects, and loads the catalog, policy and institutions.
+    /// Loads the reference data and starts following its changes on a connection of its own.
     /// - Parameter qrTokens: the QR signing keys and lifetime; by default a key derived from the
     ///   server secret and a 60 s lifetime.
     /// - Parameter batching: how SETTLE requests are grouped; its workers are capped at half the
@@ -43,7 +44,12 @@ public final class Store: Sendable {
         self.pool = pool
         self.clock = clock
         self.batching = batching
-        (reference, institutions) = try pool.withConnection { try ReferenceTables.load($0) }
+        reference = ReferenceBook(secrets: secrets, logger: logger)
+        // Listen before the first load, so that a change committed after it is not missed.
+        let listening = try ReferenceFollower.listen(pool.conninfo)
+        try reference.load(Set(ReferenceBook.Part.allCases), from: listening)
+        follower = ReferenceFollower(book: reference, conninfo: pool.conninfo, logger: logger)
+        follower.start(listening: listening)
         let runner = TransactionRunner(pool: pool, logger: logger)
         let presenter = CardPresenter(secrets: secrets, qrTokens: qrTokens ?? QRTokens(keys: [secrets.qrKey]), clock: clock)
         let decider = ClaimDecider(presenter: presenter, reference: reference)
@@ -53,13 +59,13 @@ public final class Store: Sendable {
                                   metrics: SettlementMetrics(factory: metricsFactory))
         stays = HospitalStays(runner: runner, decider: decider, clock: clock)
         reconciliation = Reconciliation(runner: runner)
-        terminals = TerminalDirectory(runner: runner, secrets: secrets)
     }
 
-    /// Stops the settlement workers after they have answered every queued SETTLE. The pool stays
-    /// open (its owner closes it).
+    /// Stops the settlement workers after they have answered every queued SETTLE, and stops
+    /// following reference changes. The pool stays open (its owner closes it).
     public func close() async {
         await settlements.close()
+        await follower.stop()
     }
 
     /// The business date now, in Asia/Shanghai.

@@ -127,6 +127,13 @@ public struct PGColumn<Element>: Sendable {
     }
 
     @inlinable
+    public static func bool(_ name: String, _ value: @escaping @Sendable (Element) -> Bool) -> PGColumn {
+        PGColumn(name: name, sqlType: "boolean", arrayTypes: [PGType.boolArray]) { rows in
+            PGArrayText.text(count: rows.count) { out, index in out.append(value(rows[index]) ? UInt8(ascii: "t") : UInt8(ascii: "f")) }
+        }
+    }
+
+    @inlinable
     public static func bytes(_ name: String, _ value: @escaping @Sendable (Element) -> [UInt8]) -> PGColumn {
         PGColumn(name: name, sqlType: "bytea", arrayTypes: [PGType.byteaArray]) { rows in
             PGArrayText.text(count: rows.count) { out, index in PGArrayText.appendBytes(value(rows[index]), to: &out) }

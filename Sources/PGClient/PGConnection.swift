@@ -293,7 +293,7 @@ public final class PGConnection: @unchecked Sendable {
         _ = try check(PQexec(conn, "BEGIN"), conn)
     }
 
-    private func liveHandle() throws -> OpaquePointer {
+    func liveHandle() throws -> OpaquePointer {
         guard let handle, PQstatus(handle) == CONNECTION_OK else {
             throw PGError(kind: .connection, message: "connection is closed")
         }

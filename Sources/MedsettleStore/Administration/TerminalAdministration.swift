@@ -63,8 +63,9 @@ enum TerminalAdministrationSQL {
     static let setEnabled = PGStatement<ID, String, Bool>("admin_terminal_enable", """
         UPDATE terminal SET enabled = $2 WHERE id = $1 RETURNING id
         """)
+    /// A new key, under a new key version: sessions signed in under the old one end.
     static let setKey = PGStatement<ID, String, PGBytes>("admin_terminal_key", """
-        UPDATE terminal SET key_sealed = $2 WHERE id = $1 RETURNING id
+        UPDATE terminal SET key_sealed = $2, key_version = key_version + 1 WHERE id = $1 RETURNING id
         """)
     static let list = PGStatement<TerminalListing>("admin_terminal_list", """
         SELECT t.id, t.institution, i.kind, t.enabled FROM terminal t JOIN institution i ON i.code = t.institution ORDER BY t.id

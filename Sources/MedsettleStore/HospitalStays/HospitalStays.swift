@@ -33,18 +33,42 @@ struct AdmissionRow: PGRowDecodable {
     }
 }
 
+/// A fee line with the classification the catalog in force on its upload day gave it.
 struct FeeLineRow: PGRowDecodable {
     let code: String
     let quantityMilli: Int64
     let price: Fen
+    let catalogVersion: Int
+    let itemClass: ItemClass
+    let priceLimit: Fen
+    let firstSelfPayBP: Int64
 
     init(_ row: inout PGRow) {
         code = row("code")
         quantityMilli = row("qty_milli")
         price = row("price")
+        catalogVersion = row("catalog_version")
+        itemClass = row("class")
+        priceLimit = row("price_limit")
+        firstSelfPayBP = row("first_selfpay_bp")
     }
 
     var line: ClaimLine { ClaimLine(code: code, quantity: Quantity(milli: quantityMilli), price: price) }
+
+    /// The line's catalog entry as classified on upload (name and unit do not price).
+    var classification: CatalogItem {
+        CatalogItem(code: code, name: code, itemClass: itemClass, unit: "-", priceLimit: priceLimit, firstSelfPayBP: firstSelfPayBP)
+    }
+}
+
+extension [FeeLineRow] {
+    /// The fee lines as PRICE of an admission prices them: each with its upload day's classification.
+    func terms(level: Int, useAccount: Bool) -> ClaimTerms {
+        ClaimTerms(lines: map(\.line), visit: .inpatient, level: level, useAccount: useAccount, classified: map(\.classification))
+    }
+
+    /// The catalog version a discharge of these lines records: the latest that classified one.
+    var catalogVersion: Int? { map(\.catalogVersion).max() }
 }
 
 struct AdmissionID: PGRowDecodable {
@@ -66,11 +90,13 @@ struct FeeBatch: Sendable {
     struct Line: Sendable {
         let number: Int
         let line: ClaimLine
+        let item: CatalogItem
         let amount: Fen
     }
 
     let admission: Int64
     let trace: String
+    let catalogVersion: Int
     let lines: [Line]
     var total: Fen { lines.reduce(0) { $0 + $1.amount } }
 }
@@ -90,11 +116,14 @@ enum HospitalStaysSQL {
         let admission = sql.value { $0.admission }
         return """
             WITH f AS (
-                INSERT INTO admission_fee (admission_id, line_no, code, qty_milli, price, amount, trace)
-                SELECT \(admission), a.fee_lines + x.n, x.code, x.qty_milli, x.price, x.amount, \(sql.value { $0.trace })
+                INSERT INTO admission_fee (admission_id, line_no, code, qty_milli, price, amount, trace,
+                                           catalog_version, class, price_limit, first_selfpay_bp)
+                SELECT \(admission), a.fee_lines + x.n, x.code, x.qty_milli, x.price, x.amount, \(sql.value { $0.trace }),
+                       \(sql.value { Int64($0.catalogVersion) })::integer, x.class, x.price_limit, x.first_selfpay_bp
                 FROM admission a, \(sql.unnest({ $0.lines }, [
                     .int32("n", { Int64($0.number) }), .text("code", { $0.line.code }), .int64("qty_milli", { $0.line.quantity.milli }),
-                    .int64("price", { $0.line.price }), .int64("amount", { $0.amount }),
+                    .int64("price", { $0.line.price }), .int64("amount", { $0.amount }), .text("class", { $0.item.itemClass.rawValue }),
+                    .int64("price_limit", { $0.item.priceLimit }), .int32("first_selfpay_bp", { $0.item.firstSelfPayBP }),
                 ], as: "x"))
                 WHERE a.id = \(admission)
             )
@@ -104,7 +133,8 @@ enum HospitalStaysSQL {
             """
     }
     static let fees = PGStatement<FeeLineRow, Int64>("admission_fees", """
-        SELECT code, qty_milli, price FROM admission_fee WHERE admission_id = $1 ORDER BY line_no
+        SELECT code, qty_milli, price, catalog_version, class, price_limit, first_selfpay_bp
+        FROM admission_fee WHERE admission_id = $1 ORDER BY line_no
         """)
 }
 
@@ -115,7 +145,6 @@ public struct HospitalStays: Sendable {
     let decider: ClaimDecider
     let clock: any Clock
 
-    var reference: ReferenceData { decider.reference }
     var presenter: CardPresenter { decider.presenter }
 
     /// The most fee lines one admission holds (a long stay's daily lines fit many times over).
@@ -149,10 +178,18 @@ public struct HospitalStays: Sendable {
     }
 
     /// FEES (费用明细上传): a batch of fee lines for an open admission of this institution.
+    /// Each line is classified by the catalog in force on the upload's business date and keeps
+    /// that classification (RULES.md §7).
     public func addFees(admission wireID: String, lines: [ClaimLine], traced request: TracedRequest, by context: TerminalContext) -> Answer<FeesAdded> {
-        runner.transaction("FEES", traced: request, by: context) { transaction in
+        let date = BusinessDate(unixSeconds: clock.now())
+        return runner.transaction("FEES", traced: request, by: context) { transaction in
             if let record = try transaction.traceRecord(request, by: context) {
                 return record.repeatedAnswer(for: request).map { FeesAdded($0, isRepeat: true) }
+            }
+            let reference: ReferenceData
+            switch decider.reference(on: date) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let data): reference = data
             }
             if let unknown = lines.first(where: { reference.catalog[$0.code] == nil }) { return .failure(.unknownItem(unknown.code)) }
             let admission: AdmissionRow
@@ -169,10 +206,10 @@ public struct HospitalStays: Sendable {
                 guard let item = reference.catalog[line.code], case .success(let priced) = Pricing.priceLine(line, item: item) else {
                     return .failure(Refusal(.badRequest, "fee line amounts are out of range"))
                 }
-                batch.append(FeeBatch.Line(number: index + 1, line: line, amount: priced.amount))
+                batch.append(FeeBatch.Line(number: index + 1, line: line, item: item, amount: priced.amount))
             }
-            guard let totals = try transaction.query(HospitalStaysSQL.addFees(FeeBatch(admission: admission.id, trace: request.trace,
-                                                                                     lines: batch))).first else {
+            let fees = FeeBatch(admission: admission.id, trace: request.trace, catalogVersion: reference.catalogVersion, lines: batch)
+            guard let totals = try transaction.query(HospitalStaysSQL.addFees(fees)).first else {
                 preconditionFailure("an UPDATE … RETURNING of a locked admission returns its row")
             }
             let added = FeesAdded(lines: totals.lines, total: totals.total, isRepeat: false)
@@ -197,9 +234,10 @@ public struct HospitalStays: Sendable {
             guard !fees.isEmpty else { return .failure(Refusal(.badRequest, "the admission has no fee lines")) }
             let claimant = ClaimantState(card: nil, insurance: patient.insurance, balance: patient.hasAccount ? patient.balance : 0,
                                          year: YearAccumulators(accumulators)[patient.id, .inpatient])
-            let terms = ClaimTerms(lines: fees.map(\.line), visit: .inpatient, level: context.level, useAccount: true)
-            return ClaimDecision.price(terms, for: claimant, reference: reference)
-                .map(\.split).mapError { Refusal.claim($0, presentation: nil) }
+            return decider.reference(on: date).flatMap { reference in
+                ClaimDecision.price(fees.terms(level: context.level, useAccount: true), for: claimant, reference: reference)
+                    .map(\.split).mapError { Refusal.claim($0, presentation: nil) }
+            }
         }
     }
 
@@ -226,7 +264,8 @@ public struct HospitalStays: Sendable {
                 CardholderSQL.qrUsed(PGArray(member.tokens)), WriteSetSQL.allocateIDs(1))
             let rows = ClaimRows(holders, cardRows, accumulators, used)
             let claim = ClaimMember(claim: ClaimRequest(credential: credential, lines: fees.map(\.line), visit: .inpatient,
-                                                        useAccount: useAccount), resolved: member)
+                                                        useAccount: useAccount, classified: fees.map(\.classification)),
+                                    resolved: member)
             // Checked once the card is accepted (a wrong PIN counts whatever else is wrong).
             let admissible = { (holder: Cardholder) -> ClaimRefusal? in
                 guard holder.personID == found.personID else { return .inadmissible(.badRequest, "the card is not the admitted patient's") }
@@ -235,13 +274,13 @@ public struct HospitalStays: Sendable {
                 return nil
             }
             var writes = WriteSet(date: date)
-            switch decider.decide(claim, rows, writes: &writes, admissible: admissible) {
+            switch decider.decide(claim, rows, writes: &writes, catalogVersion: fees.catalogVersion, admissible: admissible) {
             case .failure(let refusal):
                 return try transaction.commit(writes, alone: true, answering: .failure(refusal))
             case .success(let priced):
                 guard let admission = admissions.first else { preconditionFailure("an admissible discharge has its admission") }
                 let settlement = ids[0].id
-                writes.settle(id: settlement, priced.claim, holder: priced.holder, visit: .inpatient, traced: request,
+                writes.settle(id: settlement, priced, visit: .inpatient, traced: request,
                               admission: admission.id, by: context, qrDetail: "settlement=\(WireID.settlement.encode(settlement))")
                 let record = SettlementRecord(id: settlement, split: priced.claim.split, balanceAfter: priced.claim.balanceAfter, state: .settled)
                 return try transaction.commit(writes, alone: true, answering: .success(Settled(settlement: record, isRepeat: false)))

@@ -1,29 +1,46 @@
 import MedsettleCore
 import PGClient
 
-/// The catalog, the policy table and the institutions as the database holds them: read once at
-/// start (reference data changes only by migration or seed, so a restart picks changes up).
+/// The statements that read the reference data into memory: catalog and policy versions (only
+/// those not held yet: versions never change once imported), institutions and terminals.
 enum ReferenceTables {
-    struct CatalogRow: PGRowDecodable {
-        let code: String, name: String, itemClass: ItemClass, unit: String, priceLimit: Fen, firstSelfPayBP: Int64
+    struct VersionRow: PGRowDecodable {
+        let version: Int, effectiveDay: Int64, importedAt: Int64
         init(_ row: inout PGRow) {
+            version = row("version")
+            effectiveDay = row("effective_day")
+            importedAt = row("imported_at")
+        }
+
+        var effective: BusinessDate { BusinessDate(daysSinceEpoch: effectiveDay) }
+    }
+
+    struct CatalogRow: PGRowDecodable {
+        let version: Int
+        let code: String, name: String, itemClass: ItemClass, unit: String, priceLimit: Fen, firstSelfPayBP: Int64, traced: Bool
+        init(_ row: inout PGRow) {
+            version = row("version")
             code = row("code")
             name = row("name")
             itemClass = row("class")
             unit = row("unit")
             priceLimit = row("price_limit")
             firstSelfPayBP = row("first_selfpay_bp")
+            traced = row("traced")
         }
 
         var item: CatalogItem {
-            CatalogItem(code: code, name: name, itemClass: itemClass, unit: unit, priceLimit: priceLimit, firstSelfPayBP: firstSelfPayBP)
+            CatalogItem(code: code, name: name, itemClass: itemClass, unit: unit, priceLimit: priceLimit, firstSelfPayBP: firstSelfPayBP,
+                        traced: traced)
         }
     }
 
     struct PolicyRow: PGRowDecodable {
+        let version: Int
         let insurance: InsuranceType, visit: VisitType, level: Int, deductible: Fen, deductibleScope: DeductibleScope
         let fundRatioBP: Int64, annualCeiling: Fen, accountPaysFull: Bool
         init(_ row: inout PGRow) {
+            version = row("version")
             insurance = row("insurance")
             visit = row("visit")
             level = row("level")
@@ -40,6 +57,26 @@ enum ReferenceTables {
         }
     }
 
+    struct BenefitRow: PGRowDecodable {
+        let version: Int
+        let insurance: InsuranceType, illnessThreshold: Fen, illnessRatioBP: Int64, illnessCeiling: Fen
+        let assistRatioBP: Int64, assistCeiling: Fen
+        init(_ row: inout PGRow) {
+            version = row("version")
+            insurance = row("insurance")
+            illnessThreshold = row("illness_threshold")
+            illnessRatioBP = row("illness_ratio_bp")
+            illnessCeiling = row("illness_ceiling")
+            assistRatioBP = row("assist_ratio_bp")
+            assistCeiling = row("assist_ceiling")
+        }
+
+        var benefit: Benefit {
+            Benefit(insurance: insurance, illnessThreshold: illnessThreshold, illnessRatioBP: illnessRatioBP,
+                    illnessCeiling: illnessCeiling, assistRatioBP: assistRatioBP, assistCeiling: assistCeiling)
+        }
+    }
+
     struct InstitutionRow: PGRowDecodable {
         let code: String, name: String, kind: TerminalKind, level: Int
         init(_ row: inout PGRow) {
@@ -52,18 +89,62 @@ enum ReferenceTables {
         var institution: InstitutionRecord { InstitutionRecord(code: code, name: name, kind: kind, level: level) }
     }
 
-    static let catalog = PGStatement<CatalogRow>("reference_catalog", """
-        SELECT code, name, class, unit, price_limit, first_selfpay_bp FROM catalog_item
+    struct TerminalRow: PGRowDecodable {
+        let id: String, institution: String, sealedKey: [UInt8], keyVersion: Int, enabled: Bool
+        init(_ row: inout PGRow) {
+            id = row("id")
+            institution = row("institution")
+            sealedKey = row("key_sealed")
+            keyVersion = row("key_version")
+            enabled = row("enabled")
+        }
+    }
+
+    static let catalogVersions = PGStatement<VersionRow, Int64>("reference_catalog_versions", """
+        SELECT version, effective - DATE '1970-01-01' AS effective_day, extract(epoch FROM imported_at)::bigint AS imported_at
+        FROM catalog_version WHERE version > $1
         """)
-    static let policies = PGStatement<PolicyRow>("reference_policies", """
-        SELECT insurance, visit, level, deductible, deductible_scope, fund_ratio_bp, annual_ceiling, account_pays_full FROM policy
+    static let catalogEntries = PGStatement<CatalogRow, Int64>("reference_catalog_entries", """
+        SELECT version, code, name, class, unit, price_limit, first_selfpay_bp, traced FROM catalog_entry WHERE version > $1
+        """)
+    static let policyVersions = PGStatement<VersionRow, Int64>("reference_policy_versions", """
+        SELECT version, effective - DATE '1970-01-01' AS effective_day, extract(epoch FROM imported_at)::bigint AS imported_at
+        FROM policy_version WHERE version > $1
+        """)
+    static let policyEntries = PGStatement<PolicyRow, Int64>("reference_policy_entries", """
+        SELECT version, insurance, visit, level, deductible, deductible_scope, fund_ratio_bp, annual_ceiling, account_pays_full
+        FROM policy_entry WHERE version > $1
+        """)
+    static let benefitEntries = PGStatement<BenefitRow, Int64>("reference_benefit_entries", """
+        SELECT version, insurance, illness_threshold, illness_ratio_bp, illness_ceiling, assist_ratio_bp, assist_ceiling
+        FROM benefit_entry WHERE version > $1
         """)
     static let institutions = PGStatement<InstitutionRow>("reference_institutions", "SELECT code, name, kind, level FROM institution")
+    static let terminals = PGStatement<TerminalRow>("reference_terminals", """
+        SELECT id, institution, key_sealed, key_version, enabled FROM terminal
+        """)
 
-    static func load(_ connection: PGConnection) throws -> (ReferenceData, [String: InstitutionRecord]) {
-        let (items, policies, institutions) = try connection.pipeline(catalog(), Self.policies(), Self.institutions())
-        let reference = ReferenceData(catalog: Dictionary(items.map { ($0.item.code, $0.item) }, uniquingKeysWith: { $1 }),
-                                      policies: Dictionary(policies.map { ($0.policy.key, $0.policy) }, uniquingKeysWith: { $1 }))
-        return (reference, Dictionary(institutions.map { ($0.institution.code, $0.institution) }, uniquingKeysWith: { $1 }))
+    /// Catalog versions numbered above `known`. Read without a transaction: a version's entries
+    /// commit with it, and the entries are read after the versions, so every version read has
+    /// all its entries; entries of a version committed in between are left for the next load.
+    static func catalogs(after known: Int, _ connection: PGConnection) throws -> [CatalogVersion] {
+        let (versions, entries) = try connection.pipeline(catalogVersions(Int64(known)), catalogEntries(Int64(known)))
+        let items = Dictionary(grouping: entries, by: \.version)
+        return versions.map { v in
+            CatalogVersion(version: v.version, effective: v.effective, importedAt: v.importedAt,
+                           items: Dictionary((items[v.version] ?? []).map { ($0.code, $0.item) }, uniquingKeysWith: { $1 }))
+        }
+    }
+
+    static func policies(after known: Int, _ connection: PGConnection) throws -> [PolicyVersion] {
+        let (versions, rows, benefits) = try connection.pipeline(policyVersions(Int64(known)), policyEntries(Int64(known)),
+                                                                 benefitEntries(Int64(known)))
+        let policyRows = Dictionary(grouping: rows, by: \.version)
+        let benefitRows = Dictionary(grouping: benefits, by: \.version)
+        return versions.map { v in
+            PolicyVersion(version: v.version, effective: v.effective, importedAt: v.importedAt,
+                          policies: Dictionary((policyRows[v.version] ?? []).map { ($0.policy.key, $0.policy) }, uniquingKeysWith: { $1 }),
+                          benefits: Dictionary((benefitRows[v.version] ?? []).map { ($0.insurance, $0.benefit) }, uniquingKeysWith: { $1 }))
+        }
     }
 }

@@ -66,21 +66,45 @@ struct ClaimRows {
     }
 }
 
+/// The catalog and policy versions that priced a settlement (RULES.md §7: recorded with it).
+struct PricingVersions: Sendable, Equatable {
+    let catalog: Int
+    let policy: Int
+}
+
 /// A claim priced for its holder (who carries the QR token to use up, if one was presented).
 struct PricedFor {
     let claim: PricedClaim
     let holder: Cardholder
+    let versions: PricingVersions
 }
 
 /// Decides claims from the rows read: PRICE, each claim of a settlement round, DISCHARGE.
 struct ClaimDecider: Sendable {
     let presenter: CardPresenter
-    let reference: ReferenceData
+    let reference: ReferenceBook
 
-    /// Decides one claim (`ClaimDecision`, the one decision every claim path takes), putting its
-    /// PIN bookkeeping into `writes`.
-    func decide(_ member: ClaimMember, _ rows: ClaimRows, writes: inout WriteSet,
+    /// The catalog and policy in force on `date`, or BAD_STATE when none is (RULES.md §12).
+    func reference(on date: BusinessDate) -> Answer<ReferenceData> {
+        guard let data = reference.reference(on: date) else {
+            return .failure(Refusal(.badState, "no catalog and policy version is in force on \(date.yyyymmdd)"))
+        }
+        return .success(data)
+    }
+
+    /// Decides one claim (`ClaimDecision`, the one decision every claim path takes) on the
+    /// catalog and policy in force on the claim's business date (`writes.date`), putting its PIN
+    /// bookkeeping into `writes`. Without a version in force nothing is presented or counted.
+    /// `catalogVersion` overrides the version recorded when the lines were classified before
+    /// (a discharge's fee lines).
+    func decide(_ member: ClaimMember, _ rows: ClaimRows, writes: inout WriteSet, catalogVersion: Int? = nil,
                 admissible: (Cardholder) -> ClaimRefusal? = { _ in nil }) -> Answer<PricedFor> {
+        let reference: ReferenceData
+        switch self.reference(on: writes.date) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let data): reference = data
+        }
+        let versions = PricingVersions(catalog: catalogVersion ?? reference.catalogVersion, policy: reference.policyVersion)
         var holder = member.cardNo.flatMap { rows.holders[$0] }
         let credential: PresentedCredential
         switch member.presented {
@@ -100,7 +124,7 @@ struct ClaimDecider: Sendable {
         case .failure(let refusal): return .failure(Refusal.claim(refusal, presentation: decision.presentation))
         case .success(let priced):
             guard let holder else { preconditionFailure("a claim is priced for a holder") }
-            return .success(PricedFor(claim: priced, holder: holder))
+            return .success(PricedFor(claim: priced, holder: holder, versions: versions))
         }
     }
 }

@@ -143,7 +143,7 @@ extension Settlements {
             case .failure(let refusal):
                 verdicts.append(.answer(.failure(refusal)))
             case .success(let priced):
-                writes.settle(id: ids[index].id, priced.claim, holder: priced.holder, visit: job.claim.visit, traced: job.traced,
+                writes.settle(id: ids[index].id, priced, visit: job.claim.visit, traced: job.traced,
                               by: job.context)
                 let record = SettlementRecord(id: ids[index].id, split: priced.claim.split, balanceAfter: priced.claim.balanceAfter,
                                               state: .settled)

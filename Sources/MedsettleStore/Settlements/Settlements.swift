@@ -8,16 +8,24 @@ public struct ClaimRequest: Sendable {
     public let lines: [ClaimLine]
     public let visit: VisitType
     public let useAccount: Bool
+    /// The lines' classification when they were classified before (a discharge's fee lines, by
+    /// the catalog of their upload day); nil: by the catalog in force.
+    let classified: [CatalogItem]?
 
     public init(credential: Credential, lines: [ClaimLine], visit: VisitType, useAccount: Bool) {
+        self.init(credential: credential, lines: lines, visit: visit, useAccount: useAccount, classified: nil)
+    }
+
+    init(credential: Credential, lines: [ClaimLine], visit: VisitType, useAccount: Bool, classified: [CatalogItem]?) {
         self.credential = credential
         self.lines = lines
         self.visit = visit
         self.useAccount = useAccount
+        self.classified = classified
     }
 
     func terms(at context: TerminalContext) -> ClaimTerms {
-        ClaimTerms(lines: lines, visit: visit, level: context.level, useAccount: useAccount)
+        ClaimTerms(lines: lines, visit: visit, level: context.level, useAccount: useAccount, classified: classified)
     }
 }
 

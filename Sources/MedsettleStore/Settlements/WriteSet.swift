@@ -30,6 +30,7 @@ struct WriteSet: Sendable {
         let balanceAfter: Fen
         /// The admission a discharge closes.
         let admission: Int64?
+        let versions: PricingVersions
     }
 
     struct LineRow: Sendable {
@@ -105,13 +106,14 @@ struct WriteSet: Sendable {
 
     /// Every row of one settlement (`id` from `WriteSetSQL.allocateIDs`); a discharge names the
     /// admission it closes. A QR payment is used up with it, its event saying `qrDetail`.
-    mutating func settle(id: Int64, _ priced: PricedClaim, holder: Cardholder, visit: VisitType, traced request: TracedRequest,
+    mutating func settle(id: Int64, _ pricedFor: PricedFor, visit: VisitType, traced request: TracedRequest,
                          admission: Int64? = nil, by context: TerminalContext, qrDetail: String? = nil) {
+        let priced = pricedFor.claim, holder = pricedFor.holder
         let split = priced.split
         settlements.append(SettlementRow(
             id: id, terminal: context.terminal, institution: context.institution, trace: request.trace, verb: request.verb,
             fingerprint: request.fingerprint, personID: holder.personID, cardNo: holder.cardNo, visit: visit, split: split,
-            balanceAfter: priced.balanceAfter, admission: admission))
+            balanceAfter: priced.balanceAfter, admission: admission, versions: pricedFor.versions))
         for (index, line) in priced.lines.enumerated() { lines.append(LineRow(settlement: id, number: index + 1, line: line)) }
         if split.account > 0 { debits.append(Debit(personID: holder.personID, amount: split.account)) }
         if split.deductible > 0 || split.fund > 0 {
@@ -157,14 +159,16 @@ enum WriteSetSQL {
                 .int64("selfpay_first", { $0.split.selfpayFirst }), .int64("inscope", { $0.split.inscope }),
                 .int64("deductible", { $0.split.deductible }), .int64("fund", { $0.split.fund }), .int64("account", { $0.split.account }),
                 .int64("cash", { $0.split.cash }), .int64("balance_after", { $0.balanceAfter }), .optionalInt64("admission_id", { $0.admission }),
+                .int32("catalog_version", { Int64($0.versions.catalog) }), .int32("policy_version", { Int64($0.versions.policy) }),
             ], as: "u"))
         ), s AS (
             INSERT INTO settlement (id, terminal, institution, trace, person_id, card_no, visit, business_date,
                                     total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after,
-                                    admission_id)
+                                    admission_id, catalog_version, policy_version)
             OVERRIDING SYSTEM VALUE
             SELECT id, terminal, institution, trace, person_id, card_no, visit, \(sql.value { $0.date.yyyymmdd })::date,
-                   total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after, admission_id
+                   total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after, admission_id,
+                   catalog_version, policy_version
             FROM sx
         ), lines AS (
             INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)

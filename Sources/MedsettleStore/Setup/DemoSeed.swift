@@ -28,30 +28,35 @@ public enum Seeder {
     /// The agency terminal that the demo credits are recorded under.
     static let demoCreditTerminal = "G001-01"
 
-    /// Loads institutions, terminals (keys sealed), catalog and policy from the shipped CSVs.
+    /// The demo data set's catalog and policy are in force from this date (before any settlement).
+    public static let demoEffective = BusinessDate(year: 2000, month: 1, day: 1)!
+
+    /// Loads institutions, terminals (keys sealed), and the catalog and policy as version 1 of
+    /// each, effective 20000101, from the shipped CSVs; what is there already is left as it is.
     public static func loadReferenceData(_ connection: PGConnection, secrets: ServerSecrets) throws {
         let institutions = try InstitutionRecord.parse(csv: try SQLResources.seedFile("institutions.csv"))
         let terminals = try TerminalRecord.parse(csv: try SQLResources.seedFile("terminals.csv"),
                                                  institutions: Set(institutions.map(\.code)))
         let catalog = try ReferenceData.parseCatalog(try SQLResources.seedFile("catalog.csv"))
         let policies = try ReferenceData.parsePolicies(try SQLResources.seedFile("policy.csv"))
+        let benefits = try ReferenceData.parseBenefits(try SQLResources.seedFile("benefits.csv"))
+        let administration = ReferenceAdministration(connection: connection)
+        _ = try administration.importInstitutions(institutions)
         try connection.withTransaction { transaction in
-            for i in institutions {
-                _ = try transaction.query(SeedSQL.institution(i.code, i.name, i.kind.rawValue, Int64(i.level)))
-            }
             for t in terminals {
                 _ = try transaction.query(TerminalAdministrationSQL.insert(t.terminal, t.institution,
                                                                            PGBytes(try secrets.seal(terminalKey: t.key)), t.enabled))
             }
-            for item in catalog.values.sorted(by: { $0.code < $1.code }) {
-                _ = try transaction.query(SeedSQL.catalogItem(item.code, item.name, item.itemClass.rawValue, item.unit, item.priceLimit,
-                                                              item.firstSelfPayBP))
-            }
-            for p in policies.values {
-                _ = try transaction.query(SeedSQL.policy(p.insurance.rawValue, p.visit.rawValue, Int64(p.level), p.deductible,
-                                                         p.deductibleScope.rawValue, p.fundRatioBP, p.annualCeiling, p.accountPaysFull))
-            }
             try transaction.commit()
+        }
+        let today = BusinessDate(unixSeconds: SystemClock().now())
+        if try administration.catalogVersions().isEmpty {
+            _ = try administration.importCatalog(catalog.values.sorted { $0.code < $1.code }, effective: demoEffective, today: today,
+                                                 allowPast: true)
+        }
+        if try administration.policyVersions().isEmpty {
+            _ = try administration.importPolicy(Array(policies.values), benefits: Array(benefits.values), effective: demoEffective,
+                                                today: today, allowPast: true)
         }
     }
 
@@ -79,17 +84,6 @@ public enum Seeder {
 
 /// The statements that load the demo data set.
 enum SeedSQL {
-    static let institution = PGStatement<PGNoRows, String, String, String, Int64>("seed_institution", """
-        INSERT INTO institution (code, name, kind, level) VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING
-        """)
-    static let catalogItem = PGStatement<PGNoRows, String, String, String, String, Int64, Int64>("seed_catalog_item", """
-        INSERT INTO catalog_item (code, name, class, unit, price_limit, first_selfpay_bp)
-        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING
-        """)
-    static let policy = PGStatement<PGNoRows, String, String, Int64, Int64, String, Int64, Int64, Bool>("seed_policy", """
-        INSERT INTO policy (insurance, visit, level, deductible, deductible_scope, fund_ratio_bp, annual_ceiling, account_pays_full)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
-        """)
     static let activeCard = PGStatement<PGNoRows, String, Int64, PGBytes, PGBytes>("seed_active_card", """
         INSERT INTO card (card_no, person_id, status, pin_salt, pin_hash) VALUES ($1, $2, 'ACTIVE', $3, $4)
         """)
