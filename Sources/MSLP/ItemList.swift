@@ -12,7 +12,8 @@ import MedsettleCore
 /// decided by counting separators before any line is parsed, so a huge list is refused cheaply.
 public enum ItemList {
     public static let maxLines = 200
-    public static let maxCodeLength = 16
+    /// A catalog code is at most 20 characters (the catalog import's bound).
+    public static let maxCodeLength = 20
     public static let maxQuantityIntegerDigits = 7
     public static let maxQuantityFractionDigits = 3
     public static let maxPriceDigits = 10
@@ -68,7 +69,7 @@ public enum ItemList {
         while i < end && ByteClass.isItemCodeByte(p[i]) { i += 1 }
         let codeLength = i - range.lowerBound
         guard codeLength >= 1, codeLength <= maxCodeLength, i < end, p[i] == star else {
-            return .failure(LineProblem(message: "bad code: 1-16 of A-Z a-z 0-9 _ - then '*'"))
+            return .failure(LineProblem(message: "bad code: 1-\(maxCodeLength) of A-Z a-z 0-9 _ - then '*'"))
         }
         let code = String(decoding: UnsafeBufferPointer(rebasing: p[range.lowerBound..<i]), as: UTF8.self)
         i += 1

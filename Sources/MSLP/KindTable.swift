@@ -11,7 +11,7 @@ extension Verb {
             return true
         case .cardInfo, .pinChange:
             return kind == .pharmacy || kind == .hospital || kind == .window
-        case .price, .settle, .cancel, .reverse, .query, .recon:
+        case .price, .settle, .cancel, .reverse, .query, .recon, .itemInfo:
             return kind == .pharmacy || kind == .hospital
         case .admit, .fees, .discharge:
             return kind == .hospital

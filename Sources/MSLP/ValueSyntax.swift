@@ -70,6 +70,15 @@ public enum ValueSyntax {
         }
     }
 
+    /// A catalog item code as claim lines write it (`ITEMINFO code=`).
+    public static func itemCode(_ value: String, key: String = "code") -> Result<String, ValueError> {
+        let bytes = value.utf8
+        guard (1...ItemList.maxCodeLength).contains(bytes.count), bytes.allSatisfy(ByteClass.isItemCodeByte) else {
+            return bad("\(key) must be 1-\(ItemList.maxCodeLength) of A-Z a-z 0-9 _ -")
+        }
+        return .success(value)
+    }
+
     /// A date `YYYYMMDD` that exists in the calendar (a business date, Asia/Shanghai).
     public static func date(_ value: String, key: String = "date") -> Result<BusinessDate, ValueError> {
         guard let date = BusinessDate(yyyymmdd: value) else {

@@ -28,6 +28,7 @@ public enum Verb: String, CaseIterable, Sendable {
     case cancelCard = "CANCELCARD"
     case personUpdate = "PERSONUPDATE"
     case qrCode = "QRCODE"
+    case itemInfo = "ITEMINFO"
 
     /// The session verbs: allowed for every kind; `PING` and `SIGNIN` are also served before sign-in.
     public var isSessionVerb: Bool {

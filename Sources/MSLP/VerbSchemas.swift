@@ -22,6 +22,7 @@ extension Verb {
         case .replace, .cancelCard: return Schemas.cardWindowReason
         case .personUpdate: return Schemas.personUpdate
         case .qrCode: return Schemas.qrCode
+        case .itemInfo: return Schemas.itemInfo
         }
     }
 }
@@ -51,4 +52,5 @@ private enum Schemas {
     static let cardWindowReason = FieldSchema(["card", "id_no", "reason"], optional: ["agent_id"])
     static let personUpdate = FieldSchema(["id_no"], optional: ["name", "new_id_no", "agent_id"])
     static let qrCode = FieldSchema(["card"])
+    static let itemInfo = FieldSchema(["code"], optional: ["date"])
 }

@@ -48,10 +48,23 @@ public struct ReferenceVersions: Sendable {
         self.policies = policies.sorted { ($0.effective, $0.version) < ($1.effective, $1.version) }
     }
 
-    /// Adds versions not held yet (versions never change once imported, so a known number is skipped).
+    /// Adds versions not held yet (versions never change once imported, so a known number is
+    /// skipped). An item unchanged from the latest version held is kept as that version's value,
+    /// so that consecutive versions share the storage of their strings.
     public mutating func add(catalogs new: [CatalogVersion]) {
         let known = Set(catalogs.map(\.version))
-        self = ReferenceVersions(catalogs: catalogs + new.filter { !known.contains($0.version) }, policies: policies)
+        var latest = catalogs.max { $0.version < $1.version }
+        var added: [CatalogVersion] = []
+        for version in new.sorted(by: { $0.version < $1.version }) where !known.contains(version.version) {
+            var items = version.items
+            if let previous = latest?.items {
+                for (code, item) in items { if let old = previous[code], old == item { items[code] = old } }
+            }
+            let shared = CatalogVersion(version: version.version, effective: version.effective, importedAt: version.importedAt, items: items)
+            added.append(shared)
+            latest = shared
+        }
+        self = ReferenceVersions(catalogs: catalogs + added, policies: policies)
     }
 
     public mutating func add(policies new: [PolicyVersion]) {

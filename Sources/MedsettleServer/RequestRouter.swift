@@ -65,6 +65,20 @@ struct RequestRouter: Sendable {
         func refuse(_ code: ErrorCode, _ message: String) -> RouteStep {
             .now(RoutedReply(reply: .error(tag: tag, code: code, message: message), action: .none))
         }
+        // The signed-in terminal as it stands now (RULES.md §7): disabled or rotated since the
+        // sign-in, the session ends with this reply, whatever the verb; otherwise its context as
+        // it is now (an institution import may have changed its level).
+        var current: TerminalContext?
+        if let signedIn = session.terminal, request.verb != .signIn {
+            switch store.reference.standing(of: signedIn.terminal, signedInWith: session.keyVersion) {
+            case .standing(let context): current = context
+            case .disabled:
+                return .now(RoutedReply(reply: .error(tag: tag, code: .terminalDisabled, message: "terminal is disabled"), action: .close))
+            case .rotated:
+                return .now(RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "the terminal's key has changed; sign in again"),
+                                        action: .close))
+            }
+        }
         // Session verbs and the sign-in gate.
         switch request.verb {
         case .ping:
@@ -76,18 +90,7 @@ struct RequestRouter: Sendable {
         default:
             break
         }
-        guard let signedIn = session.terminal else { return refuse(.notSignedIn, "sign in first") }
-        // The terminal as it stands now (RULES.md §7): disabled or rotated since the sign-in ends
-        // the session with this reply; otherwise its context as it is now.
-        let terminal: TerminalContext
-        switch store.reference.standing(of: signedIn.terminal, signedInWith: session.keyVersion) {
-        case .standing(let context): terminal = context
-        case .disabled:
-            return .now(RoutedReply(reply: .error(tag: tag, code: .terminalDisabled, message: "terminal is disabled"), action: .close))
-        case .rotated:
-            return .now(RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "the terminal's key has changed; sign in again"),
-                                    action: .close))
-        }
+        guard let terminal = current else { return refuse(.notSignedIn, "sign in first") }
         guard request.verb.isAllowed(for: terminal.kind) else {
             return refuse(.forbidden, "\(request.verb.rawValue) is not allowed for a \(terminal.kind.rawValue) terminal")
         }
@@ -98,6 +101,7 @@ struct RequestRouter: Sendable {
             return .now(RoutedReply(reply: .ok(tag: tag), action: .close))
         }
         if request.verb == .settle { return settle(request, by: terminal, on: eventLoop) }
+        if request.verb == .itemInfo { return itemInfo(request, by: terminal) }
         switch operation(for: request, by: terminal) {
         case .failure(let error):
             return .now(RoutedReply(reply: error.reply(tag: tag), action: .none))
@@ -230,6 +234,8 @@ struct RequestRouter: Sendable {
             return Commands.recon(request).map { date, stated, scope in
                 { store.reconciliation.reconcile(date: date, stated: stated, scope: scope, by: terminal).answer(Response.reconciled) }
             }
+        case .itemInfo:
+            preconditionFailure("ITEMINFO is answered from memory, not on the thread pool")
         case .ping, .signIn, .signOut:
             preconditionFailure("session verbs are routed before operations")
         }
@@ -276,6 +282,22 @@ struct RequestRouter: Sendable {
                 metrics.observe(answer, kind: terminal.kind)
                 return RoutedReply(reply: Reply(tag: tag, answer), action: .none)
             })
+        }
+    }
+
+    /// ITEMINFO reads the catalog versions held in memory: answered at once, on the event loop.
+    private func itemInfo(_ request: Request, by terminal: TerminalContext) -> RouteStep {
+        let tag = request.tag
+        let decoded = Commands.required(request, "code").flatMap { ValueSyntax.itemCode($0) }.flatMap { code in
+            (request.value("date").map { ValueSyntax.date($0) } ?? .success(store.businessDate())).map { (code, $0) }
+        }
+        switch decoded {
+        case .failure(let error):
+            return .now(RoutedReply(reply: error.reply(tag: tag), action: .none))
+        case .success(let (code, date)):
+            let answer = store.reference.item(code, on: date).answer(Response.itemInfo)
+            metrics.observe(answer, kind: terminal.kind)
+            return .now(RoutedReply(reply: Reply(tag: tag, answer), action: .none))
         }
     }
 

@@ -22,6 +22,7 @@ enum Response: Sendable {
     case admitted(Admitted)
     case feesAdded(FeesAdded)
     case reconciled(Reconciled)
+    case itemInfo(ItemInfo)
 }
 
 /// An operation's answer on its way to the wire.
@@ -100,7 +101,16 @@ extension Response {
             let engine = recon.engine
             return [("match", recon.matches ? "1" : "0"), ("count", String(engine.count)), ("total", String(engine.total)),
                     ("fund", String(engine.fund)), ("account", String(engine.account)), ("cash", String(engine.cash))]
+        case .itemInfo(let info):
+            return Self.itemFields(info)
         }
+    }
+
+    private static func itemFields(_ info: ItemInfo) -> [(String, String)] {
+        let item = info.item
+        return [("code", item.code), ("name", item.name), ("class", item.itemClass.rawValue), ("unit", item.unit),
+                ("limit", String(item.priceLimit)), ("first_bp", String(item.firstSelfPayBP)), ("traced", item.traced ? "1" : "0"),
+                ("version", String(info.version)), ("effective", info.effective.yyyymmdd)]
     }
 
     private static func newCard(_ card: CardIssued) -> [(String, String)] {

@@ -103,16 +103,17 @@ struct DatabaseLayerTests {
     }
 }
 
-/// Reference rows that settlements name cannot go away (migration 0005).
+/// Reference rows that settlements name cannot go away (migrations 0005 and 0006): terminals
+/// stay, and catalog and policy versions never change.
 @Suite struct ReferenceGuardTests {
-    @Test func catalogItemsAndTerminalsStay() throws {
+    @Test func versionsAndTerminalsStay() throws {
         let connection = try PGConnection(conninfo: try TestDatabaseServer.shared.freshDatabase())
-        for statement in ["DELETE FROM catalog_item WHERE code = 'A001'", "UPDATE catalog_item SET code = 'Z001' WHERE code = 'A001'",
-                          "DELETE FROM terminal WHERE id = 'P001-01'", "UPDATE terminal SET id = 'P001-99' WHERE id = 'P001-01'",
-                          "TRUNCATE catalog_item CASCADE"] {
+        for statement in ["DELETE FROM catalog_entry WHERE code = 'A001'", "UPDATE catalog_entry SET price_limit = 1 WHERE code = 'A001'",
+                          "UPDATE catalog_version SET effective = DATE '2030-01-01'", "DELETE FROM policy_entry",
+                          "UPDATE benefit_entry SET illness_ratio_bp = 0", "TRUNCATE policy_version CASCADE",
+                          "DELETE FROM terminal WHERE id = 'P001-01'", "UPDATE terminal SET id = 'P001-99' WHERE id = 'P001-01'"] {
             #expect(throws: PGError.self) { try connection.execute(statement) }
         }
-        try connection.execute("UPDATE catalog_item SET name = 'renamed' WHERE code = 'A001'")
         try connection.execute("UPDATE terminal SET enabled = false WHERE id = 'P001-01'")
     }
 }

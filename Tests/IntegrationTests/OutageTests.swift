@@ -43,10 +43,12 @@ struct OutageTests {
         let whileDown = try await MSLPClient.withConnection(host: "127.0.0.1", port: server.localPort) { connection in
             let ping = try await connection.request("PING p1")
             let signIn = try await connection.signIn(terminal: "P001-01", key: Terminals.key("P001-01"))
-            return (ping.ok, signIn.code)
+            let settle = try await connection.request("SETTLE s1 trace=OUT-X card=H00000017 pin=246810 items=A001*1@1000")
+            return (ping.ok, signIn.ok, settle.code)
         }
         #expect(whileDown.0, "PING needs no database")
-        #expect(whileDown.1 == "UNAVAILABLE")
+        #expect(whileDown.1, "SIGNIN checks the key held in memory")
+        #expect(whileDown.2 == "UNAVAILABLE")
         #expect(ContinuousClock.now - started < .seconds(5), "refused quickly, not after a timeout")
 
         try cluster.start()

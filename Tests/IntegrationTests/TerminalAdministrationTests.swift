@@ -44,6 +44,7 @@ struct TerminalAdministrationTests {
         #expect(added.status == 0, "\(added.error)")
         let (terminal, key) = try Self.issued(added.output)
         #expect(terminal == "P001-03")
+        try await engine.waitForReference("the new terminal") { $0.credentials(terminal) != nil }
         #expect(try await Self.signIn(engine, terminal, key).ok)
         let named = try run(["terminal", "add", "--institution", "H002", "--id", "H002-ward7"])
         #expect(try Self.issued(named.output).0 == "H002-ward7")
@@ -59,14 +60,17 @@ struct TerminalAdministrationTests {
             let disabled = try run(["terminal", "disable", terminal])
             #expect(disabled.status == 0 && disabled.output == "terminal=\(terminal) enabled=0\n", "\(disabled)")
         }
+        try await engine.waitForReference("the terminal disabled") { $0.credentials(terminal)?.enabled == false }
         #expect(try await Self.signIn(engine, terminal, key).code == "TERMINAL_DISABLED")
         #expect(try run(["terminal", "enable", terminal]).output == "terminal=\(terminal) enabled=1\n")
+        try await engine.waitForReference("the terminal enabled") { $0.credentials(terminal)?.enabled == true }
         #expect(try await Self.signIn(engine, terminal, key).ok)
 
         // A rotated key: the old one fails at once, the new one signs in.
         let rotated = try run(["terminal", "rotate-key", terminal])
         let (same, newKey) = try Self.issued(rotated.output)
         #expect(same == terminal && newKey != key)
+        try await engine.waitForReference("the new key") { $0.credentials(terminal)?.key == newKey }
         #expect(try await Self.signIn(engine, terminal, key).code == "AUTH_FAILED")
         #expect(try await Self.signIn(engine, terminal, newKey).ok)
 
@@ -77,5 +81,49 @@ struct TerminalAdministrationTests {
         #expect(!listed.output.contains(encodeHex(newKey)))
         #expect(try engine.scalar("SELECT count(*) FROM terminal") == Int64(listed.output.split(separator: "\n").count))
         await engine.stop()
+    }
+
+    /// RULES.md §7 and §12 across two fronts on one database: a session whose terminal is
+    /// disabled, or whose key is rotated, answers its next request (read 2 s or more after the
+    /// command) with the error under its own tag, later pipelined requests get no reply, and the
+    /// connection closes.
+    @Test func sessionsEndOnEveryFrontWhenTheTerminalIsDisabledOrRotated() async throws {
+        let first = try await TestEngine.start()
+        let second = try await TestEngine.start(sharing: first)
+        let env = Self.environment(first)
+        let fronts = [first, second]
+        // Sessions that stay open: P001-02 and H002-01 on each front.
+        func session(_ front: TestEngine, _ terminal: String, _ body: @escaping (MSLPConnection) async throws -> Void) async throws {
+            try await MSLPClient.withConnection(host: "127.0.0.1", port: front.port) { connection in
+                #expect(try await connection.signIn(terminal: terminal, key: Terminals.key(terminal)).ok)
+                #expect(try await connection.request("PING p").ok)
+                try await body(connection)
+            }
+        }
+        var newKey: [UInt8] = []
+        try await session(first, "P001-02") { p1 in try await session(first, "H002-01") { h1 in
+            try await session(second, "P001-02") { p2 in try await session(second, "H002-01") { h2 in
+                #expect(try ServeProcessTests.run(["terminal", "disable", "P001-02"], environment: env).status == 0)
+                let rotated = try ServeProcessTests.run(["terminal", "rotate-key", "H002-01"], environment: env)
+                #expect(rotated.status == 0)
+                newKey = try Self.issued(rotated.output).1
+                try await Task.sleep(for: .seconds(2))
+                for (terminal, connection) in [("P001-02", p1), ("H002-01", h1), ("P001-02", p2), ("H002-01", h2)] {
+                    try await connection.send(raw: Array("PING first\r\nPING second\r\n".utf8))
+                    let reply = try await connection.readReply()
+                    #expect(reply.tag == "first", "\(reply)")
+                    #expect(reply.errorCode == (terminal == "P001-02" ? .terminalDisabled : .authFailed), "\(terminal): \(reply)")
+                    // No reply to the pipelined request, and the connection closes.
+                    #expect(try await connection.readLine() == nil, "\(terminal)")
+                }
+            } }
+        } }
+        for front in fronts {
+            #expect(try await Self.signIn(front, "P001-02", Terminals.key("P001-02")).code == "TERMINAL_DISABLED")
+            #expect(try await Self.signIn(front, "H002-01", Terminals.key("H002-01")).code == "AUTH_FAILED")
+            #expect(try await Self.signIn(front, "H002-01", newKey).ok)
+        }
+        await second.stop()
+        await first.stop()
     }
 }

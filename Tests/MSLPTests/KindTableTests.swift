@@ -31,11 +31,12 @@ struct KindTableTests {
         .cancelCard: [.window],
         .personUpdate: [.window],
         .qrCode: [.online],
+        .itemInfo: [.pharmacy, .hospital],
     ]
 
     @Test func table_covers_every_verb() {
         #expect(Set(Self.expected.keys) == Set(Verb.allCases))
-        #expect(Verb.allCases.count == 25)
+        #expect(Verb.allCases.count == 26)
     }
 
     @Test(arguments: Verb.allCases)

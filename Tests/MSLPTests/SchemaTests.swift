@@ -49,6 +49,7 @@ struct SchemaTests {
             "PERSONUPDATE t id_no=1",
             "PERSONUPDATE t id_no=1 name=n new_id_no=2 agent_id=3",
             "QRCODE t card=H00000001",
+            "ITEMINFO t code=A001",
         ]
         var covered = Set<Verb>()
         for line in lines {

@@ -5,7 +5,7 @@ import Testing
 struct ReferenceDataTests {
     @Test func fixtureCatalog() throws {
         let catalog = Fixtures.reference.catalog
-        #expect(catalog.count == 18)
+        #expect(catalog.count == 20)
         #expect(catalog["A001"] == CatalogItem(code: "A001", name: "阿莫西林胶囊 0.25g×24粒", itemClass: .a,
                                                unit: "盒", priceLimit: 1500, firstSelfPayBP: 0))
         #expect(catalog["S006"]?.itemClass == .b && catalog["S006"]?.priceLimit == 700_000

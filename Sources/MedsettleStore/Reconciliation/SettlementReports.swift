@@ -11,7 +11,7 @@ public struct SettlementExportRow: PGRowDecodable, Sendable {
                  row("visit"), String(row("total") as Int64), String(row("selfpay_full") as Int64),
                  String(row("selfpay_first") as Int64), String(row("inscope") as Int64), String(row("deductible") as Int64),
                  String(row("fund") as Int64), String(row("account") as Int64), String(row("cash") as Int64), row("state"),
-                 row("settled_at"), row("undone_at")]
+                 row("settled_at"), row("undone_at"), String(row("catalog_version") as Int), String(row("policy_version") as Int)]
     }
 }
 
@@ -29,13 +29,14 @@ public struct InstitutionDayRow: PGRowDecodable, Sendable {
 public enum SettlementReports {
     public static let exportHeader = ["settlement", "business_date", "institution", "terminal", "trace", "card", "visit",
                                       "total", "selfpay_full", "selfpay_first", "inscope", "deductible", "fund",
-                                      "account", "cash", "state", "settled_at", "undone_at"]
+                                      "account", "cash", "state", "settled_at", "undone_at", "catalog_version", "policy_version"]
 
     static let detailSQL = PGStatement<SettlementExportRow, String, String>("report_settlements_of_day", """
         SELECT id, to_char(business_date, 'YYYYMMDD') AS business_date, institution, terminal, trace, card_no, visit,
                total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, state,
                to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS') AS settled_at,
-               coalesce(to_char(undone_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS'), '') AS undone_at
+               coalesce(to_char(undone_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS'), '') AS undone_at,
+               catalog_version, policy_version
         FROM settlement WHERE institution = $1 AND business_date = $2::date ORDER BY id
         """)
 

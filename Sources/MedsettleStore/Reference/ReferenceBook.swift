@@ -22,6 +22,13 @@ public enum TerminalStanding: Sendable, Equatable {
     case rotated
 }
 
+/// ITEMINFO's answer: a catalog item as the version in force on a date has it.
+public struct ItemInfo: Sendable, Equatable {
+    public let item: CatalogItem
+    public let version: Int
+    public let effective: BusinessDate
+}
+
 /// The reference data every front keeps in memory so that neither a claim nor a SIGNIN costs a
 /// database query for it: every catalog and policy version, the institutions, and the terminals
 /// with their keys. `ReferenceFollower` reloads the part that changed when an import or a
@@ -52,6 +59,16 @@ public final class ReferenceBook: Sendable {
     /// The catalog and policy in force on `date`, or nil when none is (claims answer BAD_STATE).
     public func reference(on date: BusinessDate) -> ReferenceData? {
         state.withLock { $0.versions }.inForce(on: date)
+    }
+
+    /// ITEMINFO (目录查询): the item in the catalog version in force on `date`; `UNKNOWN_ITEM`
+    /// when it is not in it, `BAD_STATE` when no version is in force then.
+    public func item(_ code: String, on date: BusinessDate) -> Answer<ItemInfo> {
+        guard let catalog = versions.catalog(on: date) else {
+            return .failure(Refusal(.badState, "no catalog version is in force on \(date.yyyymmdd)"))
+        }
+        guard let item = catalog.items[code] else { return .failure(.unknownItem(code)) }
+        return .success(ItemInfo(item: item, version: catalog.version, effective: catalog.effective))
     }
 
     public var versions: ReferenceVersions { state.withLock { $0.versions } }

@@ -1,3 +1,4 @@
+import Foundation
 import LoadData
 import LoadHarness
 import MedsettleStore
@@ -37,8 +38,13 @@ func seedLoadPopulation(_ connection: PGConnection, terminals: Int, people: Int 
 }
 
 extension TestEngine {
-    /// The harness's generated terminals and people on this engine's database.
+    /// The harness's generated terminals and people on this engine's database, once this front
+    /// holds the new terminals (it hears of them by NOTIFY, within milliseconds).
     func seedLoad(terminals: Int, people: Int = 0) throws {
         try pool.withConnection { try seedLoadPopulation($0, terminals: terminals, people: people) }
+        let ids = (1...terminals).map(LoadTestData.terminal) + [LoadTestData.onlineTerminal]
+        for _ in 0..<500 where !ids.allSatisfy({ store.reference.credentials($0) != nil }) {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
     }
 }
