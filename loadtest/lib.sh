@@ -60,7 +60,8 @@ psql_() { psql -X -q -h "$dir" -p "$pgport" -U medsettle "$@"; }
 
 # ms_migrate_and_seed PEOPLE TERMINALS [HISTORY]
 ms_migrate_and_seed() {
-    "$BIN/medsettle" migrate --reference-data >&2
+    "$BIN/medsettle" migrate >&2
+    # seed loads the demo data set (institutions, the demo terminals, catalog, policy) itself
     "$BIN/medsettle" seed --people "$1" --terminals "$2" --history "${3:-0}" >&2
     # No database-wide ANALYZE here: statistics that call the empty settlement tables empty make
     # PostgreSQL plan the foreign-key checks against them as sequential scans, which slow down as
@@ -71,7 +72,8 @@ ms_migrate_and_seed() {
 
 # ms_start_server [serve flags…]: starts the engine on $MSLP_PORT and waits until it listens.
 ms_start_server() {
-    "$BIN/medsettle" serve --listen "127.0.0.1:$MSLP_PORT" --log-level warning "$@" &
+    # --demo-database: the seeded terminals' keys are published (demo data set, load-test keys)
+    "$BIN/medsettle" serve --listen "127.0.0.1:$MSLP_PORT" --log-level warning --demo-database "$@" &
     server_pid=$!
     for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MSLP_PORT") 2>/dev/null && return 0; sleep 0.1; done
     echo "the engine did not start listening on $MSLP_PORT" >&2

@@ -7,6 +7,19 @@ public enum SQLResources {
         public let version: Int
         public let name: String
         public let sql: String
+        /// The file as it is on disk, for its checksum (`sha256sum` of the file gives the same).
+        public let bytes: [UInt8]
+
+        public init(version: Int, name: String, sql: String) {
+            self.init(version: version, name: name, bytes: Array(sql.utf8), sql: sql)
+        }
+
+        init(version: Int, name: String, bytes: [UInt8], sql: String) {
+            self.version = version
+            self.name = name
+            self.bytes = bytes
+            self.sql = sql
+        }
     }
 
     public struct Missing: Error, CustomStringConvertible {
@@ -24,8 +37,11 @@ public enum SQLResources {
             guard let version = Int(file.prefix { $0.isNumber }) else {
                 throw Missing(description: "migration \(file) does not start with its number")
             }
-            let sql = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
-            result.append(Migration(version: version, name: file, sql: sql))
+            let bytes = Array(try Data(contentsOf: dir.appendingPathComponent(file)))
+            guard let sql = String(validating: bytes, as: UTF8.self) else {
+                throw Missing(description: "migration \(file) is not UTF-8")
+            }
+            result.append(Migration(version: version, name: file, bytes: bytes, sql: sql))
         }
         result.sort { $0.version < $1.version }
         for (a, b) in zip(result, result.dropFirst()) where a.version == b.version {

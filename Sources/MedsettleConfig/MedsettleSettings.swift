@@ -27,6 +27,17 @@ public enum MedsettleSettings {
               help: "database connections"),
         .init("pool-wait", environment: "MEDSETTLE_POOL_WAIT", default: "2", flag: .value(name: "seconds"),
               help: "seconds a request waits for a free connection, then BUSY"),
+        // Limits on every engine database connection (docs/OPERATIONS.md says why these values):
+        // a lock wait gives up before a statement does, and both well before a terminal would.
+        .init("db-statement-timeout", environment: "MEDSETTLE_DB_STATEMENT_TIMEOUT", default: "10", flag: .value(name: "seconds"),
+              help: "seconds a database statement may run, then it is cancelled and the request answers BUSY (0: no limit)"),
+        .init("db-lock-timeout", environment: "MEDSETTLE_DB_LOCK_TIMEOUT", default: "5", flag: .value(name: "seconds"),
+              help: "seconds a database statement may wait for a lock, then the request answers BUSY (0: no limit)"),
+        .init("db-idle-in-transaction-timeout", environment: "MEDSETTLE_DB_IDLE_IN_TRANSACTION_TIMEOUT", default: "10",
+              flag: .value(name: "seconds"),
+              help: "seconds a database connection may sit idle inside a transaction before PostgreSQL ends it (0: no limit)"),
+        .init("demo-database", environment: "MEDSETTLE_DEMO_DATABASE", default: "false", flag: .toggle,
+              help: "this is a demo or load-test database: serve even when terminals have published keys"),
         .init("settle-workers", environment: "MEDSETTLE_SETTLE_WORKERS", default: "2", flag: .value(name: "n"),
               help: "settlement threads (group commit), at most half the pool"),
         .init("settle-batch", environment: "MEDSETTLE_SETTLE_BATCH", default: "64", flag: .value(name: "n"),
@@ -53,6 +64,10 @@ public enum MedsettleSettings {
               help: "seconds to finish requests after SIGTERM"),
         .init("metrics", environment: "MEDSETTLE_METRICS", flag: .value(name: "host:port"),
               help: "Prometheus endpoint, HOST:PORT (GET /metrics)"),
+        // Schema migrations (`medsettle migrate`).
+        .init("migration-lock-timeout", environment: "MEDSETTLE_MIGRATION_LOCK_TIMEOUT", default: "3", scope: .migration,
+              flag: .value(name: "seconds"),
+              help: "seconds a migration may wait for a lock; then nothing of it is applied and migrate fails"),
         // An MSLP client (`medsettle client`).
         .init("host", environment: "MEDSETTLE_CLIENT_HOST", default: "127.0.0.1", scope: .client, flag: .value(name: "host"),
               help: "the engine's host"),

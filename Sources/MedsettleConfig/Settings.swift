@@ -16,6 +16,8 @@ public struct SettingScope: OptionSet, Sendable, Hashable {
     public static let log = SettingScope(rawValue: 1 << 3)
     /// An MSLP client's server, terminal and TLS.
     public static let client = SettingScope(rawValue: 1 << 4)
+    /// How schema migrations run (migrate).
+    public static let migration = SettingScope(rawValue: 1 << 5)
 }
 
 /// One setting, declared once: its key is the flag name (`--KEY`) and the config-file key; it has

@@ -35,7 +35,11 @@ public final class PGConnection: @unchecked Sendable {
     /// Connects with a libpq connection string: a URL (`postgresql://...`) or `key=value` pairs,
     /// possibly naming several hosts (`host=a,b target_session_attrs=read-write`). Settings the
     /// string gives win over `connectionDefaults`.
-    public init(conninfo: String) throws {
+    ///
+    /// - Parameter settings: server settings for the whole session (`statement_timeout`, …), set
+    ///   in one round trip right after connecting. Set with `set_config` rather than libpq's
+    ///   `options` so that an `options` in the connection string cannot silently replace them.
+    public init(conninfo: String, settings: [(name: String, value: String)] = []) throws {
         // With expand_dbname, values expanded from `dbname` override the keywords before it.
         // Both arrays end with NULL, as libpq wants.
         let keywords: [String?] = Self.connectionDefaults.map(\.key) + ["dbname", nil]
@@ -54,6 +58,10 @@ public final class PGConnection: @unchecked Sendable {
         // Server notices ("relation already exists, skipping") are not errors; keep them off stderr.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
         handle = conn
+        if !settings.isEmpty {
+            let calls = settings.indices.map { "set_config($\($0 * 2 + 1), $\($0 * 2 + 2), false)" }
+            try query("SELECT " + calls.joined(separator: ", "), settings.flatMap { [$0.name, $0.value] as [(any PGBindable)?] })
+        }
     }
 
     deinit {

@@ -30,12 +30,19 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     public var isCheckViolation: Bool { sqlState == "23514" }
     /// Serialization failure or deadlock: the transaction may simply be retried.
     public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
-    /// Class 08 (connection exception) and 57P (operator intervention: shutdown) mean the server went away.
+    /// Class 08 (connection exception), 57P (operator intervention: shutdown) and 25P03 (the
+    /// session sat idle in a transaction past `idle_in_transaction_session_timeout` and was ended)
+    /// mean the connection is gone.
     public var isConnectionFailure: Bool {
         if kind == .connection { return true }
         guard let s = sqlState else { return false }
-        return s.hasPrefix("08") || s.hasPrefix("57P")
+        return s.hasPrefix("08") || s.hasPrefix("57P") || s == "25P03"
     }
+    /// The statement ran past a limit and was cancelled: 57014 (`statement_timeout`, or a cancel
+    /// request) or 55P03 (`lock_timeout`). Its transaction did nothing; the database is slow or
+    /// something holds a lock, so the same work may succeed a moment later.
+    public var isTimeout: Bool { sqlState == "57014" || sqlState == "55P03" }
+    public var isLockTimeout: Bool { sqlState == "55P03" }
 
     public var description: String {
         var text = "PostgreSQL error"

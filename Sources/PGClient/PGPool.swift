@@ -26,6 +26,8 @@ public final class PGPool: Sendable {
     }
 
     public let conninfo: String
+    /// Server settings every connection of the pool sets when it opens (`PGConnection.init`).
+    public let sessionSettings: [(name: String, value: String)]
     public let size: Int
     private let acquireTimeout: Double
     private let observer: (any PGPoolObserver)?
@@ -34,10 +36,13 @@ public final class PGPool: Sendable {
     private let state = Mutex(State())
 
     /// - Parameter acquireTimeoutSeconds: the longest a borrower waits for a free connection.
-    public init(conninfo: String, size: Int, acquireTimeoutSeconds: Double = 5, observer: (any PGPoolObserver)? = nil) {
+    /// - Parameter sessionSettings: server settings of every connection (timeouts, say).
+    public init(conninfo: String, size: Int, acquireTimeoutSeconds: Double = 5, sessionSettings: [(name: String, value: String)] = [],
+                observer: (any PGPoolObserver)? = nil) {
         precondition(size > 0, "a pool has at least one connection")
         precondition(acquireTimeoutSeconds >= 0, "a wait is not negative")
         self.conninfo = conninfo
+        self.sessionSettings = sessionSettings
         self.size = size
         self.acquireTimeout = acquireTimeoutSeconds
         self.observer = observer
@@ -91,7 +96,7 @@ public final class PGPool: Sendable {
             connection = idle
         case .open:
             do {
-                connection = try PGConnection(conninfo: conninfo)
+                connection = try PGConnection(conninfo: conninfo, settings: sessionSettings)
             } catch {
                 state.withLock { $0.opened -= 1 }
                 permits.signal()

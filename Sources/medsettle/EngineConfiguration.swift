@@ -21,6 +21,11 @@ struct EngineConfiguration {
     let databaseURL: String?
     let poolSize: Int
     let poolWait: Int
+    /// `statement_timeout`, `lock_timeout` and `idle_in_transaction_session_timeout` of every
+    /// pool connection, in milliseconds as PostgreSQL takes them.
+    let databaseTimeouts: [(name: String, value: String)]
+    /// The database may hold terminals whose keys are published (the demo's, the load tests').
+    let demoDatabase: Bool
     let batching: SettleBatching
     let secret: ServerSecretSetting
     let qrLifetime: Int64
@@ -49,6 +54,11 @@ struct EngineConfiguration {
         databaseURL = try demo ? settings.string("database-url") : requiredDatabaseURL(settings)
         poolSize = try settings.integer("pool-size", in: 1...1000)
         poolWait = try settings.integer("pool-wait", in: 0...60)
+        databaseTimeouts = try [("statement_timeout", "db-statement-timeout"), ("lock_timeout", "db-lock-timeout"),
+                                ("idle_in_transaction_session_timeout", "db-idle-in-transaction-timeout")].map { name, key in
+            (name, String(try settings.integer(key, in: 0...3_600) * 1000))
+        }
+        demoDatabase = try demo || settings.bool("demo-database")
         batching = SettleBatching(workers: try settings.integer("settle-workers", in: 1...64),
                                   maxBatch: try settings.integer("settle-batch", in: 1...1000))
         secret = ServerSecretSetting(settings: settings)

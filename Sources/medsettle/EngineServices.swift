@@ -20,7 +20,7 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
                onListening: @escaping @Sendable (Int) -> Void) async throws -> Bool {
     let (registry, factory) = prometheusMetrics()
     let pool = PGPool(conninfo: conninfo, size: config.poolSize, acquireTimeoutSeconds: Double(config.poolWait),
-                      observer: PoolMetrics(factory: factory))
+                      sessionSettings: config.databaseTimeouts, observer: PoolMetrics(factory: factory))
     let store: Store
     do {
         store = try Store(pool: pool, secrets: secrets, qrTokens: try config.qrTokens(secrets), batching: config.batching,

@@ -1,31 +1,38 @@
 import ArgumentParser
 import MedsettleConfig
 import MedsettleStore
+import PGClient
 
 struct MigrateCommand: ParsableCommand, SettingsCommand {
-    static let settingScope: SettingScope = [.database, .secret]
+    static let settingScope: SettingScope = [.database, .migration]
     static let configuration = CommandConfiguration(
         commandName: "migrate",
-        abstract: "Apply the schema migrations (safe to re-run), optionally loading the shipped data set.",
+        abstract: "Apply the schema migrations (the schema only; safe to re-run, and on a live database).",
         discussion: discussion("""
-            --reference-data loads institutions, terminals (keys sealed under the server secret), the catalog \
-            and the policy table from the data set shipped in the binary; --demo-people also enrols the demo \
-            cardholders. Existing rows are never overwritten.
+            Loads no data: institutions, terminals, the catalog and the policy are the operator's to import \
+            (docs/OPERATIONS.md). Each migration waits at most --migration-lock-timeout for a lock; one that \
+            gives up is not applied at all, and migrate exits 1 saying so (retry later). An applied migration \
+            whose file has changed since (its SHA-256 is recorded) stops migrate before it applies anything. \
+            --status lists every migration, one `migration=NAME state=applied|pending|changed|unknown \
+            [applied_at=UTC]` line each, applies nothing, and exits 0 whatever the states.
             """, settings: settingScope)
     )
 
-    @Flag(help: "Load the shipped institutions, terminals, catalog and policy.")
-    var referenceData = false
-
-    @Flag(help: "Also enrol the demo people (implies --reference-data).")
-    var demoPeople = false
+    @Flag(help: "List applied and pending migrations and apply nothing.")
+    var status = false
 
     func run() throws {
         let settings = try resolvedSettings()
         let url = try usable { try requiredDatabaseURL(settings) }
-        let secrets = try ServerSecretSetting(settings: settings).loadWarning()
-        let applied = try DatabaseSetup.prepare(conninfo: url, secrets: secrets,
-                                                loadReferenceData: referenceData || demoPeople, demoPeople: demoPeople)
+        let lockTimeout = try usable { try settings.integer("migration-lock-timeout", in: 1...3_600) }
+        let connection = try PGConnection(conninfo: url)
+        if status {
+            for entry in try Migrator.status(connection) {
+                print("migration=\(entry.name) state=\(entry.state.rawValue)" + (entry.appliedAt.map { " applied_at=\($0)" } ?? ""))
+            }
+            return
+        }
+        let applied = try Migrator.migrate(connection, lockTimeoutMilliseconds: lockTimeout * 1000)
         print(applied.isEmpty ? "schema is up to date" : "applied: " + applied.joined(separator: ", "))
     }
 }

@@ -11,10 +11,12 @@ struct SeedCommand: ParsableCommand, SettingsCommand {
         commandName: "seed",
         abstract: "Generate a load-test population: people with ACTIVE cards and credited accounts, pharmacy terminals and an online terminal.",
         discussion: discussion("""
+            It first migrates the database if needed and loads the demo data set (institutions, the demo \
+            terminals with their published keys, catalog, policy), which the load tests use. \
             People 1…N get cards L00000001…, PIN \(LoadTestData.pin) and \(LoadTestData.credit) fen each; terminals \
             LOAD-P0001… and the online terminal LOAD-O0001 (for QR codes) get keys derived from their ids \
-            (see loadtest/README.md). For load tests only: never run it against a production database. \
-            Re-running tops the population up to N.
+            (see loadtest/README.md). For load tests only: never run it against a production database \
+            (`serve` refuses such a database without --demo-database). Re-running tops the population up to N.
             """, settings: settingScope)
     )
 
@@ -37,6 +39,7 @@ struct SeedCommand: ParsableCommand, SettingsCommand {
         let settings = try resolvedSettings()
         let url = try usable { try requiredDatabaseURL(settings) }
         let secrets = try ServerSecretSetting(settings: settings).loadWarning()
+        try DatabaseSetup.prepare(conninfo: url, secrets: secrets, loadReferenceData: true, demoPeople: false)
         let connection = try PGConnection(conninfo: url)
         let started = Date()
         try LoadSeeder.loadTerminals(connection, secrets: secrets, count: terminals)

@@ -62,7 +62,7 @@ import Testing
         #expect(Set(all.map(\.environment)).count == all.count)
         #expect(all.allSatisfy { !$0.scope.isEmpty })
         #expect(all.filter { $0.flag == .none }.map(\.key) == ["secret", "qr-secret", "qr-secret-previous"])
-        let help = SettingFlags.help(all, scope: [.database, .secret, .engine, .log])
+        let help = SettingFlags.help(all, scope: [.database, .secret, .engine, .log, .migration])
         for definition in all where definition.scope != .client && definition.flag != .none {
             #expect(help.contains("--\(definition.key)"), "\(definition.key)")
         }

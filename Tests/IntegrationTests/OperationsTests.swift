@@ -303,7 +303,7 @@ final class RawConnection: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", engine.conninfo,
-                             "--log-level", "warning", "--shutdown-grace", "20"]
+                             "--log-level", "warning", "--shutdown-grace", "20", "--demo-database"]
         process.environment = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -336,12 +336,15 @@ final class RawConnection: @unchecked Sendable {
     }
 
     /// `medsettle serve` on `port` against `conninfo`, started and listening.
+    /// - Parameter demoDatabase: the database holds the demo data set's terminals (published keys).
     static func startServe(port: Int, conninfo: String,
-                           environment: [String: String] = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"])
+                           environment: [String: String] = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"],
+                           demoDatabase: Bool = true)
         async throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", conninfo, "--log-level", "critical"]
+            + (demoDatabase ? ["--demo-database"] : [])
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -440,7 +443,8 @@ final class RawConnection: @unchecked Sendable {
             return String(line.dropFirst(4).prefix { $0.isLetter || $0 == "-" })
         }.filter { $0 != "config" }
         #expect(flags.count > 10, "\(help)")
-        let arguments = flags.flatMap { $0 == "insecure" ? ["--insecure"] : ["--\($0)", "7"] }
+        let toggles: Set = ["insecure", "demo-database"]
+        let arguments = flags.flatMap { toggles.contains($0) ? ["--\($0)"] : ["--\($0)", "7"] }
         let printed = try Self.run(["config", "print"] + arguments).output
             .components(separatedBy: "\n\n")[0].split(separator: "\n").map { $0.split(separator: " ") }
         let sources = Dictionary(printed.compactMap { words in words.count >= 3 ? (String(words[0]), String(words.last!)) : nil },
@@ -460,9 +464,10 @@ final class RawConnection: @unchecked Sendable {
         #expect(migrate.status != 0 && migrate.error.contains("medsettle migrate does not take --listen"), "\(migrate.error)")
     }
 
-    /// Both secret variables set, to different secrets: `migrate` seals the terminal keys under the
+    /// Both secret variables set, to different secrets: `seed` seals the terminal keys under the
     /// one `serve` opens them with (MEDSETTLE_SECRET_FILE wins for both), so a fixture terminal
-    /// signs in; `config print` names the winner and warns about the other.
+    /// signs in; `config print` names the winner and warns about the other. `migrate` before it
+    /// makes the schema alone: no institution, no terminal.
     @Test func migrateAndServeAgreeOnTheSecret() async throws {
         let engine = try await TestEngine.start()
         let name = "medsettle_secret_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
@@ -474,9 +479,13 @@ final class RawConnection: @unchecked Sendable {
         let environment = ["MEDSETTLE_SECRET_FILE": secretFile, "MEDSETTLE_SECRET": String(repeating: "b2", count: 32),
                            "DATABASE_URL": conninfo, "PATH": "/usr/bin:/bin"]
 
-        let migrate = try Self.run(["migrate", "--reference-data"], environment: environment)
+        let migrate = try Self.run(["migrate"], environment: environment)
         #expect(migrate.status == 0, "\(migrate.error)")
-        #expect(migrate.error.contains("hold different secrets; secret-file is used"), "\(migrate.error)")
+        let database = try PGConnection(conninfo: conninfo)
+        #expect(try database.query("SELECT (SELECT count(*) FROM terminal) + (SELECT count(*) FROM institution)").int64(0, 0) == 0)
+        let seed = try Self.run(["seed", "--people", "1", "--terminals", "1"], environment: environment)
+        #expect(seed.status == 0, "\(seed.error)")
+        #expect(seed.error.contains("hold different secrets; secret-file is used"), "\(seed.error)")
         let printed = try Self.run(["config", "print"], environment: environment).output
         #expect(printed.contains("server secret: secret-file \(secretFile) (environment MEDSETTLE_SECRET_FILE)"), "\(printed)")
         #expect(printed.contains("warning: secret-file (environment MEDSETTLE_SECRET_FILE) and secret (environment MEDSETTLE_SECRET) hold different secrets"))

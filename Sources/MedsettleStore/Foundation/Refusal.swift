@@ -31,6 +31,8 @@ public typealias Answer<Success> = Result<Success, Refusal>
 extension Refusal {
     static let databaseUnavailable = Refusal(.unavailable, "the database cannot be reached; nothing was done")
     static let busy = Refusal(.busy, "the engine is busy; try again")
+    static let statementTimeout = Refusal(.busy, "the database did not answer in time; nothing was done; try again")
+    static let lockTimeout = Refusal(.busy, "the database waited too long for a lock; nothing was done; try again")
     static let shuttingDown = Refusal(.unavailable, "the engine is shutting down")
     static let internalError = Refusal(.internal, "internal error")
     /// A commit whose connection was lost and whose outcome could not be learnt in time.

@@ -21,6 +21,8 @@ final class TransactionRunner: Sendable {
     let logger: Logger
     /// "database unavailable", at most a line a second during an outage.
     private let unavailableLog = LogThrottle()
+    /// "database timeout", at most a line a second while the database is slow or a lock is held.
+    private let timeoutLog = LogThrottle()
 
     init(pool: PGPool, logger: Logger) {
         self.pool = pool
@@ -90,11 +92,18 @@ final class TransactionRunner: Sendable {
         transaction(operation, resolve: { connection, _ in try connection.traceRecorded(request, by: context) }, body)
     }
 
-    /// The refusal for an operation that failed: the database unreachable or busy, or a bug.
+    /// The refusal for an operation that failed: the database unreachable, slow or busy, or a bug.
+    /// A connection ended by `idle_in_transaction_session_timeout` is a lost connection (the pool
+    /// replaces it); a statement cancelled by `statement_timeout` or `lock_timeout` rolled its
+    /// transaction back, so the terminal may simply send the request again: `BUSY`.
     func refusal(for error: any Error, operation: String) -> Refusal {
         if let error = error as? PGError, error.isConnectionFailure {
             unavailableLog.warning(logger, "database unavailable", metadata: ["operation": "\(operation)", "error": "\(error)"])
             return .databaseUnavailable
+        }
+        if let error = error as? PGError, error.isTimeout {
+            timeoutLog.warning(logger, "database timeout", metadata: ["operation": "\(operation)", "error": "\(error)"])
+            return error.isLockTimeout ? .lockTimeout : .statementTimeout
         }
         if error is PGPool.Exhausted { return .busy }
         logger.error("operation failed", metadata: ["operation": "\(operation)", "error": "\(error)"])

@@ -13,7 +13,10 @@ public enum DatabaseSetup {
         if exists.first?.count == 0 { try admin.execute("CREATE DATABASE \(name)") }
     }
 
-    /// Applies the migrations, then loads reference data (and demo people when `demo`).
+    /// Applies the migrations, then loads the demo data set's reference data (institutions,
+    /// terminals with their published keys, catalog, policy) and, when `demoPeople`, the demo
+    /// people: for `demo`, `seed` and the tests, never for a production database (`medsettle
+    /// migrate` makes the schema alone).
     @discardableResult
     public static func prepare(conninfo: String, secrets: ServerSecrets, loadReferenceData: Bool, demoPeople: Bool) throws -> [String] {
         let connection = try PGConnection(conninfo: conninfo)

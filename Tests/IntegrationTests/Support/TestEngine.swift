@@ -22,11 +22,14 @@ final class TestEngine: Sendable {
 
     /// - Parameter sharing: another engine whose database (and clock) this one uses, as a second
     ///   front of the same deployment.
+    /// - Parameter database: a database of the test's own (with the demo data set) instead of a fresh one.
+    /// - Parameter sessionSettings: server settings of the pool's connections (timeouts).
     static func start(configuration: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0),
                       poolSize: Int = 8, now: Int64 = defaultNow, sharing other: TestEngine? = nil,
+                      database: String? = nil, sessionSettings: [(name: String, value: String)] = [],
                       metrics: ServerMetrics = ServerMetrics(), logger custom: Logger? = nil) async throws -> TestEngine {
-        let conninfo = try other?.conninfo ?? TestDatabaseServer.shared.freshDatabase()
-        let pool = PGPool(conninfo: conninfo, size: poolSize)
+        let conninfo = try database ?? other?.conninfo ?? TestDatabaseServer.shared.freshDatabase()
+        let pool = PGPool(conninfo: conninfo, size: poolSize, sessionSettings: sessionSettings)
         let clock = other?.clock ?? ManualClock(now)
         var logger = custom ?? Logger(label: "medsettle.test")
         if custom == nil { logger.logLevel = .warning }

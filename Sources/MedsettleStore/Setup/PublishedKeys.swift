@@ -1,0 +1,58 @@
+import MedsettleCore
+import MedsettleSQL
+import PGClient
+
+/// Terminal keys that anyone can read: those of the demo data set (`sql/seed/terminals.csv`, in
+/// this repository) and those the load tests derive from terminal ids. A terminal holding one
+/// lets anyone sign in as it, so `serve` looks once at start (`find`), not on every SIGNIN.
+public enum PublishedKeys {
+    /// What `find` saw.
+    public struct Finding: Sendable, Equatable {
+        /// Terminals whose key is published, by id.
+        public let published: [String]
+        /// Terminals whose key does not open under this server's secret (set up with another one).
+        public let unreadable: [String]
+    }
+
+    struct MissingColumn: Error, CustomStringConvertible {
+        var description: String { "the shipped terminals.csv has no key_hex column" }
+    }
+
+    struct Row: PGRowDecodable {
+        let id: String
+        let sealedKey: [UInt8]
+        init(_ row: inout PGRow) {
+            id = row("id")
+            sealedKey = row("key_sealed")
+        }
+    }
+
+    static let terminals = PGStatement<Row>("published_keys_terminals", "SELECT id, key_sealed FROM terminal ORDER BY id")
+
+    /// The demo data set's terminal keys (the `key_hex` column of the shipped terminals.csv).
+    public static func demoKeys() throws -> Set<[UInt8]> {
+        let lines = try SQLResources.seedFile("terminals.csv").split(whereSeparator: \.isNewline)
+        guard let header = lines.first?.split(separator: ","), let column = header.firstIndex(of: "key_hex") else {
+            throw MissingColumn()
+        }
+        return Set(lines.dropFirst().compactMap { line in
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            return fields.count > column ? decodeHex(String(fields[column])) : nil
+        })
+    }
+
+    /// Reads every terminal, opens its key with `secrets` and asks `isPublished` about it. Keys
+    /// stay in this function.
+    public static func find(_ connection: PGConnection, secrets: ServerSecrets,
+                            isPublished: (_ terminal: String, _ key: [UInt8]) -> Bool) throws -> Finding {
+        var published: [String] = [], unreadable: [String] = []
+        for row in try connection.query(terminals()) {
+            guard let key = try? secrets.open(sealedTerminalKey: row.sealedKey) else {
+                unreadable.append(row.id)
+                continue
+            }
+            if isPublished(row.id, key) { published.append(row.id) }
+        }
+        return Finding(published: published, unreadable: unreadable)
+    }
+}
