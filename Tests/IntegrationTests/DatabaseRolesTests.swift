@@ -99,8 +99,9 @@ import Testing
         // What the application role may not do.
         let appConnection = try PGConnection(conninfo: appURL)
         for forbidden in ["UPDATE terminal SET enabled = false", "UPDATE institution SET name = 'x'",
-                          "INSERT INTO catalog_item (code, name, class, unit, price_limit, first_selfpay_bp) VALUES ('Z9', 'z', 'A', 'u', 1, 0)",
-                          "UPDATE policy SET fund_ratio_bp = 10000", "DELETE FROM settlement", "DELETE FROM trace",
+                          "INSERT INTO catalog_version (effective, items) VALUES (current_date, 0)",
+                          "INSERT INTO policy_version (effective, rows, benefits) VALUES (current_date, 0, 0)",
+                          "INSERT INTO benefit_entry SELECT * FROM benefit_entry", "DELETE FROM settlement", "DELETE FROM trace",
                           "SELECT * FROM schema_migrations", "CREATE TABLE intruder (x int)"] {
             let error = #expect(throws: PGError.self, "\(forbidden)") { try appConnection.execute(forbidden) }
             #expect(error?.sqlState == "42501", "\(forbidden): \(String(describing: error))")
