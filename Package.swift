@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "MedsettleSQL",
             path: "sql",
-            resources: [.copy("migrations"), .copy("seed")]
+            resources: [.copy("migrations"), .copy("seed"), .copy("roles")]
         ),
         // Each operation as one short PostgreSQL transaction.
         .target(
@@ -145,7 +145,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
-                "LoadHarness", "LoadData",
+                "LoadHarness", "LoadData", "MedsettleSQL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

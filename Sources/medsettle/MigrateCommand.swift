@@ -14,12 +14,17 @@ struct MigrateCommand: ParsableCommand, SettingsCommand {
             gives up is not applied at all, and migrate exits 1 saying so (retry later). An applied migration \
             whose file has changed since (its SHA-256 is recorded) stops migrate before it applies anything. \
             --status lists every migration, one `migration=NAME state=applied|pending|changed|unknown \
-            [applied_at=UTC]` line each, applies nothing, and exits 0 whatever the states.
+            [applied_at=UTC]` line each, applies nothing, and exits 0 whatever the states. --app-role NAME \
+            then grants that role what serving needs and nothing more (docs/OPERATIONS.md §9): run migrate \
+            as the schema's owner.
             """, settings: settingScope)
     )
 
     @Flag(help: "List applied and pending migrations and apply nothing.")
     var status = false
+
+    @Option(help: ArgumentHelp("After migrating, grant this role what `serve` needs (read-only reference data).", valueName: "role"))
+    var appRole: String?
 
     func run() throws {
         let settings = try resolvedSettings()
@@ -34,5 +39,9 @@ struct MigrateCommand: ParsableCommand, SettingsCommand {
         }
         let applied = try Migrator.migrate(connection, lockTimeoutMilliseconds: lockTimeout * 1000)
         print(applied.isEmpty ? "schema is up to date" : "applied: " + applied.joined(separator: ", "))
+        if let appRole {
+            try Migrator.grantApplicationRole(connection, role: appRole)
+            print("granted: \(appRole)")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MSLPChannel
+import MedsettleSQL
 import MedsettleStore
 import PGClient
 import Testing
@@ -58,12 +59,15 @@ import Testing
         let ownerURL = Self.conninfo(adminURL, database: database, user: owner, password: password)
         let appURL = Self.conninfo(adminURL, database: database, user: app, password: password)
 
-        // As the owner: the grants, migrate and the demo data set, the grants again.
-        let grants = Self.renamed(try Self.block("grant"), names)
+        // As the owner: migrate with the grants (what `migrate --app-role` runs is what the docs
+        // show), the demo data set.
+        #expect(try SQLResources.applicationGrants(role: "medsettle_app")?.contains(try Self.block("grant")) == true,
+                "docs/OPERATIONS.md shows sql/roles/app_grants.sql")
         let ownerConnection = try PGConnection(conninfo: ownerURL)
-        try ownerConnection.execute(grants)
+        try Migrator.migrate(ownerConnection)
+        try Migrator.grantApplicationRole(ownerConnection, role: app)
         try DatabaseSetup.prepare(conninfo: ownerURL, secrets: TestDatabaseServer.shared.secrets, loadReferenceData: true, demoPeople: true)
-        try ownerConnection.execute(grants)
+        let grants = try #require(try SQLResources.applicationGrants(role: app))
 
         // As the application role: the engine serves.
         let engine = try await TestEngine.start(database: appURL)

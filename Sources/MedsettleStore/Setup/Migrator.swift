@@ -16,6 +16,20 @@ import PGClient
 ///   applied (`MigrationFailure.changed`): the database no longer matches what the files say, and
 ///   running the ones after it would build on a schema nobody wrote down.
 public enum Migrator {
+    /// A role name `migrate --app-role` cannot write into SQL unquoted.
+    public struct BadRoleName: Error, CustomStringConvertible {
+        public let name: String
+        public var description: String { "--app-role \(name): a role name here is 1-63 of a-z 0-9 _, not starting with a digit" }
+    }
+
+    /// Grants the application role what serving needs and nothing more (docs/OPERATIONS.md §9,
+    /// `sql/roles/app_grants.sql`), as the owner, after the migrations: idempotent, and run after
+    /// every migrate so that reference tables a migration adds are read only for it too.
+    public static func grantApplicationRole(_ connection: PGConnection, role: String) throws {
+        guard let grants = try SQLResources.applicationGrants(role: role) else { throw BadRoleName(name: role) }
+        try connection.execute(grants)
+    }
+
     /// How long a migration waits for a lock unless told otherwise.
     public static let defaultLockTimeoutMilliseconds = 3_000
 
