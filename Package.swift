@@ -10,6 +10,7 @@ let package = Package(
         // The pure modules, for the separate micro-benchmark package in Benchmarks/.
         .library(name: "MedsettleCore", targets: ["MedsettleCore"]),
         .library(name: "MSLP", targets: ["MSLP"]),
+        .library(name: "ReferenceFiles", targets: ["ReferenceFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -21,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // RFC 4180 CSV (quoted fields, doubled quotes, line breaks inside quotes) for the reference files.
+        .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
     ],
     targets: [
         // libpq, the PostgreSQL C client library (apt: libpq-dev).
@@ -33,6 +36,12 @@ let package = Package(
         .target(name: "PGClient", dependencies: ["CLibPQ"]),
         // Pure business logic: money, pricing, PIN policy, card lifecycle. No I/O.
         .target(name: "MedsettleCore"),
+        // The operator's reference files (institutions, catalog, policy, benefits; the demo's
+        // terminals) read into validated rows. No I/O: text in, rows or an error naming the line out.
+        .target(
+            name: "ReferenceFiles",
+            dependencies: ["MedsettleCore", .product(name: "CSV", package: "CSV.swift")]
+        ),
         // The settings: flags over environment over config file over defaults. No I/O.
         .target(name: "MedsettleConfig"),
         // MSLP/1 line parsing and encoding. No I/O.
@@ -47,7 +56,7 @@ let package = Package(
         .target(
             name: "MedsettleStore",
             dependencies: [
-                "PGClient", "MedsettleCore", "MedsettleSQL",
+                "PGClient", "MedsettleCore", "MedsettleSQL", "ReferenceFiles",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -89,7 +98,7 @@ let package = Package(
             name: "medsettle",
             dependencies: [
                 "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
-                "MedsettleConfig", "LoadData",
+                "MedsettleConfig", "LoadData", "ReferenceFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -128,7 +137,7 @@ let package = Package(
             dependencies: ["LoadHarness", "MSLPChannel", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "loadtest/Sources/medsettle-load"
         ),
-        .testTarget(name: "MedsettleCoreTests", dependencies: ["MedsettleCore"]),
+        .testTarget(name: "MedsettleCoreTests", dependencies: ["MedsettleCore", "ReferenceFiles"]),
         .testTarget(name: "MSLPTests", dependencies: ["MSLP", "MedsettleCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["MedsettleConfig"]),
         // The connection's state machine and handler, without sockets or a database.

@@ -37,6 +37,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MedsettleCore", package: "medsettle"),
+                .product(name: "ReferenceFiles", package: "medsettle"),
             ],
             path: "Benchmarks/PricingBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

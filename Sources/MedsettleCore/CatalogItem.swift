@@ -24,7 +24,7 @@ public struct CatalogItem: Sendable, Hashable {
     /// Every package carries a 20-digit traceability code, named on each `SETTLE` line.
     public let traced: Bool
 
-    /// Reference data is validated when loaded (`ReferenceData.parse`); a value out of range here
+    /// Reference data is validated when loaded (`CatalogFile` in ReferenceFiles); a value out of range here
     /// is a programming error, and catching it at construction keeps pricing free of such checks.
     public init(code: String, name: String, itemClass: ItemClass, unit: String, priceLimit: Fen, firstSelfPayBP: Int64,
                 traced: Bool = false) {

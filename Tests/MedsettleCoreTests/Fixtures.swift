@@ -1,4 +1,5 @@
 @testable import MedsettleCore
+import ReferenceFiles
 
 /// Verbatim copies of the demo data set's CSV files (`sql/seed/`), so the tests exercise the real formats and
 /// values without reading files.
@@ -86,7 +87,10 @@ enum Fixtures {
 
     /// The fixture catalog and policy table, parsed once.
     static let reference: ReferenceData = {
-        do { return try ReferenceData.parse(catalogCSV: catalogCSV, policyCSV: policyCSV) }
+        do {
+            return ReferenceData(catalog: Dictionary(uniqueKeysWithValues: try CatalogFile.items(catalogCSV).map { ($0.code, $0) }),
+                                 policies: Dictionary(uniqueKeysWithValues: try PolicyFile.policies(policyCSV).map { ($0.key, $0) }))
+        }
         catch { fatalError("fixture reference data does not parse: \(error)") }
     }()
 

@@ -4,13 +4,14 @@
 // time adds to the time a cardholder's lock is held; allocations show what it costs the heap.
 //
 // The catalog and policy table are the demo's own (sql/seed/catalog.csv, policy.csv), loaded with
-// the engine's CSV parsers before anything is measured. The claim is an employee's 5-line purchase
-// touching every branch of the per-line rules: class A within and above its price limit, class B
-// with a 10 % and a 5 % first self-paid share, and class C.
+// the engine's reference-file readers (ReferenceFiles) before anything is measured. The claim is an
+// employee's 5-line purchase touching every branch of the per-line rules: class A within and above
+// its price limit, class B with a 10 % and a 5 % first self-paid share, and class C.
 
 import Benchmark
 import Foundation
 import MedsettleCore
+import ReferenceFiles
 
 enum Inputs {
     /// sql/seed/, found from this file: Benchmarks/Benchmarks/PricingBenchmarks/ → the checkout's root.
@@ -22,7 +23,8 @@ enum Inputs {
         do {
             let catalog = try String(contentsOf: seedFolder.appendingPathComponent("catalog.csv"), encoding: .utf8)
             let policy = try String(contentsOf: seedFolder.appendingPathComponent("policy.csv"), encoding: .utf8)
-            return try ReferenceData.parse(catalogCSV: catalog, policyCSV: policy)
+            return ReferenceData(catalog: Dictionary(uniqueKeysWithValues: try CatalogFile.items(catalog).map { ($0.code, $0) }),
+                                 policies: Dictionary(uniqueKeysWithValues: try PolicyFile.policies(policy).map { ($0.key, $0) }))
         } catch {
             fatalError("cannot load the demo reference data from \(seedFolder.path): \(error)")
         }

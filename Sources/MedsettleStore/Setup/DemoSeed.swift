@@ -1,6 +1,7 @@
 import MedsettleCore
 import MedsettleSQL
 import PGClient
+import ReferenceFiles
 
 /// Loads the demo data set shipped in `sql/seed` (a copy of the project's fixtures) and a few
 /// ready demo people. Safe to re-run: existing rows are left as they are.
@@ -34,12 +35,12 @@ public enum Seeder {
     /// Loads institutions, terminals (keys sealed), and the catalog and policy as version 1 of
     /// each, effective 20000101, from the shipped CSVs; what is there already is left as it is.
     public static func loadReferenceData(_ connection: PGConnection, secrets: ServerSecrets) throws {
-        let institutions = try InstitutionRecord.parse(csv: try SQLResources.seedFile("institutions.csv"))
-        let terminals = try TerminalRecord.parse(csv: try SQLResources.seedFile("terminals.csv"),
-                                                 institutions: Set(institutions.map(\.code)))
-        let catalog = try ReferenceData.parseCatalog(try SQLResources.seedFile("catalog.csv"))
-        let policies = try ReferenceData.parsePolicies(try SQLResources.seedFile("policy.csv"))
-        let benefits = try ReferenceData.parseBenefits(try SQLResources.seedFile("benefits.csv"))
+        let institutions = try InstitutionFile.institutions(try SQLResources.seedFile("institutions.csv"))
+        let terminals = try TerminalFile.terminals(try SQLResources.seedFile("terminals.csv"),
+                                                   institutions: Set(institutions.map(\.code)))
+        let catalog = try CatalogFile.items(try SQLResources.seedFile("catalog.csv"))
+        let (policies, benefits) = try PolicyFile.parse(policy: try SQLResources.seedFile("policy.csv"),
+                                                        benefits: try SQLResources.seedFile("benefits.csv"))
         let administration = ReferenceAdministration(connection: connection)
         _ = try administration.importInstitutions(institutions)
         try connection.withTransaction { transaction in
@@ -51,11 +52,11 @@ public enum Seeder {
         }
         let today = BusinessDate(unixSeconds: SystemClock().now())
         if try administration.catalogVersions().isEmpty {
-            _ = try administration.importCatalog(catalog.values.sorted { $0.code < $1.code }, effective: demoEffective, today: today,
+            _ = try administration.importCatalog(catalog, effective: demoEffective, today: today,
                                                  allowPast: true)
         }
         if try administration.policyVersions().isEmpty {
-            _ = try administration.importPolicy(Array(policies.values), benefits: Array(benefits.values), effective: demoEffective,
+            _ = try administration.importPolicy(policies, benefits: benefits, effective: demoEffective,
                                                 today: today, allowPast: true)
         }
     }
