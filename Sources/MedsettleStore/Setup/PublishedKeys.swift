@@ -1,6 +1,7 @@
 import MedsettleCore
 import MedsettleSQL
 import PGClient
+import ReferenceFiles
 
 /// Terminal keys that anyone can read: those of the demo data set (`sql/seed/terminals.csv`, in
 /// this repository) and those the load tests derive from terminal ids. A terminal holding one
@@ -14,10 +15,6 @@ public enum PublishedKeys {
         public let unreadable: [String]
     }
 
-    struct MissingColumn: Error, CustomStringConvertible {
-        var description: String { "the shipped terminals.csv has no key_hex column" }
-    }
-
     struct Row: PGRowDecodable {
         let id: String
         let sealedKey: [UInt8]
@@ -29,16 +26,11 @@ public enum PublishedKeys {
 
     static let terminals = PGStatement<Row>("published_keys_terminals", "SELECT id, key_sealed FROM terminal ORDER BY id")
 
-    /// The demo data set's terminal keys (the `key_hex` column of the shipped terminals.csv).
+    /// The demo data set's terminal keys (the shipped terminals.csv).
     public static func demoKeys() throws -> Set<[UInt8]> {
-        let lines = try SQLResources.seedFile("terminals.csv").split(whereSeparator: \.isNewline)
-        guard let header = lines.first?.split(separator: ","), let column = header.firstIndex(of: "key_hex") else {
-            throw MissingColumn()
-        }
-        return Set(lines.dropFirst().compactMap { line in
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            return fields.count > column ? decodeHex(String(fields[column])) : nil
-        })
+        let institutions = try InstitutionFile.institutions(try SQLResources.seedFile("institutions.csv"))
+        let terminals = try TerminalFile.terminals(try SQLResources.seedFile("terminals.csv"), institutions: Set(institutions.map(\.code)))
+        return Set(terminals.map(\.key))
     }
 
     /// Reads every terminal, opens its key with `secrets` and asks `isPublished` about it. Keys
