@@ -59,11 +59,12 @@ public enum SQLResources {
     }
 
     /// The application role's grants (`roles/app_grants.sql`) for `role`, a lowercase SQL name
-    /// (`[a-z_][a-z0-9_]*`, at most 63 bytes: it is written into the SQL unquoted); nil when the
-    /// name is not one.
+    /// (`[a-z_][a-z0-9_]*`, at most 63 bytes: it is written into the SQL unquoted), neither
+    /// `public` nor a `pg_` role; nil when the name is not one.
     public static func applicationGrants(role: String) throws -> String? {
         let bytes = Array(role.utf8)
-        guard (1...63).contains(bytes.count), !(0x30...0x39).contains(bytes[0]),
+        // `public` would grant to every role; `pg_` names are PostgreSQL's own.
+        guard role != "public", !role.hasPrefix("pg_"), (1...63).contains(bytes.count), !(0x30...0x39).contains(bytes[0]),
               bytes.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F }) else { return nil }
         guard let dir = Bundle.module.url(forResource: "roles", withExtension: nil) else {
             throw Missing(description: "the roles resource folder is missing from the bundle")

@@ -8,6 +8,23 @@ public enum ItemClass: String, Sendable, CaseIterable, Hashable {
     case c = "C"
 }
 
+/// What of a catalog item prices a line (RULES.md §4): its class, price limit and first-self-pay
+/// ratio. A fee line keeps its upload day's classification however the catalog changes later.
+public struct ItemClassification: Sendable, Hashable {
+    public let itemClass: ItemClass
+    /// 0 means no limit.
+    public let priceLimit: Fen
+    public let firstSelfPayBP: Int64
+
+    public init(itemClass: ItemClass, priceLimit: Fen, firstSelfPayBP: Int64) {
+        precondition((0...Pricing.maxPrice).contains(priceLimit), "price limit out of range")
+        precondition((0...10_000).contains(firstSelfPayBP), "first self-pay ratio out of range")
+        self.itemClass = itemClass
+        self.priceLimit = priceLimit
+        self.firstSelfPayBP = firstSelfPayBP
+    }
+}
+
 /// One drug or service of the catalog (catalog.csv).
 public struct CatalogItem: Sendable, Hashable {
     /// The item code terminals send in `items=` (e.g. `A001`).
@@ -37,5 +54,10 @@ public struct CatalogItem: Sendable, Hashable {
         self.priceLimit = priceLimit
         self.firstSelfPayBP = firstSelfPayBP
         self.traced = traced
+    }
+
+    /// What of the item prices a line.
+    public var classification: ItemClassification {
+        ItemClassification(itemClass: itemClass, priceLimit: priceLimit, firstSelfPayBP: firstSelfPayBP)
     }
 }

@@ -37,13 +37,13 @@ public struct ClaimTerms: Sendable, Equatable {
     /// The institution's level (0 for pharmacies).
     public let level: Int
     public let useAccount: Bool
-    /// The lines' catalog entries when they were classified before (`classified[i]` is line
+    /// The lines' classification when they were classified before (`classified[i]` is line
     /// `i`'s: a discharge's fee lines keep the classification of their upload day); nil when the
     /// lines are looked up in the catalog in force.
-    public let classified: [CatalogItem]?
+    public let classified: [ItemClassification]?
 
-    public init(lines: [ClaimLine], visit: VisitType, level: Int, useAccount: Bool, classified: [CatalogItem]? = nil) {
-        precondition(classified.map { $0.count == lines.count } ?? true, "one catalog entry per line")
+    public init(lines: [ClaimLine], visit: VisitType, level: Int, useAccount: Bool, classified: [ItemClassification]? = nil) {
+        precondition(classified.map { $0.count == lines.count } ?? true, "one classification per line")
         self.lines = lines
         self.visit = visit
         self.level = level
@@ -122,7 +122,7 @@ public struct ClaimDecision: Sendable, Equatable {
         let met = policy.deductibleMet(thisYear: claimant.year.deductibleMet, thisAdmission: claimant.admissionDeductibleMet)
         let input = PricingInput(lines: terms.lines, policy: policy, deductibleMet: met, fundPaidThisYear: claimant.year.fundPaid,
                                  balance: claimant.balance, useAccount: terms.useAccount)
-        let priced = terms.classified.map { Pricing.price(input, items: $0) } ?? Pricing.price(input, catalog: reference.catalog)
+        let priced = terms.classified.map { Pricing.price(input, classified: $0) } ?? Pricing.price(input, catalog: reference.catalog)
         return priced.mapError { .pricing($0) }
     }
 }

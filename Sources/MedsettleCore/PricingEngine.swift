@@ -18,27 +18,27 @@ public enum Pricing {
     /// range problems (the first unknown code in line order), since `UNKNOWN_ITEM item=` is the
     /// more useful answer for a terminal.
     public static func price(_ input: PricingInput, catalog: [String: CatalogItem]) -> Result<PricedClaim, PricingError> {
-        var items: [CatalogItem] = []
-        items.reserveCapacity(input.lines.count)
+        var classes: [ItemClassification] = []
+        classes.reserveCapacity(input.lines.count)
         for line in input.lines {
             guard let item = catalog[line.code] else { return .failure(.unknownItem(code: line.code)) }
-            items.append(item)
+            classes.append(item.classification)
         }
-        return price(input, items: items)
+        return price(input, classified: classes)
     }
 
-    /// Prices a claim whose lines are already classified: `items[i]` is line `i`'s catalog entry
-    /// (a discharge prices each fee line as the catalog of its upload day classified it).
-    public static func price(_ input: PricingInput, items: [CatalogItem]) -> Result<PricedClaim, PricingError> {
+    /// Prices a claim whose lines are already classified: `classified[i]` is line `i`'s (a
+    /// discharge prices each fee line as the catalog of its upload day classified it).
+    public static func price(_ input: PricingInput, classified: [ItemClassification]) -> Result<PricedClaim, PricingError> {
         precondition(input.deductibleMet >= 0 && input.fundPaidThisYear >= 0 && input.balance >= 0,
                      "accumulators and balances are never negative")
-        precondition(items.count == input.lines.count, "one catalog entry per line")
+        precondition(classified.count == input.lines.count, "one classification per line")
 
         var priced: [PricedLine] = []
         priced.reserveCapacity(input.lines.count)
         var total: Fen = 0, selfpayFull: Fen = 0, selfpayFirst: Fen = 0
-        for (line, item) in zip(input.lines, items) {
-            guard case .success(let p) = priceLine(line, item: item) else { return .failure(.amountTooLarge) }
+        for (line, item) in zip(input.lines, classified) {
+            guard case .success(let p) = priceLine(line, item) else { return .failure(.amountTooLarge) }
             guard let t = checkedAdd(total, p.amount),
                   let f = checkedAdd(selfpayFull, p.selfpayFull),
                   let s = checkedAdd(selfpayFirst, p.selfpayFirst)
@@ -74,6 +74,11 @@ public enum Pricing {
 
     /// Prices one line against its catalog item (RULES.md §4 "Per line").
     public static func priceLine(_ line: ClaimLine, item: CatalogItem) -> Result<PricedLine, PricingError> {
+        priceLine(line, item.classification)
+    }
+
+    /// Prices one line as `item` classifies it.
+    public static func priceLine(_ line: ClaimLine, _ item: ItemClassification) -> Result<PricedLine, PricingError> {
         let milli = line.quantity.milli
         guard (0...maxPrice).contains(line.price), (1...maxQuantityMilli).contains(milli),
               let amount = amountFor(milli: milli, price: line.price)

@@ -131,9 +131,9 @@ struct ConnectionStateMachine {
         switch routed.action {
         case .none:
             break
-        case .signedIn(let terminal, let keyVersion):
+        case .signedIn(let terminal, let standing):
             session.terminal = terminal
-            session.keyVersion = keyVersion
+            session.standing = standing
             session.authFailures = 0
         case .authFailed:
             session.authFailures += 1

@@ -66,11 +66,11 @@ struct RequestRouter: Sendable {
             .now(RoutedReply(reply: .error(tag: tag, code: code, message: message), action: .none))
         }
         // The signed-in terminal as it stands now (RULES.md §7): disabled or rotated since the
-        // sign-in, the session ends with this reply, whatever the verb; otherwise its context as
-        // it is now (an institution import may have changed its level).
+        // sign-in, the session ends with this reply, whatever the verb (a new SIGNIN too);
+        // otherwise its context as it is now (an institution import may have changed its level).
         var current: TerminalContext?
-        if let signedIn = session.terminal, request.verb != .signIn {
-            switch store.reference.standing(of: signedIn.terminal, signedInWith: session.keyVersion) {
+        if let signedIn = session.terminal {
+            switch store.reference.standing(of: signedIn.terminal, signedInWith: session.standing) {
             case .standing(let context): current = context
             case .disabled:
                 return .now(RoutedReply(reply: .error(tag: tag, code: .terminalDisabled, message: "terminal is disabled"), action: .close))
@@ -310,6 +310,11 @@ struct RequestRouter: Sendable {
         let terminal = request.value("terminal") ?? ""
         let mac = request.value("mac") ?? ""
         let failed = RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "sign-in failed"), action: .authFailed)
+        // Keys held while changes cannot be followed may have been rotated or disabled meanwhile.
+        guard store.reference.isCurrent else {
+            return .now(RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "terminal keys cannot be confirmed now; try again"),
+                                    action: .none))
+        }
         guard let credentials = store.reference.credentials(terminal),
               case .success(let given) = ValueSyntax.lowerHex(mac, key: "mac", byteCount: 32) else { return .now(failed) }
         // isValidAuthenticationCode compares in constant time: no leak of how many bytes matched.
@@ -322,7 +327,7 @@ struct RequestRouter: Sendable {
         return .now(RoutedReply(reply: .ok(tag: tag, fields: [("institution", context.institution),
                                                                ("kind", context.kind.rawValue),
                                                                ("date", store.businessDate().yyyymmdd)]),
-                                action: .signedIn(context, keyVersion: credentials.keyVersion)))
+                                action: .signedIn(context, credentials.standing)))
     }
 }
 

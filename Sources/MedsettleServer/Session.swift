@@ -7,8 +7,9 @@ struct Session {
     let challenge: String
     /// The terminal signed in, as it was then (the router asks for its standing on each request).
     var terminal: TerminalContext?
-    /// The key version the terminal signed in under: a rotation ends the session.
-    var keyVersion = 0
+    /// The key version and disable count the terminal signed in under: a rotation or a disable
+    /// since ends the session.
+    var standing = SignedInStanding(keyVersion: 0, disabledCount: 0)
     var authFailures = 0
 
     /// After this many failed sign-ins the connection finishes (PROTOCOL.md "Session").
@@ -18,7 +19,7 @@ struct Session {
 /// What the connection does after writing a reply.
 enum SessionAction: Sendable {
     case none
-    case signedIn(TerminalContext, keyVersion: Int)
+    case signedIn(TerminalContext, SignedInStanding)
     case authFailed
     /// SIGNOUT, or a terminal disabled or rotated since its sign-in: the reply is sent, then the
     /// connection finishes (half-close, input drained; later pipelined requests get no reply).

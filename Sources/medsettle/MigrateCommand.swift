@@ -4,7 +4,7 @@ import MedsettleStore
 import PGClient
 
 struct MigrateCommand: ParsableCommand, SettingsCommand {
-    static let settingScope: SettingScope = [.database, .migration]
+    static let settingScope: SettingScope = [.database, .secret, .migration]
     static let configuration = CommandConfiguration(
         commandName: "migrate",
         abstract: "Apply the schema migrations (the schema only; safe to re-run, and on a live database).",

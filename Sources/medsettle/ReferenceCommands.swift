@@ -27,8 +27,8 @@ enum ReferenceCommands {
         return try UTF8Text.decode([UInt8](data), file: path)
     }
 
-    /// `--effective`: a real date, and not before today's business date (Asia/Shanghai) — the
-    /// store checks the second again, inside the import.
+    /// `--effective`: a real date; with today's business date (Asia/Shanghai) by this host's
+    /// clock, which the import checks it against, and against the database server's clock.
     static func effective(_ text: String) throws -> (effective: BusinessDate, today: BusinessDate) {
         guard let effective = BusinessDate(yyyymmdd: text) else {
             throw ValidationError("--effective must be a date as YYYYMMDD, e.g. 20270101; got `\(text)`")

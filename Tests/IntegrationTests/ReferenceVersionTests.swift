@@ -17,8 +17,9 @@ extension TestEngine {
         throw TestFailure("this front never saw: \(what)")
     }
 
+    /// Imports judged by this engine's manual clock alone (the database's clock says 2026-12 or later).
     func administration() throws -> ReferenceAdministration {
-        ReferenceAdministration(connection: try PGConnection(conninfo: conninfo))
+        ReferenceAdministration(connection: try PGConnection(conninfo: conninfo), checksDatabaseClock: false)
     }
 
     var today: BusinessDate { BusinessDate(unixSeconds: clock.now()) }
@@ -148,6 +149,101 @@ struct ReferenceVersionTests {
             #expect(try await c.request("ITEMINFO t code=A001").errorCode == .badState)
         }
         #expect(try engine.scalar("SELECT wrong_count FROM card WHERE card_no = $1", [Demo.employeeCard]) == 0)
+        await engine.stop()
+    }
+
+    /// A policy version dated tomorrow prices from midnight; a discharge applies the policy of its
+    /// own day to lines uploaded before.
+    @Test func thePolicySwitchesAtMidnightToo() async throws {
+        let engine = try await TestEngine.start()
+        let (_, card) = try await engine.newCardholder(credit: 0)
+        let current = try #require(engine.store.reference.versions.policy(on: engine.today))
+        // Tomorrow the fund pays 50 % of a pharmacy claim and, at a level-3 hospital, 90 % of a stay.
+        let policies = current.policies.values.map { p -> Policy in
+            let ratio: Int64 = p.visit == .pharmacy ? 5000 : (p.visit == .inpatient && p.level == 3 ? 9000 : p.fundRatioBP)
+            return Policy(insurance: p.insurance, visit: p.visit, level: p.level, deductible: p.visit == .pharmacy ? 0 : p.deductible,
+                          deductibleScope: p.deductibleScope, fundRatioBP: ratio, annualCeiling: p.visit == .pharmacy ? 1_000_000 : p.annualCeiling,
+                          accountPaysFull: p.accountPaysFull)
+        }
+        let tomorrow = BusinessDate(year: 2026, month: 11, day: 30)!
+        let made = try engine.administration().importPolicy(policies, benefits: Array(current.benefits.values), effective: tomorrow,
+                                                            today: engine.today)
+        try await engine.waitForReference("policy version 2") { $0.versions.latestPolicyVersion == made.version }
+        try await engine.withTerminal("P001-01") { c in
+            engine.clock.set(Self.midnight - 1)
+            let before = try await c.request("PRICE t card=\(card) pin=470291 items=A001*1@1000")
+            #expect(before.value("fund") == "0", "\(before)")
+            engine.clock.set(Self.midnight)
+            let after = try await c.request("PRICE t card=\(card) pin=470291 items=A001*1@1000")
+            #expect(after.value("fund") == "500", "\(after)")
+            let settled = try await c.request("SETTLE t trace=PM1 card=\(card) pin=470291 items=A001*1@1000")
+            #expect(settled.value("fund") == "500")
+        }
+        #expect(try engine.scalar("SELECT policy_version FROM settlement WHERE trace = 'PM1'") == Int64(made.version))
+        try await engine.withTerminal("H001-01") { c in
+            engine.clock.set(Self.midnight - 3600)
+            let admission = try #require(try await c.request("ADMIT t trace=PA card=\(card) pin=470291").value("admission"))
+            // 30 bed days (A) 120 000: deductible 100 000, then the fund's share of 20 000.
+            #expect(try await c.request("FEES t trace=PF admission=\(admission) items=S001*30@4000").ok)
+            let today = try await c.request("PRICE t admission=\(admission)")
+            engine.clock.set(Self.midnight + 3600)
+            let discharged = try await c.request("DISCHARGE t trace=PD admission=\(admission) card=\(card) pin=470291")
+            #expect(today.value("deductible") == discharged.value("deductible"), "\(today) \(discharged)")
+            #expect(discharged.value("fund") == "18000", "90 % of 20 000 under tomorrow's policy: \(discharged)")
+        }
+        await engine.stop()
+    }
+
+    /// The follower's connection is lost: it reconnects, reloads everything (a change made
+    /// meanwhile is not missed), and sign-ins resume.
+    @Test func theFollowerReconnectsAndMissesNothing() async throws {
+        let engine = try await TestEngine.start()
+        let admin = try PGConnection(conninfo: engine.conninfo)
+        let ended = try admin.query("""
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'medsettle-reference'
+            """).requireInt(0, 0)
+        #expect(ended == 1)
+        try admin.execute("UPDATE terminal SET enabled = false, disabled_count = disabled_count + 1 WHERE id = 'P001-02'")
+        try await engine.waitForReference("P001-02 disabled after the reconnect") {
+            $0.isCurrent && $0.credentials("P001-02")?.enabled == false
+        }
+        #expect(try await TerminalAdministrationTests.signIn(engine, "P001-02", Terminals.key("P001-02")).code == "TERMINAL_DISABLED")
+        #expect(try await TerminalAdministrationTests.signIn(engine, "P001-01", Terminals.key("P001-01")).ok)
+        await engine.stop()
+    }
+
+    /// An institution import that changes a hospital's level applies to its open sessions at once.
+    @Test func aLevelChangeReachesOpenSessions() async throws {
+        let engine = try await TestEngine.start()
+        let (_, card) = try await engine.newCardholder(credit: 0)
+        try await engine.withTerminal("H003-01") { c in
+            // Employee outpatient: 60 % at level 1, 55 % at level 2, after a 20 000 deductible.
+            let level1 = try await c.request("PRICE t card=\(card) pin=470291 items=A001*20@1500")
+            #expect(level1.value("fund") == "6000", "\(level1)")
+            let institutions = engine.store.reference.institutions.values.map { i in
+                i.code == "H003" ? InstitutionRecord(code: i.code, name: i.name, kind: i.kind, level: 2) : i
+            }
+            _ = try engine.administration().importInstitutions(Array(institutions))
+            try await engine.waitForReference("H003 at level 2") { $0.credentials("H003-01")?.context.level == 2 }
+            let level2 = try await c.request("PRICE t card=\(card) pin=470291 items=A001*20@1500")
+            #expect(level2.value("fund") == "5500", "\(level2)")
+        }
+        await engine.stop()
+    }
+
+    /// ITEMINFO spells a name with spaces as the protocol spells values (%20), and a client reads it back.
+    @Test func itemInfoNamesTravelPercentCoded() async throws {
+        let engine = try await TestEngine.start()
+        try await engine.withConnection { c in
+            #expect(try await c.signIn(terminal: "H001-01", key: Terminals.key("H001-01")).ok)
+            try await c.send(raw: Array("ITEMINFO i1 code=B001\n".utf8))
+            let raw = String(decoding: try #require(try await c.readLine()), as: UTF8.self)
+            #expect(raw == "i1 OK code=B001 name=阿托伐他汀钙片%2020mg×7片 class=B unit=盒 limit=3500 first_bp=1000 traced=0 version=1 effective=20000101",
+                    "\(raw)")
+            let info = try await c.request("ITEMINFO i2 code=B001")
+            #expect(info.value("name") == "阿托伐他汀钙片 20mg×7片")
+        }
         await engine.stop()
     }
 }

@@ -53,6 +53,7 @@ struct TerminalAdministrationTests {
         #expect(try run(["terminal", "add", "--institution", "Z999"]).status != 0)
         #expect(try run(["terminal", "add", "--institution", "P001", "--id", "P001-01"]).status != 0)
         #expect(try run(["terminal", "disable", "NOPE-01"]).status != 0)
+        #expect(try run(["terminal", "enable", "NOPE-01"]).status != 0)
         #expect(try run(["terminal", "rotate-key", "NOPE-01"]).status != 0)
 
         // Disable (twice is no error), enable.
@@ -79,6 +80,8 @@ struct TerminalAdministrationTests {
         #expect(listed.output.contains("terminal=\(terminal) institution=P001 kind=pharmacy enabled=1\n"), "\(listed.output)")
         #expect(listed.output.contains("terminal=H002-ward7 institution=H002 kind=hospital enabled=1\n"))
         #expect(!listed.output.contains(encodeHex(newKey)))
+        let json = try run(["terminal", "list", "--json"])
+        #expect(json.status == 0 && json.output.contains("\"H002-ward7\"") && !json.output.contains(encodeHex(newKey)), "\(json)")
         #expect(try engine.scalar("SELECT count(*) FROM terminal") == Int64(listed.output.split(separator: "\n").count))
         await engine.stop()
     }
@@ -125,5 +128,29 @@ struct TerminalAdministrationTests {
         }
         await second.stop()
         await first.stop()
+    }
+
+    /// A disable seen late, after the enable that followed it, still ends the sessions from before
+    /// it; and a SIGNIN on such a session is refused and closes the connection too.
+    @Test func aDisableUndoneAtOnceStillEndsTheSessionsBeforeIt() async throws {
+        let engine = try await TestEngine.start()
+        let env = Self.environment(engine)
+        try await MSLPClient.withConnection(host: "127.0.0.1", port: engine.port) { first in
+            try await MSLPClient.withConnection(host: "127.0.0.1", port: engine.port) { second in
+                for connection in [first, second] {
+                    #expect(try await connection.signIn(terminal: "P001-02", key: Terminals.key("P001-02")).ok)
+                }
+                #expect(try ServeProcessTests.run(["terminal", "disable", "P001-02"], environment: env).status == 0)
+                #expect(try ServeProcessTests.run(["terminal", "enable", "P001-02"], environment: env).status == 0)
+                try await engine.waitForReference("P001-02 disabled and enabled") { $0.credentials("P001-02")?.standing.disabledCount == 1 }
+                #expect(try await first.request("PING p").errorCode == .terminalDisabled)
+                #expect(try await first.readLine() == nil)
+                let again = try await second.signIn(terminal: "P001-02", key: Terminals.key("P001-02"))
+                #expect(again.errorCode == .terminalDisabled, "\(again)")
+                #expect(try await second.readLine() == nil)
+            }
+        }
+        #expect(try await Self.signIn(engine, "P001-02", Terminals.key("P001-02")).ok)
+        await engine.stop()
     }
 }

@@ -112,8 +112,11 @@ ALTER TABLE settlement
 DROP TABLE catalog_item;
 DROP TABLE policy;
 
--- Rotating a terminal's key bumps its key version: sessions signed in under an older one end.
-ALTER TABLE terminal ADD COLUMN key_version integer NOT NULL DEFAULT 1 CHECK (key_version >= 1);
+-- Rotating a terminal's key bumps its key version, disabling it its disable count: a session
+-- signed in under other counts ends, even when the terminal was enabled again meanwhile.
+ALTER TABLE terminal
+    ADD COLUMN key_version integer NOT NULL DEFAULT 1 CHECK (key_version >= 1),
+    ADD COLUMN disabled_count integer NOT NULL DEFAULT 0 CHECK (disabled_count >= 0);
 
 -- History never changes: versions are never edited or deleted.
 CREATE FUNCTION reference_version_stays() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -61,16 +61,6 @@ enum ReferenceAdministrationSQL {
         init(_ row: inout PGRow) { version = row("version") }
     }
 
-    struct Kind: PGRowDecodable {
-        let code: String, kind: TerminalKind, name: String, level: Int
-        init(_ row: inout PGRow) {
-            code = row("code")
-            kind = row("kind")
-            name = row("name")
-            level = row("level")
-        }
-    }
-
     struct CatalogImport: Sendable {
         let effective: BusinessDate
         let items: [CatalogItem]
@@ -81,6 +71,16 @@ enum ReferenceAdministrationSQL {
         let policies: [Policy]
         let benefits: [Benefit]
     }
+
+    struct Day: PGRowDecodable {
+        let day: Int64
+        init(_ row: inout PGRow) { day = row("day") }
+    }
+
+    /// Today's business date by the database server's clock.
+    static let today = PGStatement<Day>("reference_import_today", """
+        SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date - DATE '1970-01-01' AS day
+        """)
 
     /// Serialises imports of one kind (version numbers and their order of commit agree).
     static let lock = PGStatement<PGNoRows, Int64>("reference_import_lock", "SELECT FROM pg_advisory_xact_lock($1)")
@@ -136,7 +136,6 @@ enum ReferenceAdministrationSQL {
         """
     }
 
-    static let institutions = PGStatement<Kind>("admin_institutions", "SELECT code, kind, name, level FROM institution")
     static let upsertInstitution = PGStatement<PGNoRows, String, String, String, Int64>("admin_institution_upsert", """
         INSERT INTO institution (code, name, kind, level) VALUES ($1, $2, $3, $4)
         ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level
@@ -160,9 +159,24 @@ enum ReferenceAdministrationSQL {
 /// what only the database or the clock knows.
 public struct ReferenceAdministration: Sendable {
     let connection: PGConnection
+    /// Whether the database server's clock also says what today is (a host whose clock runs
+    /// behind must not make a version dated in the past); off only for tests on a manual clock.
+    let checksDatabaseClock: Bool
 
-    public init(connection: PGConnection) {
+    public init(connection: PGConnection, checksDatabaseClock: Bool = true) {
         self.connection = connection
+        self.checksDatabaseClock = checksDatabaseClock
+    }
+
+    /// Refuses an effective date before today, by `today` and by the database's clock.
+    private func checkEffective(_ effective: BusinessDate, today: BusinessDate, allowPast: Bool,
+                                _ transaction: borrowing PGTransaction) throws {
+        guard !allowPast else { return }
+        var today = today
+        if checksDatabaseClock, let day = try transaction.query(ReferenceAdministrationSQL.today()).first?.day {
+            today = max(today, BusinessDate(daysSinceEpoch: day))
+        }
+        guard effective >= today else { throw ReferenceImportError.effectiveInThePast(effective: effective, today: today) }
     }
 
     /// Imports a complete catalog as a new version effective on `effective`, which must not be
@@ -173,6 +187,7 @@ public struct ReferenceAdministration: Sendable {
         precondition(!items.isEmpty && Set(items.map(\.code)).count == items.count, "a catalog version holds unique codes")
         return try connection.withTransaction { transaction in
             _ = try transaction.query(ReferenceAdministrationSQL.lock(7_411_101))
+            try checkEffective(effective, today: today, allowPast: allowPast, transaction)
             guard let made = try transaction.query(ReferenceAdministrationSQL.importCatalog(.init(effective: effective, items: items))).first else {
                 preconditionFailure("an INSERT … RETURNING returns its row")
             }
@@ -189,6 +204,7 @@ public struct ReferenceAdministration: Sendable {
         precondition(Set(benefits.map(\.insurance)).count == benefits.count, "one benefit row per insurance type")
         return try connection.withTransaction { transaction in
             _ = try transaction.query(ReferenceAdministrationSQL.lock(7_411_102))
+            try checkEffective(effective, today: today, allowPast: allowPast, transaction)
             let input = ReferenceAdministrationSQL.PolicyImport(effective: effective, policies: policies, benefits: benefits)
             guard let made = try transaction.query(ReferenceAdministrationSQL.importPolicy(input)).first else {
                 preconditionFailure("an INSERT … RETURNING returns its row")
@@ -203,7 +219,7 @@ public struct ReferenceAdministration: Sendable {
     public func importInstitutions(_ institutions: [InstitutionRecord]) throws -> ImportedInstitutions {
         try connection.withTransaction { transaction in
             _ = try transaction.query(ReferenceAdministrationSQL.lock(7_411_103))
-            let known = Dictionary(try transaction.query(ReferenceAdministrationSQL.institutions()).map { ($0.code, $0) },
+            let known = Dictionary(try transaction.query(ReferenceTables.institutions()).map { ($0.code, $0) },
                                    uniquingKeysWith: { $1 })
             var added = 0, updated = 0, unchanged = 0
             for institution in institutions {

@@ -60,8 +60,11 @@ enum TerminalAdministrationSQL {
         INSERT INTO terminal (id, institution, key_sealed, enabled) VALUES ($1, $2, $3, $4)
         ON CONFLICT (id) DO NOTHING RETURNING id
         """)
+    /// Enables or disables; disabling an enabled terminal counts, so that its sessions end even if
+    /// it is enabled again before a front has seen it disabled.
     static let setEnabled = PGStatement<ID, String, Bool>("admin_terminal_enable", """
-        UPDATE terminal SET enabled = $2 WHERE id = $1 RETURNING id
+        UPDATE terminal SET enabled = $2, disabled_count = disabled_count + CASE WHEN enabled AND NOT $2 THEN 1 ELSE 0 END
+        WHERE id = $1 RETURNING id
         """)
     /// A new key, under a new key version: sessions signed in under the old one end.
     static let setKey = PGStatement<ID, String, PGBytes>("admin_terminal_key", """

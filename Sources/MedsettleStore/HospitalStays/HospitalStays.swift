@@ -55,9 +55,9 @@ struct FeeLineRow: PGRowDecodable {
 
     var line: ClaimLine { ClaimLine(code: code, quantity: Quantity(milli: quantityMilli), price: price) }
 
-    /// The line's catalog entry as classified on upload (name and unit do not price).
-    var classification: CatalogItem {
-        CatalogItem(code: code, name: code, itemClass: itemClass, unit: "-", priceLimit: priceLimit, firstSelfPayBP: firstSelfPayBP)
+    /// The line's classification on its upload day.
+    var classification: ItemClassification {
+        ItemClassification(itemClass: itemClass, priceLimit: priceLimit, firstSelfPayBP: firstSelfPayBP)
     }
 }
 

@@ -8,8 +8,22 @@ public struct TerminalCredentials: Sendable {
     public let context: TerminalContext
     public let key: [UInt8]
     public let enabled: Bool
-    /// Bumped by every key rotation: a session signed in under an older one ends.
+    /// What a session signs in under: a rotation or a disable since ends the session.
+    public let standing: SignedInStanding
+}
+
+/// The counts a session signed in under (`terminal.key_version`, `terminal.disabled_count`).
+public struct SignedInStanding: Sendable, Equatable {
+    /// Bumped by every key rotation.
     public let keyVersion: Int
+    /// Bumped by every disable, so that a disable seen late (after the enable that followed it)
+    /// still ends the sessions from before it.
+    public let disabledCount: Int
+
+    public init(keyVersion: Int, disabledCount: Int) {
+        self.keyVersion = keyVersion
+        self.disabledCount = disabledCount
+    }
 }
 
 /// Where a signed-in session's terminal stands now (RULES.md §7 "Terminals").
@@ -43,6 +57,9 @@ public final class ReferenceBook: Sendable {
         var versions = ReferenceVersions()
         var institutions: [String: InstitutionRecord] = [:]
         var terminals: [String: TerminalCredentials] = [:]
+        /// False while the follower has lost its connection: a change may be missed, so SIGNIN
+        /// answers UNAVAILABLE rather than trust keys that may have been rotated.
+        var isCurrent = true
     }
 
     private let state = Mutex(Snapshot())
@@ -81,44 +98,58 @@ public final class ReferenceBook: Sendable {
         state.withLock { $0.terminals[terminal] }
     }
 
-    /// Where the terminal of a session signed in under `keyVersion` stands now.
-    public func standing(of terminal: String, signedInWith keyVersion: Int) -> TerminalStanding {
-        guard let credentials = credentials(terminal), credentials.keyVersion == keyVersion else { return .rotated }
-        return credentials.enabled ? .standing(credentials.context) : .disabled
+    /// Where the terminal of a session signed in under `signedIn` stands now.
+    public func standing(of terminal: String, signedInWith signedIn: SignedInStanding) -> TerminalStanding {
+        guard let credentials = credentials(terminal), credentials.standing.keyVersion == signedIn.keyVersion else { return .rotated }
+        guard credentials.enabled, credentials.standing.disabledCount == signedIn.disabledCount else { return .disabled }
+        return .standing(credentials.context)
+    }
+
+    /// Whether the book follows the database's changes now (see `Snapshot.isCurrent`).
+    public var isCurrent: Bool { state.withLock { $0.isCurrent } }
+
+    func following(_ current: Bool) {
+        state.withLock { $0.isCurrent = current }
     }
 
     // MARK: - loading
 
-    /// Loads the named parts from the database; versions already held are kept (they never change).
+    /// Loads the named parts from the database; versions already held are kept (they never
+    /// change). The new snapshot is built outside the lock every request takes and swapped in:
+    /// there is one loader at a time (the store's start, then its follower).
     func load(_ parts: Set<Part>, from connection: PGConnection) throws {
-        let known = state.withLock { ($0.versions.latestCatalogVersion, $0.versions.latestPolicyVersion) }
-        let catalogs = parts.contains(.catalog) ? try ReferenceTables.catalogs(after: known.0, connection) : []
-        let policies = parts.contains(.policy) ? try ReferenceTables.policies(after: known.1, connection) : []
+        var next = state.withLock { $0 }
+        if parts.contains(.catalog) {
+            next.versions.add(catalogs: try ReferenceTables.catalogs(after: next.versions.latestCatalogVersion, connection))
+        }
+        if parts.contains(.policy) {
+            next.versions.add(policies: try ReferenceTables.policies(after: next.versions.latestPolicyVersion, connection))
+        }
         // A terminal's context carries its institution's kind and level: both reload together.
-        let people = parts.contains(.institution) || parts.contains(.terminal)
-        let institutions = people ? try connection.query(ReferenceTables.institutions()).map(\.institution) : nil
-        let terminals = people ? try connection.query(ReferenceTables.terminals()) : nil
-        let credentials = institutions.flatMap { institutions in terminals.map { unseal($0, institutions: institutions) } }
+        if parts.contains(.institution) || parts.contains(.terminal) {
+            let institutions = try connection.query(ReferenceTables.institutions()).map(\.institution)
+            next.institutions = Dictionary(institutions.map { ($0.code, $0) }, uniquingKeysWith: { $1 })
+            next.terminals = unseal(try connection.query(ReferenceTables.terminals()))
+        }
+        let loaded = next
         state.withLock { snapshot in
-            snapshot.versions.add(catalogs: catalogs)
-            snapshot.versions.add(policies: policies)
-            if let institutions { snapshot.institutions = Dictionary(institutions.map { ($0.code, $0) }, uniquingKeysWith: { $1 }) }
-            if let credentials { snapshot.terminals = credentials }
+            snapshot.versions = loaded.versions
+            snapshot.institutions = loaded.institutions
+            snapshot.terminals = loaded.terminals
         }
     }
 
-    private func unseal(_ rows: [ReferenceTables.TerminalRow], institutions: [InstitutionRecord]) -> [String: TerminalCredentials] {
-        let byCode = Dictionary(institutions.map { ($0.code, $0) }, uniquingKeysWith: { $1 })
+    private func unseal(_ rows: [ReferenceTables.TerminalRow]) -> [String: TerminalCredentials] {
         var credentials: [String: TerminalCredentials] = [:]
         var unopened: [String] = []
         for row in rows {
-            guard let institution = byCode[row.institution] else { preconditionFailure("a terminal's institution exists (foreign key)") }
             guard let key = try? secrets.open(sealedTerminalKey: row.sealedKey) else {
                 unopened.append(row.id)
                 continue
             }
-            let context = TerminalContext(terminal: row.id, institution: row.institution, kind: institution.kind, level: institution.level)
-            credentials[row.id] = TerminalCredentials(context: context, key: key, enabled: row.enabled, keyVersion: row.keyVersion)
+            let context = TerminalContext(terminal: row.id, institution: row.institution, kind: row.kind, level: row.level)
+            credentials[row.id] = TerminalCredentials(context: context, key: key, enabled: row.enabled,
+                                                      standing: SignedInStanding(keyVersion: row.keyVersion, disabledCount: row.disabledCount))
         }
         if !unopened.isEmpty {
             logger.error("terminal keys that do not open with this server's secret (was the database set up with another one?); these terminals cannot sign in",

@@ -60,10 +60,13 @@ final class ReferenceFollower: Sendable {
 
     private var stopping: Bool { state.withLock { $0.stopping } }
 
+    /// The listening connection's name in `pg_stat_activity`.
+    static let applicationName = "medsettle-reference"
+
     /// Opens a connection that listens for reference changes.
     static func listen(_ conninfo: String) throws -> PGConnection {
         let connection = try PGConnection(conninfo: conninfo)
-        try connection.execute("LISTEN \(channel)")
+        try connection.execute("SET application_name = '\(applicationName)'; LISTEN \(channel)")
         return connection
     }
 
@@ -75,6 +78,7 @@ final class ReferenceFollower: Sendable {
                     let fresh = try Self.listen(conninfo)
                     try book.load(Set(ReferenceBook.Part.allCases), from: fresh)
                     connection = fresh
+                    book.following(true)
                     logger.notice("following reference data changes again")
                 }
                 guard let listening = connection else { continue }
@@ -83,6 +87,7 @@ final class ReferenceFollower: Sendable {
                 if !parts.isEmpty { try book.load(parts, from: listening) }
             } catch {
                 connection = nil
+                book.following(false)
                 throttle.warning(logger, "reference data changes cannot be followed; retrying",
                                  metadata: ["error": "\(error)"])
                 Thread.sleep(forTimeInterval: 1)

@@ -89,13 +89,19 @@ enum ReferenceTables {
         var institution: InstitutionRecord { InstitutionRecord(code: code, name: name, kind: kind, level: level) }
     }
 
+    /// A terminal with what its sessions need of its institution, read in one statement (one
+    /// snapshot: an institution and its new terminal are seen together or not at all).
     struct TerminalRow: PGRowDecodable {
-        let id: String, institution: String, sealedKey: [UInt8], keyVersion: Int, enabled: Bool
+        let id: String, institution: String, kind: TerminalKind, level: Int
+        let sealedKey: [UInt8], keyVersion: Int, disabledCount: Int, enabled: Bool
         init(_ row: inout PGRow) {
             id = row("id")
             institution = row("institution")
+            kind = row("kind")
+            level = row("level")
             sealedKey = row("key_sealed")
             keyVersion = row("key_version")
+            disabledCount = row("disabled_count")
             enabled = row("enabled")
         }
     }
@@ -121,7 +127,8 @@ enum ReferenceTables {
         """)
     static let institutions = PGStatement<InstitutionRow>("reference_institutions", "SELECT code, name, kind, level FROM institution")
     static let terminals = PGStatement<TerminalRow>("reference_terminals", """
-        SELECT id, institution, key_sealed, key_version, enabled FROM terminal
+        SELECT t.id, t.institution, i.kind, i.level, t.key_sealed, t.key_version, t.disabled_count, t.enabled
+        FROM terminal t JOIN institution i ON i.code = t.institution
         """)
 
     /// Catalog versions numbered above `known`. Read without a transaction: a version's entries

@@ -10,13 +10,13 @@ public struct ClaimRequest: Sendable {
     public let useAccount: Bool
     /// The lines' classification when they were classified before (a discharge's fee lines, by
     /// the catalog of their upload day); nil: by the catalog in force.
-    let classified: [CatalogItem]?
+    let classified: [ItemClassification]?
 
     public init(credential: Credential, lines: [ClaimLine], visit: VisitType, useAccount: Bool) {
         self.init(credential: credential, lines: lines, visit: visit, useAccount: useAccount, classified: nil)
     }
 
-    init(credential: Credential, lines: [ClaimLine], visit: VisitType, useAccount: Bool, classified: [CatalogItem]?) {
+    init(credential: Credential, lines: [ClaimLine], visit: VisitType, useAccount: Bool, classified: [ItemClassification]?) {
         self.credential = credential
         self.lines = lines
         self.visit = visit

@@ -15,17 +15,6 @@ public enum PublishedKeys {
         public let unreadable: [String]
     }
 
-    struct Row: PGRowDecodable {
-        let id: String
-        let sealedKey: [UInt8]
-        init(_ row: inout PGRow) {
-            id = row("id")
-            sealedKey = row("key_sealed")
-        }
-    }
-
-    static let terminals = PGStatement<Row>("published_keys_terminals", "SELECT id, key_sealed FROM terminal ORDER BY id")
-
     /// The demo data set's terminal keys (the shipped terminals.csv).
     public static func demoKeys() throws -> Set<[UInt8]> {
         let institutions = try InstitutionFile.institutions(try SQLResources.seedFile("institutions.csv"))
@@ -38,13 +27,13 @@ public enum PublishedKeys {
     public static func find(_ connection: PGConnection, secrets: ServerSecrets,
                             isPublished: (_ terminal: String, _ key: [UInt8]) -> Bool) throws -> Finding {
         var published: [String] = [], unreadable: [String] = []
-        for row in try connection.query(terminals()) {
+        for row in try connection.query(ReferenceTables.terminals()) {
             guard let key = try? secrets.open(sealedTerminalKey: row.sealedKey) else {
                 unreadable.append(row.id)
                 continue
             }
             if isPublished(row.id, key) { published.append(row.id) }
         }
-        return Finding(published: published, unreadable: unreadable)
+        return Finding(published: published.sorted(), unreadable: unreadable.sorted())
     }
 }
