@@ -19,8 +19,10 @@ extension Verb {
             return kind == .agency
         case .issue, .replace:
             return kind == .window || kind == .online
-        case .unlock, .pinReset, .unlost, .cancelCard, .personUpdate:
+        case .unlock, .pinReset, .unlost, .cancelCard:
             return kind == .window
+        case .personUpdate:
+            return kind == .window || kind == .agency
         case .reportLost:
             return kind == .window || kind == .hotline || kind == .online
         case .qrCode:

@@ -20,13 +20,20 @@ public struct ClaimantState: Sendable, Equatable {
     public let year: Accumulators
     /// Deductible already met in the claim's admission (0 outside one, and while one is open).
     public let admissionDeductibleMet: Fen
+    /// The year across outpatient and inpatient claims, as the layers after the basic fund count it.
+    public let layerYear: LayerYear
+    /// Flagged for medical assistance.
+    public let assist: Bool
 
-    public init(card: CardState?, insurance: InsuranceType, balance: Fen, year: Accumulators, admissionDeductibleMet: Fen = 0) {
+    public init(card: CardState?, insurance: InsuranceType, balance: Fen, year: Accumulators, admissionDeductibleMet: Fen = 0,
+                layerYear: LayerYear = LayerYear(), assist: Bool = false) {
         self.card = card
         self.insurance = insurance
         self.balance = balance
         self.year = year
         self.admissionDeductibleMet = admissionDeductibleMet
+        self.layerYear = layerYear
+        self.assist = assist
     }
 }
 
@@ -121,7 +128,8 @@ public struct ClaimDecision: Sendable, Equatable {
         // this admission only.
         let met = policy.deductibleMet(thisYear: claimant.year.deductibleMet, thisAdmission: claimant.admissionDeductibleMet)
         let input = PricingInput(lines: terms.lines, policy: policy, deductibleMet: met, fundPaidThisYear: claimant.year.fundPaid,
-                                 balance: claimant.balance, useAccount: terms.useAccount)
+                                 balance: claimant.balance, useAccount: terms.useAccount, benefit: reference.benefits[claimant.insurance],
+                                 layerYear: claimant.layerYear, assist: claimant.assist)
         let priced = terms.classified.map { Pricing.price(input, classified: $0) } ?? Pricing.price(input, catalog: reference.catalog)
         return priced.mapError { .pricing($0) }
     }

@@ -12,15 +12,25 @@ public struct PricingInput: Sendable, Equatable {
     public let balance: Fen
     /// `use_account=1` (the default): the account pays what it may.
     public let useAccount: Bool
+    /// The layers after the basic fund for the person's insurance type (nil: they pay 0).
+    public let benefit: Benefit?
+    /// The person's year so far, as the layers count it.
+    public let layerYear: LayerYear
+    /// Flagged for medical assistance (`assist=1`).
+    public let assist: Bool
 
     public init(lines: [ClaimLine], policy: Policy, deductibleMet: Fen, fundPaidThisYear: Fen,
-                balance: Fen, useAccount: Bool = true) {
+                balance: Fen, useAccount: Bool = true, benefit: Benefit? = nil, layerYear: LayerYear = LayerYear(),
+                assist: Bool = false) {
         self.lines = lines
         self.policy = policy
         self.deductibleMet = deductibleMet
         self.fundPaidThisYear = fundPaidThisYear
         self.balance = balance
         self.useAccount = useAccount
+        self.benefit = benefit
+        self.layerYear = layerYear
+        self.assist = assist
     }
 }
 
@@ -46,9 +56,9 @@ public struct PricedClaim: Sendable, Equatable, Hashable {
     /// `balance − account`.
     public let balanceAfter: Fen
 
-    /// What settling this claim adds to the person's accumulators.
-    public var accumulatorDelta: Accumulators {
-        Accumulators(deductibleMet: split.deductible, fundPaid: split.fund)
+    /// What settling this claim adds to the person's accumulators of `visit`.
+    public func accumulatorDelta(visit: VisitType) -> Accumulators {
+        Accumulators.delta(of: split, visit: visit)
     }
 }
 

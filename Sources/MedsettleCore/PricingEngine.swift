@@ -57,7 +57,9 @@ public enum Pricing {
         guard let fundShare = mulDivFloor(inscope - deductible, policy.fundRatioBP, 10_000) else {
             preconditionFailure("fund share exceeds in-scope amount")
         }
-        let fund = min(fundShare, ceilingLeft)
+        let pool = min(fundShare, ceilingLeft)
+        guard let (illness, assist) = layers(burden: inscope - pool, input) else { return .failure(.amountTooLarge) }
+        let fund = pool + illness + assist
         let personal = total - fund
         // A resident has no account; their balance is 0 anyway, but say so rather than rely on it.
         let accountAllowed = input.useAccount && policy.insurance.hasAccount
@@ -66,10 +68,27 @@ public enum Pricing {
         let cash = personal - account
 
         let split = Split(total: total, selfpayFull: selfpayFull, selfpayFirst: selfpayFirst, inscope: inscope,
-                          deductible: deductible, fund: fund, account: account, cash: cash)
+                          deductible: deductible, pool: pool, illness: illness, assist: assist, account: account, aid: 0, cash: cash)
         let balanceAfter = input.balance - account
         checkInvariants(split, balanceAfter: balanceAfter)
         return .success(PricedClaim(lines: priced, split: split, balanceAfter: balanceAfter))
+    }
+
+    /// The layers after the basic fund (RULES.md §8, §12) for a claim whose basic fund left
+    /// `burden` of its in-scope amount: serious illness on the part of the year's burden above
+    /// the threshold, then medical assistance on what is left, for a person flagged for it; each
+    /// within what its annual ceiling has left (never below 0). Outpatient and inpatient claims
+    /// only. Nil when a figure would not fit in 64 bits.
+    static func layers(burden: Fen, _ input: PricingInput) -> (illness: Fen, assist: Fen)? {
+        guard input.policy.visit != .pharmacy, let benefit = input.benefit else { return (0, 0) }
+        let year = input.layerYear
+        guard let after = checkedAdd(year.burden, burden) else { return nil }
+        let over = max(0, after - benefit.illnessThreshold) - max(0, year.burden - benefit.illnessThreshold)
+        guard let illnessShare = mulDivFloor(over, benefit.illnessRatioBP, 10_000) else { return nil }
+        let illness = min(illnessShare, max(0, benefit.illnessCeiling - year.illnessPaid))
+        guard input.assist else { return (illness, 0) }
+        guard let assistShare = mulDivFloor(burden - illness, benefit.assistRatioBP, 10_000) else { return nil }
+        return (illness, min(assistShare, max(0, benefit.assistCeiling - year.assistPaid)))
     }
 
     /// Prices one line against its catalog item (RULES.md §4 "Per line").
@@ -118,8 +137,11 @@ public enum Pricing {
     static func checkInvariants(_ s: Split, balanceAfter: Fen) {
         precondition([s.total, s.selfpayFull, s.selfpayFirst, s.inscope, s.deductible, s.fund, s.account, s.cash, balanceAfter]
             .allSatisfy { $0 >= 0 }, "every figure of a split is ≥ 0")
-        precondition(s.total == s.fund + s.account + s.cash, "total = fund + account + cash")
+        precondition([s.pool, s.illness, s.assist, s.aid].allSatisfy { $0 >= 0 }, "every layer is ≥ 0")
+        precondition(s.fund == s.pool + s.illness + s.assist, "fund = pool + illness + assist")
+        precondition(s.total == s.fund + s.account + s.aid + s.cash, "total = fund + account + aid + cash")
+        precondition(s.illness + s.assist <= s.burden, "the layers pay at most the burden")
         precondition(s.inscope == s.total - s.selfpayFull - s.selfpayFirst, "inscope = total − self-paid")
-        precondition(s.deductible <= s.inscope && s.fund <= s.inscope - s.deductible, "fund within in-scope")
+        precondition(s.deductible <= s.inscope && s.pool <= s.inscope - s.deductible, "pool within in-scope")
     }
 }

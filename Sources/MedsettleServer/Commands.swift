@@ -37,6 +37,12 @@ enum Commands {
         return required(request, "reason").flatMap { ValueSyntax.oneOf($0, key: "reason", allowed: allowed) }.map { $0 }
     }
 
+    /// An optional `0`/`1` flag (`assist`).
+    static func optionalFlag(_ request: Request, _ key: String) -> Decoded<Bool?> {
+        guard let value = request.value(key) else { return .success(nil) }
+        return ValueSyntax.flag(value, key: key).map { $0 }
+    }
+
     static func optionalIDNo(_ request: Request, key: String) -> Decoded<String?> {
         guard request.value(key) != nil else { return .success(nil) }
         return idNo(request, key: key).map { $0 }

@@ -127,8 +127,11 @@ struct RequestRouter: Sendable {
             return Commands.idNo(request).flatMap { idNo in
                 Commands.name(request).flatMap { name in
                     Commands.required(request, "insurance").flatMap { ValueSyntax.oneOf($0, key: "insurance", as: InsuranceType.self) }.flatMap { insurance in
-                        Commands.area(request).map { area in
-                            { store.people.enroll(idNo: idNo, name: name, insurance: insurance, area: area).answer { .enrolled(idNo: $0) } }
+                        Commands.area(request).flatMap { area in
+                            Commands.optionalFlag(request, "assist").map { assist in
+                                { store.people.enroll(idNo: idNo, name: name, insurance: insurance, area: area, assist: assist ?? false)
+                                    .answer { .enrolled(idNo: $0) } }
+                            }
                         }
                     }
                 }
@@ -180,11 +183,18 @@ struct RequestRouter: Sendable {
             return Commands.idNo(request).flatMap { idNo in
                 Commands.optionalName(request).flatMap { name in
                     Commands.optionalIDNo(request, key: "new_id_no").flatMap { newIDNo in
-                        Commands.agent(request).flatMap { agent in
-                            guard name != nil || newIDNo != nil else {
-                                return .failure(ValueError(message: "give name or new_id_no"))
+                        Commands.optionalFlag(request, "assist").flatMap { assist in
+                            Commands.agent(request).flatMap { agent in
+                                guard name != nil || newIDNo != nil || assist != nil else {
+                                    return .failure(ValueError(message: "give name, new_id_no or assist"))
+                                }
+                                // The agency sets the assistance flag only (RULES.md §12).
+                                if terminal.kind == .agency, name != nil || newIDNo != nil {
+                                    return .failure(ValueError(code: .forbidden, message: "the agency may change assist only"))
+                                }
+                                return .success({ store.people.updatePerson(idNo: idNo, name: name, newIDNo: newIDNo, assist: assist, agent: agent,
+                                                                            by: terminal).answer { .personUpdated(idNo: $0) } })
                             }
-                            return .success({ store.people.updatePerson(idNo: idNo, name: name, newIDNo: newIDNo, agent: agent, by: terminal).answer { .personUpdated(idNo: $0) } })
                         }
                     }
                 }

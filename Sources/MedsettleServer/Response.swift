@@ -100,7 +100,9 @@ extension Response {
         case .reconciled(let recon):
             let engine = recon.engine
             return [("match", recon.matches ? "1" : "0"), ("count", String(engine.count)), ("total", String(engine.total)),
-                    ("fund", String(engine.fund)), ("account", String(engine.account)), ("cash", String(engine.cash))]
+                    ("fund", String(engine.fund)), ("account", String(engine.account)), ("cash", String(engine.cash)),
+                    ("pool", String(recon.layers.pool)), ("illness", String(recon.layers.illness)), ("assist", String(recon.layers.assist)),
+                    ("aid", String(recon.layers.aid))]
         case .itemInfo(let info):
             return Self.itemFields(info)
         }

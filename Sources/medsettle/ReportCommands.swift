@@ -68,7 +68,7 @@ struct ReportCommand: ParsableCommand {
             guard let day = BusinessDate(yyyymmdd: date) else { throw ValidationError("--date must be YYYYMMDD") }
             let connection = try PGConnection(conninfo: try usable { try requiredDatabaseURL(try resolvedSettings()) })
             let rows = try SettlementReports.daily(connection, date: day)
-            print(Table.render(header: ["institution", "name", "count", "total", "fund", "account", "cash"], rows: rows))
+            print(Table.render(header: SettlementReports.dailyHeader, rows: rows))
         }
     }
 }

@@ -53,7 +53,8 @@ struct PharmacyFlowTests {
             let line = try #require(try await pharmacy.readLine())
             let text = String(decoding: line, as: UTF8.self)
             #expect(text.hasPrefix("a2 OK settlement=S"))
-            #expect(text.hasSuffix(" total=5500 selfpay_full=3000 selfpay_first=0 inscope=2500 deductible=0 fund=0 account=2500 cash=3000 balance=47500"))
+            // PROTOCOL.md revision 1.1 adds pool, illness, assist and aid after the split's fields.
+            #expect(text.hasSuffix(" total=5500 selfpay_full=3000 selfpay_first=0 inscope=2500 deductible=0 fund=0 account=2500 cash=3000 pool=0 illness=0 assist=0 aid=0 balance=47500"))
             try await pharmacy.send(raw: Array("SETTLE a3 trace=20261129000018 card=H00000017 pin=000000 items=A001*1@1250\n".utf8))
             let wrong = try #require(try await pharmacy.readLine())
             #expect(String(decoding: wrong, as: UTF8.self) == "a3 ERR PIN_WRONG left=5 msg=wrong%20PIN")

@@ -157,8 +157,8 @@ struct SettlementLifecycleTests {
         #expect(detail.map { $0[15] } == ["settled", "cancelled", "settled", "settled"])
         #expect(detail[0][7] == "5500" && detail[0][13] == "2500" && detail[0][14] == "3000")
         // The versions that priced each settlement: the demo data set's catalog 1 and policy 1.
-        #expect(Array(SettlementReports.exportHeader.suffix(2)) == ["catalog_version", "policy_version"])
-        #expect(detail.allSatisfy { $0.suffix(2) == ["1", "1"] })
+        #expect(Array(SettlementReports.exportHeader.suffix(6)) == ["catalog_version", "policy_version", "pool", "illness", "assist", "aid"])
+        #expect(detail.allSatisfy { $0.suffix(6) == ["1", "1", "0", "0", "0", "0"] })
         let daily = try engine.pool.withConnection { try SettlementReports.daily($0, date: BusinessDate(yyyymmdd: "20261129")!) }
         #expect(daily.map { $0[0] } == ["P001"] && daily[0][2] == "3" && daily[0][3] == "8500")
         await engine.stop()

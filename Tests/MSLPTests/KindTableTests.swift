@@ -29,7 +29,7 @@ struct KindTableTests {
         .unlost: [.window],
         .replace: [.window, .online],
         .cancelCard: [.window],
-        .personUpdate: [.window],
+        .personUpdate: [.window, .agency],
         .qrCode: [.online],
         .itemInfo: [.pharmacy, .hospital],
     ]

@@ -163,7 +163,7 @@ struct PricingTests {
                                  deductibleMet: 0, fundPaidThisYear: 0, balance: 50_000)
         let split = try Pricing.price(input, catalog: Fixtures.catalog).get().split
         let wire = split.fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
-        #expect(wire == "total=5500 selfpay_full=3000 selfpay_first=0 inscope=2500 deductible=0 fund=0 account=2500 cash=3000")
+        #expect(wire == "total=5500 selfpay_full=3000 selfpay_first=0 inscope=2500 deductible=0 fund=0 account=2500 cash=3000 pool=0 illness=0 assist=0 aid=0")
         #expect(split.fields.map(\.0) == Split.fieldNames)
     }
 
@@ -234,16 +234,17 @@ struct PricingTests {
                                                    balance: 50_000), catalog: Fixtures.catalog).get()
         // 10000 in scope, all to the deductible.
         #expect(first.split.deductible == 10_000 && first.split.fund == 0)
-        #expect(first.accumulatorDelta == Accumulators(deductibleMet: 10_000, fundPaid: 0))
-        acc = acc.settling(first.split)
+        // Outpatient: the burden (inscope − pool) is counted for the layers after the basic fund.
+        #expect(first.accumulatorDelta(visit: .outpatient) == Accumulators(deductibleMet: 10_000, fundPaid: 0, burden: 10_000))
+        acc = acc + first.accumulatorDelta(visit: .outpatient)
         let second = try Pricing.price(PricingInput(lines: lines, policy: empOut3, deductibleMet: acc.deductibleMet,
                                                     fundPaidThisYear: acc.fundPaid, balance: first.balanceAfter),
                                        catalog: Fixtures.catalog).get()
         // 30000 in scope; 10000 deductible left; fund floor(20000 × 0.5) = 10000.
         #expect(second.split.deductible == 10_000 && second.split.fund == 10_000)
-        acc = acc.settling(second.split)
-        #expect(acc == Accumulators(deductibleMet: 20_000, fundPaid: 10_000))
-        #expect(acc.undoing(second.split).undoing(first.split) == Accumulators())
+        acc = acc + second.accumulatorDelta(visit: .outpatient)
+        #expect(acc == Accumulators(deductibleMet: 20_000, fundPaid: 10_000, burden: 30_000))
+        #expect(acc - second.accumulatorDelta(visit: .outpatient) - first.accumulatorDelta(visit: .outpatient) == Accumulators())
     }
 
     /// The policy's scope decides what of the year's deductible counts: under `admission`, a claim

@@ -11,6 +11,8 @@ struct Cardholder: Sendable {
     /// The account balance as stored (0 for a person without an account).
     let balance: Fen
     let insured: Bool
+    /// Flagged for medical assistance (RULES.md §8).
+    let assist: Bool
     let cardNo: String
     let card: CardState
     let pinSalt: [UInt8]
@@ -27,16 +29,18 @@ struct Cardholder: Sendable {
         hasAccount = person.hasAccount
         balance = person.balance
         insured = person.insured
+        assist = person.assist
         cardNo = card.cardNo
         self.card = CardState(status: card.status, wrongCount: card.wrongCount, statusBeforeLoss: card.statusBeforeLoss)
         pinSalt = card.pinSalt
         pinHash = card.pinHash
     }
 
-    /// What a claim's decision reads of the holder, with the year's accumulators of its visit type.
-    func claimant(year: Accumulators, admissionDeductibleMet: Fen = 0) -> ClaimantState {
+    /// What a claim's decision reads of the holder, with the year's accumulators of its visit
+    /// type and the year as the layers after the basic fund count it.
+    func claimant(year: Accumulators, layers: LayerYear, admissionDeductibleMet: Fen = 0) -> ClaimantState {
         ClaimantState(card: card, insurance: insurance, balance: hasAccount ? balance : 0, year: year,
-                      admissionDeductibleMet: admissionDeductibleMet)
+                      admissionDeductibleMet: admissionDeductibleMet, layerYear: layers, assist: assist)
     }
 }
 
@@ -49,6 +53,7 @@ struct HolderRow: PGRowDecodable, Sendable {
     let hasAccount: Bool
     let balance: Fen
     let insured: Bool
+    let assist: Bool
 
     init(_ row: inout PGRow) {
         id = row("id")
@@ -58,6 +63,7 @@ struct HolderRow: PGRowDecodable, Sendable {
         hasAccount = row("has_account")
         balance = row("balance")
         insured = row("insured")
+        assist = row("assist")
     }
 }
 
@@ -92,7 +98,7 @@ struct CardRow: PGRowDecodable, Sendable {
 /// stale card row). Each is one index look-up per card, whatever the statistics say.
 enum CardholderSQL {
     static let lockHolders = PGStatement<HolderRow, PGArray<String>>("lock_holders_of_cards", """
-        SELECT id, id_no, name, insurance, has_account, balance, insured FROM person
+        SELECT id, id_no, name, insurance, has_account, balance, insured, assist FROM person
         WHERE id = ANY(ARRAY(SELECT person_id FROM card WHERE card_no = ANY($1::text[])))
         ORDER BY id FOR UPDATE
         """)
@@ -102,7 +108,7 @@ enum CardholderSQL {
         """)
     /// Locks a person by row id (to undo a settlement, or price a stay, without a card).
     static let lockPerson = PGStatement<HolderRow, Int64>("lock_person_by_id", """
-        SELECT id, id_no, name, insurance, has_account, balance, insured FROM person WHERE id = $1 FOR UPDATE
+        SELECT id, id_no, name, insurance, has_account, balance, insured, assist FROM person WHERE id = $1 FOR UPDATE
         """)
     static let qrUsed = PGStatement<UsedToken, PGArray<PGBytes>>("qr_used", """
         SELECT token_id FROM qr_use WHERE token_id = ANY($1::bytea[])

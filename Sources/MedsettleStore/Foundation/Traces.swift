@@ -91,12 +91,17 @@ public struct SettlementRecord: Sendable, Equatable {
         let total: Int64? = row("total"), selfpayFull: Int64? = row("selfpay_full"), selfpayFirst: Int64? = row("selfpay_first")
         let inscope: Int64? = row("inscope"), deductible: Int64? = row("deductible"), fund: Int64? = row("fund")
         let account: Int64? = row("account"), cash: Int64? = row("cash"), balanceAfter: Int64? = row("balance_after")
+        let illness: Int64? = row("illness"), assist: Int64? = row("assist"), aid: Int64? = row("aid")
         let state: SettlementState? = row("state")
         guard let id else { return nil }
         guard let total, let selfpayFull, let selfpayFirst, let inscope, let deductible, let fund, let account, let cash,
-              let balanceAfter, let state else { preconditionFailure("a settlement row has every figure (NOT NULL)") }
+              let illness, let assist, let aid, let balanceAfter, let state else {
+            preconditionFailure("a settlement row has every figure (NOT NULL)")
+        }
+        // The row keeps `fund` (all funds) and the layers; the basic fund is what is left.
         self.init(id: id, split: Split(total: total, selfpayFull: selfpayFull, selfpayFirst: selfpayFirst, inscope: inscope,
-                                       deductible: deductible, fund: fund, account: account, cash: cash),
+                                       deductible: deductible, pool: fund - illness - assist, illness: illness, assist: assist,
+                                       account: account, aid: aid, cash: cash),
                   balanceAfter: balanceAfter, state: state)
     }
 }
@@ -151,7 +156,7 @@ enum TraceSQL {
     static let lookup = PGStatement<TraceRecord, PGArray<String>, PGArray<String>>("trace_lookup", """
         SELECT x.position::integer AS position, t.verb, t.fingerprint, t.reply, s.id AS settlement_id,
                s.total, s.selfpay_full, s.selfpay_first, s.inscope, s.deductible, s.fund, s.account, s.cash,
-               s.balance_after, s.state
+               s.illness, s.assist, s.aid, s.balance_after, s.state
         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(terminal, trace, position)
         CROSS JOIN LATERAL (SELECT * FROM trace t WHERE t.terminal = x.terminal AND t.trace = x.trace LIMIT 1) AS t
         LEFT JOIN settlement s ON s.id = t.settlement_id

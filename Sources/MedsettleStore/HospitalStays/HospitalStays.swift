@@ -232,8 +232,9 @@ public struct HospitalStays: Sendable {
             let (fees, accumulators) = try transaction.pipeline(HospitalStaysSQL.fees(admission.id),
                                                                 AccumulatorSQL.ofPerson(patient.id, Int64(date.year)))
             guard !fees.isEmpty else { return .failure(Refusal(.badRequest, "the admission has no fee lines")) }
+            let year = YearAccumulators(accumulators)
             let claimant = ClaimantState(card: nil, insurance: patient.insurance, balance: patient.hasAccount ? patient.balance : 0,
-                                         year: YearAccumulators(accumulators)[patient.id, .inpatient])
+                                         year: year[patient.id, .inpatient], layerYear: year.layers(of: patient.id), assist: patient.assist)
             return decider.reference(on: date).flatMap { reference in
                 ClaimDecision.price(fees.terms(level: context.level, useAccount: true), for: claimant, reference: reference)
                     .map(\.split).mapError { Refusal.claim($0, presentation: nil) }

@@ -21,14 +21,14 @@ struct CreditWrite: Sendable {
 }
 
 enum PeopleSQL {
-    static let insertPerson = PGStatement<PersonID, String, String, String, String, Bool>("insert_person", """
-        INSERT INTO person (id_no, name, insurance, area, has_account)
-        VALUES ($1, $2, $3, $4, $5)
+    static let insertPerson = PGStatement<PersonID, String, String, String, String, Bool, Bool>("insert_person", """
+        INSERT INTO person (id_no, name, insurance, area, has_account, assist)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (id_no) DO NOTHING
         RETURNING id
         """)
     static let lockPerson = PGStatement<HolderRow, String>("lock_person_by_id_no", """
-        SELECT id, id_no, name, insurance, has_account, balance, insured FROM person WHERE id_no = $1 FOR UPDATE
+        SELECT id, id_no, name, insurance, has_account, balance, insured, assist FROM person WHERE id_no = $1 FOR UPDATE
         """)
     static let credit = PGComposedStatement<PGNoRows, CreditWrite>("credit_account") { sql in
         let terminal = sql.value { $0.terminal }, trace = sql.value { $0.request.trace }
@@ -45,8 +45,9 @@ enum PeopleSQL {
             """
     }
     static let personWithIDNo = PGStatement<PGCount, String>("people_with_id_no", "SELECT count(*) AS count FROM person WHERE id_no = $1")
-    static let updatePerson = PGStatement<PGNoRows, Int64, String?, String?>("update_person", """
-        UPDATE person SET name = coalesce($2, name), id_no = coalesce($3, id_no), updated_at = now() WHERE id = $1
+    static let updatePerson = PGStatement<PGNoRows, Int64, String?, String?, Bool?>("update_person", """
+        UPDATE person SET name = coalesce($2, name), id_no = coalesce($3, id_no), assist = coalesce($4, assist), updated_at = now()
+        WHERE id = $1
         """)
 }
 
@@ -61,10 +62,11 @@ public struct People: Sendable {
     /// ENROLL (参保登记): a new insured person. Employees and retirees get a personal account.
     /// `area` defaults to the first six digits of the ID number (the registered area code).
     /// Answers the person's ID number.
-    public func enroll(idNo: String, name: String, insurance: InsuranceType, area: String?) -> Answer<String> {
+    /// `assist`: flagged for medical assistance (RULES.md §8).
+    public func enroll(idNo: String, name: String, insurance: InsuranceType, area: String?, assist: Bool = false) -> Answer<String> {
         runner.transaction("ENROLL") { transaction in
             let areaCode = area ?? String(idNo.prefix(6))
-            guard try !transaction.query(PeopleSQL.insertPerson(idNo, name, insurance.rawValue, areaCode, insurance.hasAccount)).isEmpty else {
+            guard try !transaction.query(PeopleSQL.insertPerson(idNo, name, insurance.rawValue, areaCode, insurance.hasAccount, assist)).isEmpty else {
                 return .failure(Refusal(.personExists, "a person with this ID number is already enrolled"))
             }
             return try transaction.commit(answering: .success(idNo))
@@ -88,19 +90,22 @@ public struct People: Sendable {
         }
     }
 
-    /// PERSONUPDATE (信息变更): a new name and/or ID number; the current card keeps working.
-    /// Answers the person's ID number afterwards.
-    public func updatePerson(idNo: String, name: String?, newIDNo: String?, agent: String?, by context: TerminalContext) -> Answer<String> {
+    /// PERSONUPDATE (信息变更): a new name and/or ID number, and/or the medical-assistance flag;
+    /// the current card keeps working. Answers the person's ID number afterwards.
+    public func updatePerson(idNo: String, name: String?, newIDNo: String?, assist: Bool? = nil, agent: String?,
+                             by context: TerminalContext) -> Answer<String> {
         let date = BusinessDate(unixSeconds: clock.now())
         return runner.transaction("PERSONUPDATE") { transaction in
             guard let person = try transaction.query(PeopleSQL.lockPerson(idNo)).first else { return .failure(.noSuchPerson) }
             if let newIDNo, newIDNo != idNo, try transaction.query(PeopleSQL.personWithIDNo(newIDNo)).first?.count ?? 0 > 0 {
                 return .failure(Refusal(.personExists, "another person has the new ID number"))
             }
-            let (_, latest) = try transaction.pipeline(PeopleSQL.updatePerson(person.id, name, newIDNo), CardDeskSQL.latestCard(person.id))
+            let (_, latest) = try transaction.pipeline(PeopleSQL.updatePerson(person.id, name, newIDNo, assist),
+                                                       CardDeskSQL.latestCard(person.id))
             var changes: [String] = []
             if name != nil { changes.append("name") }
             if let newIDNo { changes.append("id_no \(idNo)→\(newIDNo)") }
+            if let assist { changes.append("assist=\(assist ? 1 : 0)") }
             var writes = WriteSet(date: date)
             writes.event(.personUpdated, cardNo: latest.first?.cardNo, personID: person.id, by: context, agent: agent,
                          detail: changes.joined(separator: ", "))

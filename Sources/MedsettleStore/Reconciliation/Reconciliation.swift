@@ -27,10 +27,32 @@ public struct ReconTotals: Sendable, Equatable, PGRowDecodable {
     }
 }
 
+/// The engine's own sums of the layers (PROTOCOL.md revision 1.1): the basic fund, serious
+/// illness, medical assistance, and family aid.
+public struct ReconLayers: Sendable, Equatable {
+    public let pool: Fen
+    public let illness: Fen
+    public let assist: Fen
+    public let aid: Fen
+}
+
 /// The answer of RECON: whether the terminal's figures are the engine's, and the engine's.
 public struct Reconciled: Sendable, Equatable {
     public let matches: Bool
+    /// `fund` is every fund together; `account` counts the relatives' accounts' `aid` too.
     public let engine: ReconTotals
+    public let layers: ReconLayers
+}
+
+/// The engine's figures of a day as one row.
+struct ReconRow: PGRowDecodable {
+    let totals: ReconTotals
+    let layers: ReconLayers
+
+    init(_ row: inout PGRow) {
+        totals = ReconTotals(count: row("count"), total: row("total"), fund: row("fund"), account: row("account"), cash: row("cash"))
+        layers = ReconLayers(pool: row("pool"), illness: row("illness"), assist: row("assist"), aid: row("aid"))
+    }
 }
 
 public enum ReconScope: String, Sendable, CaseIterable {
@@ -38,9 +60,11 @@ public enum ReconScope: String, Sendable, CaseIterable {
 }
 
 enum ReconciliationSQL {
-    static let totals = PGStatement<ReconTotals, String, String, String, String>("recon_totals", """
+    static let totals = PGStatement<ReconRow, String, String, String, String>("recon_totals", """
         SELECT count(*) AS count, coalesce(sum(total), 0)::bigint AS total, coalesce(sum(fund), 0)::bigint AS fund,
-               coalesce(sum(account), 0)::bigint AS account, coalesce(sum(cash), 0)::bigint AS cash
+               coalesce(sum(account + aid), 0)::bigint AS account, coalesce(sum(cash), 0)::bigint AS cash,
+               coalesce(sum(fund - illness - assist), 0)::bigint AS pool, coalesce(sum(illness), 0)::bigint AS illness,
+               coalesce(sum(assist), 0)::bigint AS assist, coalesce(sum(aid), 0)::bigint AS aid
         FROM settlement
         WHERE business_date = $1::date AND state = 'settled'
           AND CASE WHEN $2 = 'terminal' THEN terminal = $3 ELSE institution = $4 END
@@ -58,7 +82,7 @@ public struct Reconciliation: Sendable {
                                                                             context.institution)).first else {
                 preconditionFailure("an aggregate returns one row")
             }
-            return .success(Reconciled(matches: engine == stated, engine: engine))
+            return .success(Reconciled(matches: engine.totals == stated, engine: engine.totals, layers: engine.layers))
         }
     }
 }

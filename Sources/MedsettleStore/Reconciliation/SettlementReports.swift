@@ -11,7 +11,8 @@ public struct SettlementExportRow: PGRowDecodable, Sendable {
                  row("visit"), String(row("total") as Int64), String(row("selfpay_full") as Int64),
                  String(row("selfpay_first") as Int64), String(row("inscope") as Int64), String(row("deductible") as Int64),
                  String(row("fund") as Int64), String(row("account") as Int64), String(row("cash") as Int64), row("state"),
-                 row("settled_at"), row("undone_at"), String(row("catalog_version") as Int), String(row("policy_version") as Int)]
+                 row("settled_at"), row("undone_at"), String(row("catalog_version") as Int), String(row("policy_version") as Int),
+                 String(row("pool") as Int64), String(row("illness") as Int64), String(row("assist") as Int64), String(row("aid") as Int64)]
     }
 }
 
@@ -21,7 +22,8 @@ public struct InstitutionDayRow: PGRowDecodable, Sendable {
 
     public init(_ row: inout PGRow) {
         cells = [row("code"), row("name"), String(row("count") as Int64), String(row("total") as Int64), String(row("fund") as Int64),
-                 String(row("account") as Int64), String(row("cash") as Int64)]
+                 String(row("account") as Int64), String(row("cash") as Int64), String(row("pool") as Int64),
+                 String(row("illness") as Int64), String(row("assist") as Int64), String(row("aid") as Int64)]
     }
 }
 
@@ -29,20 +31,23 @@ public struct InstitutionDayRow: PGRowDecodable, Sendable {
 public enum SettlementReports {
     public static let exportHeader = ["settlement", "business_date", "institution", "terminal", "trace", "card", "visit",
                                       "total", "selfpay_full", "selfpay_first", "inscope", "deductible", "fund",
-                                      "account", "cash", "state", "settled_at", "undone_at", "catalog_version", "policy_version"]
+                                      "account", "cash", "state", "settled_at", "undone_at", "catalog_version", "policy_version",
+                                      "pool", "illness", "assist", "aid"]
 
     static let detailSQL = PGStatement<SettlementExportRow, String, String>("report_settlements_of_day", """
         SELECT id, to_char(business_date, 'YYYYMMDD') AS business_date, institution, terminal, trace, card_no, visit,
                total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, state,
                to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS') AS settled_at,
                coalesce(to_char(undone_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS'), '') AS undone_at,
-               catalog_version, policy_version
+               catalog_version, policy_version, fund - illness - assist AS pool, illness, assist, aid
         FROM settlement WHERE institution = $1 AND business_date = $2::date ORDER BY id
         """)
 
     static let dailySQL = PGStatement<InstitutionDayRow, String>("report_institution_days", """
         SELECT i.code, i.name, count(s.id) AS count, coalesce(sum(s.total), 0)::bigint AS total, coalesce(sum(s.fund), 0)::bigint AS fund,
-               coalesce(sum(s.account), 0)::bigint AS account, coalesce(sum(s.cash), 0)::bigint AS cash
+               coalesce(sum(s.account), 0)::bigint AS account, coalesce(sum(s.cash), 0)::bigint AS cash,
+               coalesce(sum(s.fund - s.illness - s.assist), 0)::bigint AS pool, coalesce(sum(s.illness), 0)::bigint AS illness,
+               coalesce(sum(s.assist), 0)::bigint AS assist, coalesce(sum(s.aid), 0)::bigint AS aid
         FROM institution i
         JOIN settlement s ON s.institution = i.code AND s.business_date = $1::date AND s.state = 'settled'
         GROUP BY i.code, i.name ORDER BY i.code
@@ -52,6 +57,9 @@ public enum SettlementReports {
     public static func detail(_ connection: PGConnection, institution: String, date: BusinessDate) throws -> [[String]] {
         try connection.query(detailSQL(institution, date.yyyymmdd)).map(\.cells)
     }
+
+    /// The columns of `daily`'s rows.
+    public static let dailyHeader = ["institution", "name", "count", "total", "fund", "account", "cash", "pool", "illness", "assist", "aid"]
 
     /// Per-institution totals of `date`, net of cancels and reversals: code, name, count, sums.
     public static func daily(_ connection: PGConnection, date: BusinessDate) throws -> [[String]] {

@@ -116,7 +116,9 @@ struct ClaimDecider: Sendable {
         case .badQR(let code):
             credential = .badQR(code)
         }
-        let claimant = holder.map { $0.claimant(year: rows.accumulators[$0.personID, member.claim.visit]) }
+        let claimant = holder.map {
+            $0.claimant(year: rows.accumulators[$0.personID, member.claim.visit], layers: rows.accumulators.layers(of: $0.personID))
+        }
         let decision = ClaimDecision.decide(member.claim.terms(at: member.context), credential: credential, claimant: claimant,
                                             reference: reference, admissible: { holder.flatMap(admissible) })
         if let holder { writes.record(decision.presentation, holder: holder, by: member.context) }

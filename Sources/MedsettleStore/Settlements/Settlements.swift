@@ -52,19 +52,21 @@ struct AccumulatorRow: PGRowDecodable {
     init(_ row: inout PGRow) {
         personID = row("person_id")
         visit = row("visit")
-        year = Accumulators(deductibleMet: row("deductible_met"), fundPaid: row("fund_paid"))
+        year = Accumulators(deductibleMet: row("deductible_met"), fundPaid: row("fund_paid"), burden: row("burden"),
+                            illnessPaid: row("illness_paid"), assistPaid: row("assist_paid"))
     }
 }
 
 enum AccumulatorSQL {
     /// The year's accumulators of the holders of the named cards (every visit type).
     static let ofCardholders = PGStatement<AccumulatorRow, PGArray<String>, Int64>("accumulators_of_cardholders", """
-        SELECT person_id, visit, deductible_met, fund_paid FROM accumulator
+        SELECT person_id, visit, deductible_met, fund_paid, burden, illness_paid, assist_paid FROM accumulator
         WHERE person_id = ANY(ARRAY(SELECT person_id FROM card WHERE card_no = ANY($1::text[]))) AND year = $2
         """)
     /// One person's accumulators of a year (every visit type).
     static let ofPerson = PGStatement<AccumulatorRow, Int64, Int64>("accumulators_of_person", """
-        SELECT person_id, visit, deductible_met, fund_paid FROM accumulator WHERE person_id = $1 AND year = $2
+        SELECT person_id, visit, deductible_met, fund_paid, burden, illness_paid, assist_paid FROM accumulator
+        WHERE person_id = $1 AND year = $2
         """)
 }
 
@@ -78,6 +80,11 @@ struct YearAccumulators {
 
     subscript(person: Int64, visit: VisitType) -> Accumulators {
         byPerson[person]?[visit] ?? Accumulators()
+    }
+
+    /// The person's year as the layers after the basic fund count it: outpatient and inpatient.
+    func layers(of person: Int64) -> LayerYear {
+        LayerYear([self[person, .outpatient], self[person, .inpatient]])
     }
 }
 

@@ -43,7 +43,8 @@ struct Undone: PGRowDecodable {
 }
 
 /// Cancel (撤销) and reversal (冲正), RULES.md §5: both undo a settlement — the account is
-/// credited back, the accumulators of the settlement's own year are reduced, a discharge's
+/// credited back, the accumulators of the settlement's own year (deductible, pool, and the
+/// layers' burden and payments, RULES.md §8) are reduced by what it added, a discharge's
 /// admission is reopened — in one transaction with the holder's row locked.
 enum UndoSQL {
     static let settlement = PGStatement<UndoTarget, Int64>("undo_read_settlement", """
@@ -54,7 +55,8 @@ enum UndoSQL {
     static let undo = PGStatement<Undone, Int64, String>("undo_settlement", """
         WITH s AS (
             UPDATE settlement SET state = $2, undone_at = now() WHERE id = $1 AND state = 'settled'
-            RETURNING person_id, account, deductible, fund, visit,
+            RETURNING person_id, account, deductible, fund - illness - assist AS pool, illness, assist,
+                      CASE WHEN visit = 'pharmacy' THEN 0 ELSE inscope - (fund - illness - assist) END AS burden, visit,
                       extract(year FROM business_date)::smallint AS year, admission_id
         ), p AS (
             UPDATE person
@@ -65,7 +67,9 @@ enum UndoSQL {
             RETURNING person.balance
         ), acc AS (
             UPDATE accumulator
-            SET deductible_met = accumulator.deductible_met - s.deductible, fund_paid = accumulator.fund_paid - s.fund
+            SET deductible_met = accumulator.deductible_met - s.deductible, fund_paid = accumulator.fund_paid - s.pool,
+                burden = accumulator.burden - s.burden, illness_paid = accumulator.illness_paid - s.illness,
+                assist_paid = accumulator.assist_paid - s.assist
             FROM s WHERE accumulator.person_id = s.person_id AND accumulator.year = s.year AND accumulator.visit = s.visit
         ), adm AS (
             UPDATE admission SET status = 'open', closed_at = NULL, deductible_met = 0

@@ -116,8 +116,9 @@ struct WriteSet: Sendable {
             balanceAfter: priced.balanceAfter, admission: admission, versions: pricedFor.versions))
         for (index, line) in priced.lines.enumerated() { lines.append(LineRow(settlement: id, number: index + 1, line: line)) }
         if split.account > 0 { debits.append(Debit(personID: holder.personID, amount: split.account)) }
-        if split.deductible > 0 || split.fund > 0 {
-            accumulators.append(AccumulatorDelta(personID: holder.personID, visit: visit, delta: priced.accumulatorDelta))
+        let delta = priced.accumulatorDelta(visit: visit)
+        if delta != Accumulators() {
+            accumulators.append(AccumulatorDelta(personID: holder.personID, visit: visit, delta: delta))
         }
         useQR(of: holder, by: context, detail: qrDetail ?? "trace=\(request.trace)")
     }
@@ -158,17 +159,18 @@ enum WriteSetSQL {
                 .int64("total", { $0.split.total }), .int64("selfpay_full", { $0.split.selfpayFull }),
                 .int64("selfpay_first", { $0.split.selfpayFirst }), .int64("inscope", { $0.split.inscope }),
                 .int64("deductible", { $0.split.deductible }), .int64("fund", { $0.split.fund }), .int64("account", { $0.split.account }),
-                .int64("cash", { $0.split.cash }), .int64("balance_after", { $0.balanceAfter }), .optionalInt64("admission_id", { $0.admission }),
+                .int64("cash", { $0.split.cash }), .int64("illness", { $0.split.illness }), .int64("assist", { $0.split.assist }),
+                .int64("aid", { $0.split.aid }), .int64("balance_after", { $0.balanceAfter }), .optionalInt64("admission_id", { $0.admission }),
                 .int32("catalog_version", { Int64($0.versions.catalog) }), .int32("policy_version", { Int64($0.versions.policy) }),
             ], as: "u"))
         ), s AS (
             INSERT INTO settlement (id, terminal, institution, trace, person_id, card_no, visit, business_date,
-                                    total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after,
-                                    admission_id, catalog_version, policy_version)
+                                    total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
+                                    balance_after, admission_id, catalog_version, policy_version)
             OVERRIDING SYSTEM VALUE
             SELECT id, terminal, institution, trace, person_id, card_no, visit, \(sql.value { $0.date.yyyymmdd })::date,
-                   total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, balance_after, admission_id,
-                   catalog_version, policy_version
+                   total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
+                   balance_after, admission_id, catalog_version, policy_version
             FROM sx
         ), lines AS (
             INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
@@ -189,15 +191,19 @@ enum WriteSetSQL {
             FROM \(sql.unnest({ $0.debits }, [.int64("id", { $0.personID }), .int64("amount", { $0.amount })], as: "x"))
             WHERE p.id = x.id
         ), accumulated AS (
-            INSERT INTO accumulator (person_id, year, visit, deductible_met, fund_paid)
-            SELECT person_id, \(sql.value { Int64($0.date.year) })::smallint, visit, met, paid
+            INSERT INTO accumulator (person_id, year, visit, deductible_met, fund_paid, burden, illness_paid, assist_paid)
+            SELECT person_id, \(sql.value { Int64($0.date.year) })::smallint, visit, met, paid, burden, illness, assist
             FROM \(sql.unnest({ $0.accumulators }, [
                 .int64("person_id", { $0.personID }), .text("visit", { $0.visit.rawValue }),
-                .int64("met", { $0.delta.deductibleMet }), .int64("paid", { $0.delta.fundPaid }),
+                .int64("met", { $0.delta.deductibleMet }), .int64("paid", { $0.delta.fundPaid }), .int64("burden", { $0.delta.burden }),
+                .int64("illness", { $0.delta.illnessPaid }), .int64("assist", { $0.delta.assistPaid }),
             ], as: "x"))
             ON CONFLICT (person_id, year, visit) DO UPDATE
             SET deductible_met = accumulator.deductible_met + excluded.deductible_met,
-                fund_paid = accumulator.fund_paid + excluded.fund_paid
+                fund_paid = accumulator.fund_paid + excluded.fund_paid,
+                burden = accumulator.burden + excluded.burden,
+                illness_paid = accumulator.illness_paid + excluded.illness_paid,
+                assist_paid = accumulator.assist_paid + excluded.assist_paid
         ), qr AS (
             INSERT INTO qr_use (token_id, card_no, expires_at)
             SELECT token_id, card_no, to_timestamp(expires)

@@ -67,7 +67,7 @@ public enum Seeder {
             for (n, person) in demoPeople.enumerated() {
                 guard let personID = try transaction.query(PeopleSQL.insertPerson(person.idNo, person.name, person.insurance.rawValue,
                                                                                   String(person.idNo.prefix(6)),
-                                                                                  person.insurance.hasAccount)).first?.id else { continue }
+                                                                                  person.insurance.hasAccount, false)).first?.id else { continue }
                 let salt = randomBytes(16)
                 let hash = secrets.pinHash(salt: salt, cardNo: person.cardNo, pin: person.pin)
                 _ = try transaction.query(SeedSQL.activeCard(person.cardNo, personID, PGBytes(salt), PGBytes(hash)))
