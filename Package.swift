@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         // RFC 4180 CSV (quoted fields, doubled quotes, line breaks inside quotes) for the reference files.
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
     ],
@@ -137,7 +138,9 @@ let package = Package(
             dependencies: ["LoadHarness", "MSLPChannel", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "loadtest/Sources/medsettle-load"
         ),
-        .testTarget(name: "MedsettleCoreTests", dependencies: ["MedsettleCore", "ReferenceFiles"]),
+        .testTarget(name: "MedsettleCoreTests", dependencies: [
+            "MedsettleCore", "ReferenceFiles", .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
         .testTarget(name: "MSLPTests", dependencies: ["MSLP", "MedsettleCore"]),
         .testTarget(name: "ConfigTests", dependencies: ["MedsettleConfig"]),
         // The connection's state machine and handler, without sockets or a database.

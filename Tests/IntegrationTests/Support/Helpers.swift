@@ -7,10 +7,10 @@ extension TestEngine {
     /// Enrols a person through the agency (with a credit when `credit > 0`), issues a card at the
     /// window and activates it with `pin` at a pharmacy. Returns (id_no, card).
     func newCardholder(insurance: String = "employee", credit: Int = 0, pin: String = "470291",
-                       activate: Bool = true) async throws -> (String, String) {
+                       activate: Bool = true, assist: Bool = false) async throws -> (String, String) {
         let idNo = IDNumbers.fresh()
         try await withTerminal("G001-01") { agency in
-            let enrolled = try await agency.request("ENROLL e1 id_no=\(idNo) name=Test insurance=\(insurance)")
+            let enrolled = try await agency.request("ENROLL e1 id_no=\(idNo) name=Test insurance=\(insurance)" + (assist ? " assist=1" : ""))
             guard enrolled.ok else { throw TestFailure("enrol failed: \(enrolled)") }
             if credit > 0 {
                 let credited = try await agency.request("CREDIT e2 trace=CR-\(idNo) id_no=\(idNo) amount=\(credit)")
