@@ -1,6 +1,8 @@
 import MSLP
 import MSLPChannel
 import MedsettleCore
+@testable import MedsettleStore
+import PGClient
 import Testing
 
 /// Drug traceability codes over TCP (RULES.md §10, PROTOCOL.md revision 1.1): A006 (class A,
@@ -169,6 +171,75 @@ struct TraceCodeSaleTests {
             #expect(try await c.request("DISCHARGE t trace=D1 admission=\(admission) card=\(card) pin=470291").ok)
         }
         #expect(try engine.scalar("SELECT count(*) FROM trace_code") == 0)
+        await engine.stop()
+    }
+
+    /// The winner rule step by step: another transaction has sold a code and not committed yet.
+    /// The claim finds the code free, inserts it and waits; when the other commits, the claim's
+    /// transaction meets the unique index, runs again and answers TRACE_CODE_USED; when the other
+    /// rolls back, the claim settles.
+    @Test func aClaimWaitsForAnUncommittedSaleOfItsCode() async throws {
+        let engine = try await TestEngine.start()
+        let (_, card) = try await engine.newCardholder(credit: 10_000)
+        try await engine.withTerminal("P001-01") { (c: MSLPConnection) async throws -> Void in
+            #expect(try await c.request("SETTLE t trace=U0 \(Self.employee) items=A001*1@100").ok)
+        }
+        let settlement = try #require(try engine.scalar("SELECT max(id) FROM settlement"))
+        let admin = try PGConnection(conninfo: engine.conninfo)
+        for (attempt, commits) in [true, false].enumerated() {
+            let code = "8123456789012345680\(attempt)"
+            try admin.execute("""
+                BEGIN; INSERT INTO trace_code (code_hi, code_lo, settlement_id) VALUES (81, \(code.dropFirst(2)), \(settlement))
+                """)
+            let reply = Task {
+                try await engine.withTerminal("P002-01") { c in
+                    try await c.request("SETTLE t trace=U\(attempt + 1) card=\(card) pin=470291 items=A006*1@1800#\(code)")
+                }
+            }
+            // Wait (polling, up to 30 s) until the claim's insert waits on the open transaction.
+            var waiting: Int64 = 0
+            for _ in 0..<600 where waiting == 0 {
+                try await Task.sleep(for: .milliseconds(50))
+                waiting = try admin.query("""
+                    SELECT count(*) FROM pg_stat_activity
+                    WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
+                    """).requireInt64(0, 0)
+            }
+            #expect(waiting == 1)
+            try admin.execute(commits ? "COMMIT" : "ROLLBACK")
+            let answer = try await reply.value
+            if commits {
+                #expect(answer.errorCode == .traceCodeUsed && answer.value("code") == code)
+            } else {
+                #expect(answer.ok)
+            }
+        }
+        #expect(try engine.scalar("SELECT count(*) FROM settlement") == 2)
+        #expect(try standing(engine) == 2)
+        await engine.stop()
+    }
+
+    /// One batch of the group commit, formed by hand: the second claim names a code the first one
+    /// names, so it waits for the next round and finds it sold there; the third, whose code only the
+    /// waiting claim shares, settles in the first round.
+    @Test func aRoundHoldsEachCodeOnce() async throws {
+        let engine = try await TestEngine.start()
+        var cards: [String] = []
+        for _ in 0..<3 { cards.append(try await engine.newCardholder(credit: 10_000).1) }
+        func claim(_ card: String, _ codes: [String]) -> ClaimRequest {
+            ClaimRequest(credential: .card(number: card, pin: "470291"),
+                         lines: codes.map { ClaimLine(code: "A006", quantity: Quantity(milli: 1000), price: 1800, traceCodes: [TraceCode($0)!]) },
+                         visit: .pharmacy, useAccount: true)
+        }
+        let answers = GroupCommitTests.batch(engine.store, [
+            (claim(cards[0], [Self.c1]), "GT-1", GroupCommitTests.pharmacy),
+            (claim(cards[1], [Self.c1, Self.c2]), "GT-2", GroupCommitTests.pharmacy),
+            (claim(cards[2], [Self.c2]), "GT-3", GroupCommitTests.otherPharmacy),
+        ])
+        #expect(answers[0].settled != nil)
+        #expect(answers[1].refusal == Refusal(.traceCodeUsed, "traceability code \(Self.c1) is already sold", detail: .traceCode(Self.c1)))
+        #expect(answers[2].settled != nil)
+        #expect(try standing(engine) == 2)
         await engine.stop()
     }
 

@@ -73,7 +73,7 @@ struct TraceCodeTests {
     }
 
     @Test func a_locked_card_with_a_sold_code_answers_the_card() {
-        let decision = Self.decide([Self.line("A006", milli: 1000, [Self.c1])], card: CardState(status: .locked, wrongCount: 6),
+        let decision = Self.decide([Self.line("A006", milli: 1000, [Self.c1])], card: CardState(status: .active, wrongCount: 6),
                                    sold: [Self.c1])
         #expect(decision.verdict == .failure(.card(.locked)))
     }
