@@ -1,12 +1,16 @@
 import MedsettleCore
 
 /// The `items` value: claim lines `CODE*QTY@PRICE` joined by `;` (PROTOCOL.md "Verbs by kind"),
-/// e.g. `A001*2@1250;C001*0.5@3000`.
+/// e.g. `A001*2@1250;C001*0.5@3000`, a traced item's line followed by its traceability codes,
+/// `CODE*QTY@PRICE#TC1,TC2,…` (PROTOCOL.md revision 1.1).
 ///
 /// - CODE: 1–16 of `A-Z a-z 0-9 _ -` (whether it is in the catalog is the pricing's decision).
 /// - QTY: a positive decimal, 1–7 integer digits and optionally `.` with 1–3 fraction digits
 ///   (`2`, `0.5`, `1.250`; never `.5`, `5.`, `1.2345`, `0`, `1e3`), held exactly as thousandths.
+///   On a line with codes it is written without a fraction (`2`, not `2.0`).
 /// - PRICE: fen per unit, 1–10 ASCII digits, zero allowed.
+/// - `#` and one or more codes of exactly 20 ASCII digits, separated by `,`; no code twice in the
+///   whole list. Whether the item wants codes, and as many as QTY, is the catalog's decision.
 ///
 /// No empty list, no empty line, no trailing `;`. More than `maxLines` lines is `TOO_MANY_ITEMS`,
 /// decided by counting separators before any line is parsed, so a huge list is refused cheaply.
@@ -22,6 +26,8 @@ public enum ItemList {
     private static let star: UInt8 = 0x2A
     private static let at: UInt8 = 0x40
     private static let dot: UInt8 = 0x2E
+    private static let hash: UInt8 = 0x23
+    private static let comma: UInt8 = 0x2C
 
     public static func parse(_ text: String) -> Result<[ClaimLine], ValueError> {
         if let result = text.utf8.withContiguousStorageIfAvailable(parse(buffer:)) { return result }
@@ -55,7 +61,18 @@ public enum ItemList {
             start = end + 1
             number += 1
         }
+        if let repeated = firstRepeatedCode(lines) { return bad("traceability code \(repeated) appears twice") }
         return .success(lines)
+    }
+
+    /// A code named twice in the list, on one line or two.
+    private static func firstRepeatedCode(_ lines: [ClaimLine]) -> TraceCode? {
+        guard lines.contains(where: { !$0.traceCodes.isEmpty }) else { return nil }
+        var seen = Set<TraceCode>()
+        for line in lines {
+            for code in line.traceCodes where !seen.insert(code).inserted { return code }
+        }
+        return nil
     }
 
     private struct LineProblem: Error { var message: String }
@@ -85,7 +102,8 @@ public enum ItemList {
         }
         guard intDigits >= 1 else { return .failure(LineProblem(message: "bad quantity")) }
         var milli = whole * 1000
-        if i < end && p[i] == dot {
+        let fractionWritten = i < end && p[i] == dot
+        if fractionWritten {
             i += 1
             var scale: Int64 = 100
             var fracDigits = 0
@@ -112,9 +130,27 @@ public enum ItemList {
             i += 1
             if i - priceStart > maxPriceDigits { return .failure(LineProblem(message: "price too large")) }
         }
-        guard i > priceStart, i == end else { return .failure(LineProblem(message: "bad price: fen, digits only")) }
+        guard i > priceStart, i == end || p[i] == hash else { return .failure(LineProblem(message: "bad price: fen, digits only")) }
+        if i == end { return .success(ClaimLine(code: code, quantity: Quantity(milli: milli), price: price)) }
 
-        return .success(ClaimLine(code: code, quantity: Quantity(milli: milli), price: price))
+        // '#' and the traceability codes
+        guard !fractionWritten else {
+            return .failure(LineProblem(message: "a line with traceability codes has a whole quantity without a fraction"))
+        }
+        i += 1
+        var codes: [TraceCode] = []
+        while true {
+            let codeStart = i
+            while i < end && ByteClass.isDigit(p[i]) && i - codeStart < TraceCode.length { i += 1 }
+            guard i - codeStart == TraceCode.length, i == end || p[i] == comma,
+                  let traceCode = TraceCode(String(decoding: UnsafeBufferPointer(rebasing: p[codeStart..<i]), as: UTF8.self)) else {
+                return .failure(LineProblem(message: "bad traceability code: exactly \(TraceCode.length) digits, separated by ','"))
+            }
+            codes.append(traceCode)
+            if i == end { break }
+            i += 1
+        }
+        return .success(ClaimLine(code: code, quantity: Quantity(milli: milli), price: price, traceCodes: codes))
     }
 
     /// The canonical spelling of `lines` (quantities without trailing zeros), as clients send it.
@@ -127,6 +163,10 @@ public enum ItemList {
             out += line.quantity.description
             out += "@"
             out += String(line.price)
+            for (number, code) in line.traceCodes.enumerated() {
+                out += number == 0 ? "#" : ","
+                out += code.digits
+            }
         }
         return out
     }

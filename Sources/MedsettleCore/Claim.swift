@@ -25,15 +25,19 @@ public struct Quantity: Sendable, Hashable, Comparable {
     }
 }
 
-/// One line of a claim as the terminal sent it: `code × qty @ price` (price in fen per unit, as sold).
+/// One line of a claim as the terminal sent it: `code × qty @ price` (price in fen per unit, as
+/// sold), and for a traced item the traceability codes of its packages (RULES.md §10).
 public struct ClaimLine: Sendable, Hashable {
     public let code: String
     public let quantity: Quantity
     public let price: Fen
+    /// One code per package of a traced item, in the order sent; empty for other items.
+    public let traceCodes: [TraceCode]
 
-    public init(code: String, quantity: Quantity, price: Fen) {
+    public init(code: String, quantity: Quantity, price: Fen, traceCodes: [TraceCode] = []) {
         self.code = code
         self.quantity = quantity
         self.price = price
+        self.traceCodes = traceCodes
     }
 }

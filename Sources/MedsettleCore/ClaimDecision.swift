@@ -70,6 +70,13 @@ public enum ClaimRefusal: Error, Sendable, Equatable {
     /// The card was accepted, but the claim cannot be made with it (a discharge with a card that is
     /// not the patient's, of a closed admission, of no fee lines): the caller's code and message.
     case inadmissible(ErrorCode, String)
+    /// A line does not carry the traceability codes its catalog item requires (`BAD_REQUEST`):
+    /// missing codes, a wrong count, a fractional quantity of a traced item, codes on an
+    /// untraced one.
+    case traceCodes(String)
+    /// A code of the claim is already sold by a settlement that stands (`TRACE_CODE_USED`): the
+    /// first such code in request order.
+    case traceCodeUsed(TraceCode)
     /// The policy table has no row for the claim: a configuration gap (`INTERNAL`).
     case noPolicy(PolicyKey)
     case pricing(PricingError)
@@ -85,12 +92,17 @@ public struct ClaimDecision: Sendable, Equatable {
 
     /// Decides a claim. `claimant` is nil when no card was found. `admissible` is asked once the
     /// card is accepted and before pricing (DISCHARGE's checks of the admission), so that a wrong
-    /// PIN is counted whatever else is wrong with the claim.
+    /// PIN is counted whatever else is wrong with the claim. `sold` holds those of the claim's
+    /// traceability codes that a standing settlement has sold (RULES.md §10).
+    ///
+    /// The order of RULES.md §10: items known and their codes as the catalog requires, line by
+    /// line in request order (bad input: nothing is presented or counted); the card or QR; the
+    /// caller's own checks; codes already sold; pricing and payment.
     public static func decide(_ terms: ClaimTerms, credential: PresentedCredential, claimant: ClaimantState?,
-                              reference: ReferenceData, admissible: () -> ClaimRefusal? = { nil }) -> ClaimDecision {
-        // An unknown item is bad input: refused before the card is presented, so nothing is counted.
-        if terms.classified == nil, let unknown = terms.lines.first(where: { reference.catalog[$0.code] == nil }) {
-            return ClaimDecision(presentation: nil, verdict: .failure(.pricing(.unknownItem(code: unknown.code))))
+                              reference: ReferenceData, sold: Set<TraceCode> = [],
+                              admissible: () -> ClaimRefusal? = { nil }) -> ClaimDecision {
+        if terms.classified == nil, let refusal = lineRefusal(terms.lines, catalog: reference.catalog) {
+            return ClaimDecision(presentation: nil, verdict: .failure(refusal))
         }
         if case .badQR(let code) = credential {
             return ClaimDecision(presentation: nil, verdict: .failure(.qr(code)))
@@ -115,7 +127,20 @@ public struct ClaimDecision: Sendable, Equatable {
             preconditionFailure("refused above")
         }
         if let refusal = admissible() { return ClaimDecision(presentation: presentation, verdict: .failure(refusal)) }
+        if let used = TraceCodeRules.firstSold(in: terms.lines, sold: sold) {
+            return ClaimDecision(presentation: presentation, verdict: .failure(.traceCodeUsed(used)))
+        }
         return ClaimDecision(presentation: presentation, verdict: price(terms, for: claimant, reference: reference))
+    }
+
+    /// The first line, in request order, naming an item not in the catalog (`UNKNOWN_ITEM`) or
+    /// not carrying the codes its item requires; a line's item is checked before its codes.
+    static func lineRefusal(_ lines: [ClaimLine], catalog: [String: CatalogItem]) -> ClaimRefusal? {
+        for line in lines {
+            guard let item = catalog[line.code] else { return .pricing(.unknownItem(code: line.code)) }
+            if let problem = TraceCodeRules.problem(of: line, for: item) { return .traceCodes(problem) }
+        }
+        return nil
     }
 
     /// Prices a claim for a holder whose card was accepted (or, for PRICE of an admission, who

@@ -29,6 +29,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Error {
     case tooManyItems = "TOO_MANY_ITEMS"
     case noAccount = "NO_ACCOUNT"
     case traceReused = "TRACE_REUSED"
+    /// A traceability code of the claim is already sold by a settlement that stands (revision 1.1).
+    case traceCodeUsed = "TRACE_CODE_USED"
     case reversed = "REVERSED"
     case notFound = "NOT_FOUND"
     case alreadyCancelled = "ALREADY_CANCELLED"

@@ -126,6 +126,15 @@ enum Commands {
         }
     }
 
+    /// FEES's `items`: fee lines carry no traceability codes in this revision (RULES.md §10, §12),
+    /// so any `#` is BAD_REQUEST.
+    static func feeLines(_ request: Request) -> Decoded<[ClaimLine]> {
+        required(request, "items").flatMap { ItemList.parse($0) }.flatMap { lines in
+            lines.contains(where: { !$0.traceCodes.isEmpty })
+                ? .failure(ValueError(message: "fee lines carry no traceability codes")) : .success(lines)
+        }
+    }
+
     /// A person's name: 1–64 characters, no control characters; characters are Unicode scalars,
     /// as the column's `char_length` check counts them (see `ward`).
     static func name(_ request: Request) -> Decoded<String> {

@@ -222,7 +222,7 @@ struct RequestRouter: Sendable {
         case .fees:
             return Commands.trace(request).flatMap { trace in
                 Commands.wireID(request, "admission", .admission).flatMap { admission in
-                    Commands.required(request, "items").flatMap { ItemList.parse($0) }.map { lines in
+                    Commands.feeLines(request).map { lines in
                         let traced = Self.traced(request, trace: trace)
                         return { store.stays.addFees(admission: admission, lines: lines, traced: traced, by: terminal).answer(Response.feesAdded) }
                     }

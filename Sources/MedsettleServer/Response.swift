@@ -50,6 +50,7 @@ extension Refusal {
         case nil: return []
         case .attemptsLeft(let left)?: return [("left", String(left))]
         case .item(let code)?: return [("item", code)]
+        case .traceCode(let code)?: return [("code", code)]
         }
     }
 }

@@ -64,7 +64,16 @@ func checkItems(_ result: Result<[ClaimLine], ValueError>, of bytes: UnsafeBuffe
                   && line.code.utf8.allSatisfy(ByteClass.isItemCodeByte), "bad code \(line.code.debugDescription)")
             check(line.quantity.milli > 0 && line.quantity.milli <= 9_999_999_999, "quantity \(line.quantity.milli)")
             check(line.price >= 0 && line.price <= 9_999_999_999, "price \(line.price)")
+            // Codes: 20 ASCII digits each, only on a whole quantity.
+            for code in line.traceCodes {
+                check(code.digits.utf8.count == TraceCode.length && code.digits.utf8.allSatisfy(ByteClass.isDigit),
+                      "bad traceability code \(code.digits.debugDescription)")
+            }
+            check(line.traceCodes.isEmpty || line.quantity.milli % 1000 == 0, "codes on a fractional quantity")
         }
+        // No code twice in one list.
+        let codes = lines.flatMap(\.traceCodes)
+        check(Set(codes).count == codes.count, "a traceability code twice")
         // The canonical spelling parses back to the same lines and is never longer than the input.
         let canonical = ItemList.encode(lines)
         check(canonical.utf8.count <= bytes.count, "canonical form longer than the input")

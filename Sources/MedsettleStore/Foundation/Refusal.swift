@@ -9,6 +9,8 @@ public struct Refusal: Error, Sendable, Equatable {
         case attemptsLeft(Int)
         /// `UNKNOWN_ITEM item=`.
         case item(String)
+        /// `TRACE_CODE_USED code=`.
+        case traceCode(String)
     }
 
     public let code: ErrorCode
@@ -77,6 +79,9 @@ extension Refusal {
         case .qrUsed: return Refusal(.qrUsed, "QR code has already been used")
         case .qr(let code): return qr(code)
         case .inadmissible(let code, let message): return Refusal(code, message)
+        case .traceCodes(let problem): return Refusal(.badRequest, problem)
+        case .traceCodeUsed(let code):
+            return Refusal(.traceCodeUsed, "traceability code \(code) is already sold", detail: .traceCode(code.digits))
         case .noPolicy: return Refusal(.internal, "no insurance policy for this claim")
         case .pricing(.unknownItem(let code)): return unknownItem(code)
         case .pricing(.amountTooLarge): return Refusal(.badRequest, "claim amounts are out of range")

@@ -56,13 +56,16 @@ struct ClaimRows {
     let holders: [String: Cardholder]
     let accumulators: YearAccumulators
     let usedTokens: Set<[UInt8]>
+    /// The claims' traceability codes that standing settlements have sold.
+    let soldCodes: Set<TraceCode>
 
-    /// From the results of `CardholderSQL.lockHolders`, `readCards`, `AccumulatorSQL.ofCardholders`
-    /// and `CardholderSQL.qrUsed`.
-    init(_ holders: [HolderRow], _ cards: [CardRow], _ accumulators: [AccumulatorRow], _ used: [UsedToken]) {
+    /// From the results of `CardholderSQL.lockHolders`, `readCards`, `AccumulatorSQL.ofCardholders`,
+    /// `CardholderSQL.qrUsed` and `TraceCodeSQL.sold`.
+    init(_ holders: [HolderRow], _ cards: [CardRow], _ accumulators: [AccumulatorRow], _ used: [UsedToken], _ sold: [SoldCode] = []) {
         self.holders = cardholders(holders, cards)
         self.accumulators = YearAccumulators(accumulators)
         usedTokens = Set(used.map(\.tokenID))
+        soldCodes = Set(sold.map(\.code))
     }
 }
 
@@ -120,7 +123,7 @@ struct ClaimDecider: Sendable {
             $0.claimant(year: rows.accumulators[$0.personID, member.claim.visit], layers: rows.accumulators.layers(of: $0.personID))
         }
         let decision = ClaimDecision.decide(member.claim.terms(at: member.context), credential: credential, claimant: claimant,
-                                            reference: reference, admissible: { holder.flatMap(admissible) })
+                                            reference: reference, sold: rows.soldCodes, admissible: { holder.flatMap(admissible) })
         if let holder { writes.record(decision.presentation, holder: holder, by: member.context) }
         switch decision.verdict {
         case .failure(let refusal): return .failure(Refusal.claim(refusal, presentation: decision.presentation))

@@ -13,9 +13,10 @@ import PGClient
 /// SETTLE is a round of one: there is no second path.
 ///
 /// Isolation between cardholders is the same as for one settlement: each holder is locked before
-/// their card is read, and a round carries at most one claim per card, trace and person. A claim
-/// that would break that — a twin trace, a second claim on a card or person already in the round —
-/// waits for a later round. If a round of several fails for any reason but the database itself,
+/// their card is read, and a round carries at most one claim per card, trace, person and
+/// traceability code. A claim that would break that — a twin trace, a second claim on a card or
+/// person already in the round, a code another claim of the round presents — waits for a later
+/// round (which then finds the code sold if the first claim settled). If a round of several fails for any reason but the database itself,
 /// nothing of it is kept and each of its claims runs as a round of its own, so one bad claim never
 /// costs another its answer.
 struct SettlementMetrics: Sendable {
@@ -53,14 +54,18 @@ extension Settlements {
             var later: [RoundMember] = []
             var traces = Set<TraceKey>()
             var cards = Set<String>()
+            var codes = Set<TraceCode>()
             for member in pending {
                 let trace = TraceKey(terminal: member.job.context.terminal, trace: member.job.traced.trace)
-                guard !traces.contains(trace), !(member.claim.cardNo.map(cards.contains) ?? false) else {
+                let memberCodes = member.job.claim.lines.flatMap(\.traceCodes)
+                guard !traces.contains(trace), !(member.claim.cardNo.map(cards.contains) ?? false),
+                      codes.isDisjoint(with: memberCodes) else {
                     later.append(member)
                     continue
                 }
                 traces.insert(trace)
                 if let card = member.claim.cardNo { cards.insert(card) }
+                codes.formUnion(memberCodes)
                 round.append(member)
             }
             let (answers, deferred) = settleRound(round)
@@ -115,16 +120,17 @@ extension Settlements {
 
     private func settleRound(_ round: [RoundMember], _ transaction: consuming PGTransaction, date: BusinessDate) throws -> Answer<[RoundVerdict]> {
         let cards = PGArray(round.compactMap(\.claim.cardNo))
-        let (traceRecords, holders, cardRows, accumulators, used, ids) = try transaction.pipeline(
+        let (traceRecords, holders, cardRows, accumulators, used, sold, ids) = try transaction.pipeline(
             TraceSQL.lookup(PGArray(round.map(\.job.context.terminal)), PGArray(round.map(\.job.traced.trace))),
             CardholderSQL.lockHolders(cards), CardholderSQL.readCards(cards),
             AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
             CardholderSQL.qrUsed(PGArray(round.flatMap(\.claim.tokens))),
+            TraceCodeSQL.sold(in: round.flatMap(\.job.claim.lines)),
             WriteSetSQL.allocateIDs(Int64(round.count)))
         precondition(ids.count == round.count, "one settlement id per claim")
         var records: [Int: TraceRecord] = [:]
         for record in traceRecords { records[record.position - 1] = record }
-        let rows = ClaimRows(holders, cardRows, accumulators, used)
+        let rows = ClaimRows(holders, cardRows, accumulators, used, sold)
         var writes = WriteSet(date: date)
         var persons = Set<Int64>()
         var verdicts: [RoundVerdict] = []

@@ -117,17 +117,19 @@ public final class Settlements: Sendable {
     func close() async { await queue.close() }
 
     /// PRICE (预结算): prices a claim with the holder's current accumulators and balance; commits
-    /// nothing but the PIN bookkeeping.
+    /// nothing but the PIN bookkeeping. Sold traceability codes are refused as SETTLE refuses
+    /// them; PRICE binds none.
     public func price(_ claim: ClaimRequest, by context: TerminalContext) -> Answer<Split> {
         let now = clock.now()
         let date = BusinessDate(unixSeconds: now)
         let member = ClaimMember(claim: claim, context: context, now: now, tokens: decider.presenter.qrTokens)
         return runner.transaction("PRICE") { transaction in
             let cards = PGArray(member.cardNo.map { [$0] } ?? [])
-            let (holders, cardRows, accumulators, used) = try transaction.pipeline(
+            let (holders, cardRows, accumulators, used, sold) = try transaction.pipeline(
                 CardholderSQL.lockHolders(cards), CardholderSQL.readCards(cards),
-                AccumulatorSQL.ofCardholders(cards, Int64(date.year)), CardholderSQL.qrUsed(PGArray(member.tokens)))
-            let rows = ClaimRows(holders, cardRows, accumulators, used)
+                AccumulatorSQL.ofCardholders(cards, Int64(date.year)), CardholderSQL.qrUsed(PGArray(member.tokens)),
+                TraceCodeSQL.sold(in: claim.lines))
+            let rows = ClaimRows(holders, cardRows, accumulators, used, sold)
             var writes = WriteSet(date: date)
             let priced = decider.decide(member, rows, writes: &writes)
             return try transaction.commit(writes, alone: true, answering: priced.map(\.claim.split))

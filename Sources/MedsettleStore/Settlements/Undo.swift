@@ -51,7 +51,8 @@ enum UndoSQL {
         SELECT institution, person_id, state, admission_id FROM settlement WHERE id = $1
         """)
     /// Undoes a settled settlement: the account back (to the payout once the insurance has ended),
-    /// the accumulators of its year down, its admission open again.
+    /// the accumulators of its year down, its admission open again, its traceability codes
+    /// released (they may be sold again).
     static let undo = PGStatement<Undone, Int64, String>("undo_settlement", """
         WITH s AS (
             UPDATE settlement SET state = $2, undone_at = now() WHERE id = $1 AND state = 'settled'
@@ -74,6 +75,9 @@ enum UndoSQL {
         ), adm AS (
             UPDATE admission SET status = 'open', closed_at = NULL, deductible_met = 0
             FROM s WHERE admission.id = s.admission_id
+        ), codes AS (
+            UPDATE trace_code SET released_at = now()
+            FROM s WHERE trace_code.settlement_id = $1 AND trace_code.released_at IS NULL
         )
         SELECT s.account, p.balance FROM s, p
         """)

@@ -3,8 +3,8 @@ import PGClient
 
 /// Every write a transaction makes to cards, settlements and their ledgers, as one statement of
 /// data-modifying CTEs (one execution instead of eight): PIN counts, settlements (with the
-/// admission a discharge closes), their lines and traces, account debits, accumulators, QR uses
-/// and card events. An empty set writes nothing. The referential checks run at the end of the
+/// admission a discharge closes), their lines, sold traceability codes and traces, account
+/// debits, accumulators, QR uses and card events. An empty set writes nothing. The referential checks run at the end of the
 /// statement, when every row it inserts is there.
 ///
 /// It is the one writer of these rows — a batch of settlements, a settlement alone, a discharge,
@@ -39,6 +39,12 @@ struct WriteSet: Sendable {
         let line: PricedLine
     }
 
+    /// A traceability code sold by a settlement.
+    struct SoldCodeRow: Sendable {
+        let settlement: Int64
+        let code: TraceCode
+    }
+
     struct Debit: Sendable {
         let personID: Int64
         let amount: Fen
@@ -69,6 +75,7 @@ struct WriteSet: Sendable {
     private(set) var wrongCounts: [WrongCount] = []
     private(set) var settlements: [SettlementRow] = []
     private(set) var lines: [LineRow] = []
+    private(set) var soldCodes: [SoldCodeRow] = []
     private(set) var debits: [Debit] = []
     private(set) var accumulators: [AccumulatorDelta] = []
     private(set) var qrUses: [QRUse] = []
@@ -114,7 +121,10 @@ struct WriteSet: Sendable {
             id: id, terminal: context.terminal, institution: context.institution, trace: request.trace, verb: request.verb,
             fingerprint: request.fingerprint, personID: holder.personID, cardNo: holder.cardNo, visit: visit, split: split,
             balanceAfter: priced.balanceAfter, admission: admission, versions: pricedFor.versions))
-        for (index, line) in priced.lines.enumerated() { lines.append(LineRow(settlement: id, number: index + 1, line: line)) }
+        for (index, line) in priced.lines.enumerated() {
+            lines.append(LineRow(settlement: id, number: index + 1, line: line))
+            for code in line.line.traceCodes { soldCodes.append(SoldCodeRow(settlement: id, code: code)) }
+        }
         if split.account > 0 { debits.append(Debit(personID: holder.personID, amount: split.account)) }
         let delta = priced.accumulatorDelta(visit: visit)
         if delta != Accumulators() {
@@ -180,6 +190,15 @@ enum WriteSetSQL {
                 .int64("qty_milli", { $0.line.line.quantity.milli }), .int64("price", { $0.line.line.price }), .int64("amount", { $0.line.amount }),
                 .int64("selfpay_full", { $0.line.selfpayFull }), .int64("selfpay_first", { $0.line.selfpayFirst }),
             ], as: "x"))
+        ), codes AS (
+            -- In code order, so that two transactions selling common codes wait for each other
+            -- at the first of them and never deadlock.
+            INSERT INTO trace_code (code_hi, code_lo, settlement_id)
+            SELECT hi, lo, settlement_id
+            FROM \(sql.unnest({ $0.soldCodes }, [
+                .int16("hi", { $0.code.high }), .int64("lo", { $0.code.low }), .int64("settlement_id", { $0.settlement }),
+            ], as: "x"))
+            ORDER BY hi, lo
         ), traces AS (
             INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
             SELECT terminal, trace, verb, fingerprint, id FROM sx
