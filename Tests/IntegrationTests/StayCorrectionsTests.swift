@@ -1,6 +1,9 @@
 import MSLP
 import MSLPChannel
 import MedsettleCore
+import MedsettleSQL
+import MedsettleStore
+import PGClient
 import Testing
 
 /// Corrections during a hospital stay, RULES.md §11 and §12: FEESUNDO withdraws one upload's
@@ -162,5 +165,41 @@ struct StayCorrectionsTests {
         }
         #expect(try engine.scalar("SELECT count(*) FROM admission a JOIN card c ON c.person_id = a.person_id WHERE c.card_no = $1 AND status = 'cancelled' AND closed_at IS NOT NULL", [card]) == 2)
         await engine.stop()
+    }
+
+    /// Migration 0008 gives lines uploaded before it the terminal of their upload, read from the
+    /// FEES traces' answers (the running line count) — also when two terminals of the hospital
+    /// used the same trace word on one admission — and leaves a line it cannot tell without one.
+    @Test func linesFromBeforeMigration8TakeTheirUploadsTerminal() throws {
+        let connection = try PGConnection(conninfo: try SafeMigrationTests.emptyDatabase())
+        let shipped = try SQLResources.migrations()
+        try Migrator.migrate(connection, migrations: shipped.filter { $0.version < 8 })
+        let zeros = { (bytes: Int) in "'\\x\(String(repeating: "00", count: bytes))'::bytea" }
+        try connection.execute("""
+            INSERT INTO institution (code, name, kind, level) VALUES ('H1', 'h', 'hospital', 3), ('H2', 'h', 'hospital', 3);
+            INSERT INTO terminal (id, institution, key_sealed) VALUES ('T1', 'H1', '\\x00'), ('T2', 'H1', '\\x00'), ('T3', 'H1', '\\x00'),
+                                                                     ('X1', 'H2', '\\x00');
+            INSERT INTO person (id_no, name, insurance, area, has_account) VALUES ('110101199001010011', 'p', 'employee', '110101', true);
+            INSERT INTO card (card_no, person_id, status, pin_salt, pin_hash)
+                SELECT 'H00000001', id, 'ACTIVE', \(zeros(16)), \(zeros(32)) FROM person;
+            INSERT INTO admission (person_id, card_no, institution, terminal, trace)
+                SELECT id, 'H00000001', 'H1', 'T1', 'ADM' FROM person;
+            -- T1 uploads F1 (lines 1-2), T2 uploads F1 too (3-4), T1 uploads F2 (5); T3 uploaded
+            -- G1 ending at line 6 and so did X1 of another hospital (not a candidate); T1 and T2
+            -- both answered lines=7 under H1 (7 cannot be told).
+            INSERT INTO admission_fee (admission_id, line_no, code, qty_milli, price, amount, trace,
+                                       catalog_version, class, price_limit, first_selfpay_bp)
+                SELECT a.id, x.n, 'S004', 1000, 100, 100, x.trace, 1, 'A', 0, 0
+                FROM admission a, (VALUES (1, 'F1'), (2, 'F1'), (3, 'F1'), (4, 'F1'), (5, 'F2'), (6, 'G1'), (7, 'H1')) AS x(n, trace);
+            INSERT INTO trace (terminal, trace, verb, fingerprint, reply) VALUES
+                ('T1', 'F1', 'FEES', \(zeros(32)), 'lines=2 total=200'), ('T2', 'F1', 'FEES', \(zeros(32)), 'lines=4 total=400'),
+                ('T1', 'F2', 'FEES', \(zeros(32)), 'lines=5 total=500'), ('T3', 'G1', 'FEES', \(zeros(32)), 'lines=6 total=600'),
+                ('X1', 'G1', 'FEES', \(zeros(32)), 'lines=6 total=600'), ('T1', 'H1', 'FEES', \(zeros(32)), 'lines=7 total=700'),
+                ('T2', 'H1', 'FEES', \(zeros(32)), 'lines=7 total=700'), ('T3', 'F9', 'SETTLE', \(zeros(32)), 'x=1');
+            """)
+        try Migrator.migrate(connection, migrations: shipped)
+        let rows = try connection.query("SELECT line_no, coalesce(terminal, '-') FROM admission_fee ORDER BY line_no")
+        #expect((0..<rows.rowCount).map { rows.string($0, 1) } == ["T1", "T1", "T2", "T2", "T1", "T3", "-"])
+        #expect(try connection.query("SELECT count(*) FROM admission_fee WHERE withdrawn_by IS NOT NULL").int64(0, 0) == 0)
     }
 }

@@ -16,22 +16,33 @@ ALTER TABLE admission_fee
     ADD COLUMN withdrawn_at timestamptz,
     ADD CONSTRAINT admission_fee_withdrawn_has_time CHECK ((withdrawn_by IS NULL) = (withdrawn_at IS NULL));
 
--- Lines uploaded before this migration: the terminal whose FEES trace answered exactly that
--- upload's last line number (the running count, which only grew before withdrawals existed), among
--- the admission's institution's terminals. A line whose upload cannot be told keeps a NULL
--- terminal: it stands and is priced as before, but no FEESUNDO names it.
-UPDATE admission_fee f SET terminal = u.terminal
-FROM (
-    SELECT g.admission_id, g.trace, min(t.terminal) AS terminal
-    FROM (SELECT admission_id, trace, max(line_no) AS last_line FROM admission_fee GROUP BY admission_id, trace) g
-    JOIN admission a ON a.id = g.admission_id
-    JOIN terminal tm ON tm.institution = a.institution
-    JOIN trace t ON t.terminal = tm.id AND t.trace = g.trace AND t.verb = 'FEES'
-                AND t.reply LIKE 'lines=' || g.last_line || ' %'
-    GROUP BY g.admission_id, g.trace
+-- Lines uploaded before this migration. A FEES trace answered the admission's running line
+-- count, which only grew before withdrawals existed: so the upload that holds line n ends at the
+-- nearest line L >= n of the same trace for which one of the institution's terminals has a FEES
+-- trace answering `lines=L`. A line whose nearest end names two terminals cannot be told: it
+-- keeps a NULL terminal, stands and is billed as before, but no FEESUNDO names it.
+WITH upload_end AS (
+    SELECT f.admission_id, t.terminal, t.trace, f.line_no AS last_line
+    FROM trace t
+    JOIN terminal tm ON tm.id = t.terminal
+    JOIN admission a ON a.institution = tm.institution
+    JOIN admission_fee f ON f.admission_id = a.id AND f.trace = t.trace
+                        AND f.line_no = substring(t.reply FROM '^lines=([0-9]+) ')::integer
+    WHERE t.verb = 'FEES'
+), nearest AS (
+    SELECT f.admission_id, f.line_no, u.terminal,
+           rank() OVER (PARTITION BY f.admission_id, f.line_no ORDER BY u.last_line) AS r
+    FROM admission_fee f
+    JOIN upload_end u ON u.admission_id = f.admission_id AND u.trace = f.trace AND u.last_line >= f.line_no
+), owner AS (
+    SELECT admission_id, line_no, min(terminal) AS terminal
+    FROM nearest WHERE r = 1
+    GROUP BY admission_id, line_no
     HAVING count(*) = 1
-) u
-WHERE f.admission_id = u.admission_id AND f.trace = u.trace;
+)
+UPDATE admission_fee f SET terminal = o.terminal
+FROM owner o
+WHERE f.admission_id = o.admission_id AND f.line_no = o.line_no;
 
 -- The status check gains `cancelled` (every existing row is open or closed).
 ALTER TABLE admission
