@@ -163,7 +163,7 @@ struct StayCorrectionsTests {
             #expect(try await c.request("DISCHARGE t trace=D3 admission=\(third) card=\(card) pin=470291").ok)
             #expect(try await c.code("ADMITCANCEL t trace=K4 admission=\(third)") == .admissionClosed)
         }
-        #expect(try engine.scalar("SELECT count(*) FROM admission a JOIN card c ON c.person_id = a.person_id WHERE c.card_no = $1 AND status = 'cancelled' AND closed_at IS NOT NULL", [card]) == 2)
+        #expect(try engine.scalar("SELECT count(*) FROM admission a JOIN card c ON c.person_id = a.person_id WHERE c.card_no = $1 AND a.status = 'cancelled' AND a.closed_at IS NOT NULL", [card]) == 2)
         await engine.stop()
     }
 
