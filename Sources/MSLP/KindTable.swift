@@ -13,7 +13,7 @@ extension Verb {
             return kind == .pharmacy || kind == .hospital || kind == .window
         case .price, .settle, .cancel, .reverse, .query, .recon, .itemInfo:
             return kind == .pharmacy || kind == .hospital
-        case .admit, .fees, .discharge:
+        case .admit, .fees, .discharge, .feesUndo, .admitCancel:
             return kind == .hospital
         case .enroll, .credit:
             return kind == .agency

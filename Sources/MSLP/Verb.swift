@@ -16,6 +16,8 @@ public enum Verb: String, CaseIterable, Sendable {
     case admit = "ADMIT"
     case fees = "FEES"
     case discharge = "DISCHARGE"
+    case feesUndo = "FEESUNDO"
+    case admitCancel = "ADMITCANCEL"
     case recon = "RECON"
     case enroll = "ENROLL"
     case credit = "CREDIT"

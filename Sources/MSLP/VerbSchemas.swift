@@ -14,6 +14,8 @@ extension Verb {
         case .admit: return Schemas.admit
         case .fees: return Schemas.fees
         case .discharge: return Schemas.discharge
+        case .feesUndo: return Schemas.feesUndo
+        case .admitCancel: return Schemas.admitCancel
         case .recon: return Schemas.recon
         case .enroll: return Schemas.enroll
         case .credit: return Schemas.credit
@@ -44,6 +46,9 @@ private enum Schemas {
     static let admit = FieldSchema(["trace", .cred], optional: ["ward"])
     static let fees = FieldSchema(["trace", "admission", "items"])
     static let discharge = FieldSchema(["trace", "admission", .cred], optional: ["use_account"])
+    // `of`: the trace of the FEES request (of this terminal) whose lines are withdrawn.
+    static let feesUndo = FieldSchema(["trace", "admission", "of"])
+    static let admitCancel = FieldSchema(["trace", "admission"])
     static let recon = FieldSchema(["date", "count", "total", "fund", "account", "cash"], optional: ["scope"])
     static let enroll = FieldSchema(["id_no", "name", "insurance"], optional: ["area", "assist"])
     static let credit = FieldSchema(["trace", "id_no", "amount"])

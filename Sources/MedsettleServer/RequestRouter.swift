@@ -228,6 +228,22 @@ struct RequestRouter: Sendable {
                     }
                 }
             }
+        case .feesUndo:
+            return Commands.trace(request).flatMap { trace in
+                Commands.wireID(request, "admission", .admission).flatMap { admission in
+                    Commands.required(request, "of").flatMap { ValueSyntax.trace($0, key: "of") }.map { upload in
+                        let traced = Self.traced(request, trace: trace)
+                        return { store.stays.withdrawFees(admission: admission, of: upload, traced: traced, by: terminal).answer(Response.feesWithdrawn) }
+                    }
+                }
+            }
+        case .admitCancel:
+            return Commands.trace(request).flatMap { trace in
+                Commands.wireID(request, "admission", .admission).map { admission in
+                    let traced = Self.traced(request, trace: trace)
+                    return { store.stays.cancelAdmission(admission, traced: traced, by: terminal).answer(Response.admissionCancelled) }
+                }
+            }
         case .discharge:
             return Commands.trace(request).flatMap { trace in
                 Commands.wireID(request, "admission", .admission).flatMap { admission in

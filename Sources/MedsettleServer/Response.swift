@@ -21,6 +21,8 @@ enum Response: Sendable {
     case reversal(Reversal)
     case admitted(Admitted)
     case feesAdded(FeesAdded)
+    case feesWithdrawn(FeesWithdrawn)
+    case admissionCancelled(AdmissionCancelled)
     case reconciled(Reconciled)
     case itemInfo(ItemInfo)
 }
@@ -98,6 +100,10 @@ extension Response {
             return [("admission", WireID.admission.encode(admitted.admission))] + Self.repeatMark(admitted.isRepeat)
         case .feesAdded(let fees):
             return [("lines", String(fees.lines)), ("total", String(fees.total))] + Self.repeatMark(fees.isRepeat)
+        case .feesWithdrawn(let fees):
+            return [("lines", String(fees.lines)), ("total", String(fees.total))] + Self.repeatMark(fees.isRepeat)
+        case .admissionCancelled(let cancelled):
+            return [("admission", WireID.admission.encode(cancelled.admission)), ("state", "cancelled")] + Self.repeatMark(cancelled.isRepeat)
         case .reconciled(let recon):
             let engine = recon.engine
             return [("match", recon.matches ? "1" : "0"), ("count", String(engine.count)), ("total", String(engine.total)),

@@ -19,6 +19,8 @@ struct KindTableTests {
         .admit: [.hospital],
         .fees: [.hospital],
         .discharge: [.hospital],
+        .feesUndo: [.hospital],
+        .admitCancel: [.hospital],
         .recon: [.pharmacy, .hospital],
         .enroll: [.agency],
         .credit: [.agency],
@@ -36,7 +38,7 @@ struct KindTableTests {
 
     @Test func table_covers_every_verb() {
         #expect(Set(Self.expected.keys) == Set(Verb.allCases))
-        #expect(Verb.allCases.count == 26)
+        #expect(Verb.allCases.count == 28)
     }
 
     @Test(arguments: Verb.allCases)
@@ -62,6 +64,9 @@ struct KindTableTests {
         #expect(Verb.signIn.rawValue == "SIGNIN")
         #expect(Verb.signOut.rawValue == "SIGNOUT")
         #expect(Verb.cardInfo.rawValue == "CARDINFO")
+        #expect(Verb.feesUndo.rawValue == "FEESUNDO")
+        #expect(Verb.admitCancel.rawValue == "ADMITCANCEL")
+        #expect(Verb.lookup("feesundo") == .feesUndo)
         #expect(Verb.lookup("reportlost") == .reportLost)
         #expect(Verb.lookup("report") == nil)
         #expect(Verb.lookup("PING1") == nil)

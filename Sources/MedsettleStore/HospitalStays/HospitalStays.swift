@@ -95,6 +95,7 @@ struct FeeBatch: Sendable {
     }
 
     let admission: Int64
+    let terminal: String
     let trace: String
     let catalogVersion: Int
     let lines: [Line]
@@ -112,34 +113,39 @@ enum HospitalStaysSQL {
     static let admission = PGStatement<AdmissionRow, Int64>("read_admission", """
         SELECT id, person_id, institution, status = 'open' AS open, fee_lines, fee_total FROM admission WHERE id = $1
         """)
+    /// Numbers the batch's lines on from the admission's highest line number (withdrawn lines keep
+    /// theirs), and adds the batch to the standing lines' count and total.
     static let addFees = PGComposedStatement<FeeTotals, FeeBatch>("add_fees") { sql in
         let admission = sql.value { $0.admission }
         return """
             WITH f AS (
-                INSERT INTO admission_fee (admission_id, line_no, code, qty_milli, price, amount, trace,
+                INSERT INTO admission_fee (admission_id, line_no, code, qty_milli, price, amount, terminal, trace,
                                            catalog_version, class, price_limit, first_selfpay_bp)
-                SELECT \(admission), a.fee_lines + x.n, x.code, x.qty_milli, x.price, x.amount, \(sql.value { $0.trace }),
-                       \(sql.value { Int64($0.catalogVersion) })::integer, x.class, x.price_limit, x.first_selfpay_bp
-                FROM admission a, \(sql.unnest({ $0.lines }, [
+                SELECT \(admission), m.last_line + x.n, x.code, x.qty_milli, x.price, x.amount, \(sql.value { $0.terminal }),
+                       \(sql.value { $0.trace }), \(sql.value { Int64($0.catalogVersion) })::integer, x.class, x.price_limit,
+                       x.first_selfpay_bp
+                FROM (SELECT coalesce(max(line_no), 0) AS last_line FROM admission_fee WHERE admission_id = \(admission)) m,
+                     \(sql.unnest({ $0.lines }, [
                     .int32("n", { Int64($0.number) }), .text("code", { $0.line.code }), .int64("qty_milli", { $0.line.quantity.milli }),
                     .int64("price", { $0.line.price }), .int64("amount", { $0.amount }), .text("class", { $0.item.itemClass.rawValue }),
                     .int64("price_limit", { $0.item.priceLimit }), .int32("first_selfpay_bp", { $0.item.firstSelfPayBP }),
                 ], as: "x"))
-                WHERE a.id = \(admission)
             )
             UPDATE admission SET fee_lines = fee_lines + \(sql.value { Int64($0.lines.count) }), fee_total = fee_total + \(sql.value { $0.total })
             WHERE id = \(admission)
             RETURNING fee_lines, fee_total
             """
     }
+    /// The admission's standing lines (withdrawn ones are no longer billed).
     static let fees = PGStatement<FeeLineRow, Int64>("admission_fees", """
         SELECT code, qty_milli, price, catalog_version, class, price_limit, first_selfpay_bp
-        FROM admission_fee WHERE admission_id = $1 ORDER BY line_no
+        FROM admission_fee WHERE admission_id = $1 AND withdrawn_by IS NULL ORDER BY line_no
         """)
 }
 
 /// Hospital stays (RULES.md §5 "Inpatient"): admission with the card, fee lines uploaded in
 /// batches, discharge priced as one claim under the inpatient policy, which closes the admission.
+/// Corrections while the stay is open (§11: FEESUNDO, ADMITCANCEL) are in `StayCorrections.swift`.
 public struct HospitalStays: Sendable {
     let runner: TransactionRunner
     let decider: ClaimDecider
@@ -208,7 +214,7 @@ public struct HospitalStays: Sendable {
                 }
                 batch.append(FeeBatch.Line(number: index + 1, line: line, item: item, amount: priced.amount))
             }
-            let fees = FeeBatch(admission: admission.id, trace: request.trace, catalogVersion: reference.catalogVersion, lines: batch)
+            let fees = FeeBatch(admission: admission.id, terminal: context.terminal, trace: request.trace, catalogVersion: reference.catalogVersion, lines: batch)
             guard let totals = try transaction.query(HospitalStaysSQL.addFees(fees)).first else {
                 preconditionFailure("an UPDATE … RETURNING of a locked admission returns its row")
             }
@@ -231,7 +237,7 @@ public struct HospitalStays: Sendable {
             guard admission.open else { return .failure(.admissionClosed) }
             let (fees, accumulators) = try transaction.pipeline(HospitalStaysSQL.fees(admission.id),
                                                                 AccumulatorSQL.ofPerson(patient.id, Int64(date.year)))
-            guard !fees.isEmpty else { return .failure(Refusal(.badRequest, "the admission has no fee lines")) }
+            guard !fees.isEmpty else { return .failure(.noStandingFees) }
             let year = YearAccumulators(accumulators)
             let claimant = ClaimantState(card: nil, insurance: patient.insurance, balance: patient.hasAccount ? patient.balance : 0,
                                          year: year[patient.id, .inpatient], layerYear: year.layers(of: patient.id), assist: patient.assist)
@@ -242,7 +248,7 @@ public struct HospitalStays: Sendable {
         }
     }
 
-    /// DISCHARGE (出院结算): all fee lines as one claim under the inpatient policy; closes the admission.
+    /// DISCHARGE (出院结算): all standing fee lines as one claim under the inpatient policy; closes the admission.
     public func discharge(admission wireID: String, credential: Credential, useAccount: Bool,
                           traced request: TracedRequest, by context: TerminalContext) -> Answer<Settled> {
         let now = clock.now()
@@ -271,7 +277,7 @@ public struct HospitalStays: Sendable {
             let admissible = { (holder: Cardholder) -> ClaimRefusal? in
                 guard holder.personID == found.personID else { return .inadmissible(.badRequest, "the card is not the admitted patient's") }
                 guard admissions.first?.open == true else { return .inadmissible(.admissionClosed, "the admission is closed") }
-                guard !fees.isEmpty else { return .inadmissible(.badRequest, "the admission has no fee lines") }
+                guard !fees.isEmpty else { return .inadmissible(Refusal.noStandingFees.code, Refusal.noStandingFees.message) }
                 return nil
             }
             var writes = WriteSet(date: date)
@@ -291,7 +297,7 @@ public struct HospitalStays: Sendable {
 
     /// Finds the admission, checks it is this institution's, and locks its patient; the admission
     /// as read under that lock, and the patient.
-    private func lockAdmission(_ wireID: String, _ transaction: borrowing PGTransaction,
+    func lockAdmission(_ wireID: String, _ transaction: borrowing PGTransaction,
                                by context: TerminalContext) throws -> Answer<(admission: AdmissionRow, patient: HolderRow)> {
         guard let id = WireID.admission.decode(wireID), let found = try transaction.query(HospitalStaysSQL.admission(id)).first else {
             return .failure(.noSuchAdmission)

@@ -84,6 +84,7 @@ struct TestFailure: Error, CustomStringConvertible {
 enum Terminals {
     static let keys: [String: String] = [
         "H001-01": "2e523d0890e4726a74f26603c62c7b16f631d62042ffc425fa143a3a21e1ec52",
+        "H001-02": "2af8f21e70b13ca139d163a124823adebd804a353720734df33841b04031f40f",
         "H002-01": "69827cd8eed460ff73353fd4b9f78ad329d5988666318f9be608951001406e94",
         "H003-01": "5705214f1c3a418616c9c8830601a2b24e7cd127759406b471ba6e3cfed0d006",
         "P001-01": "ae57ce5cec99c2d4e56d1304ef77143110ec80c2a141b6fd666ddad0e60382ac",
