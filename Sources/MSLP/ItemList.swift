@@ -4,7 +4,7 @@ import MedsettleCore
 /// e.g. `A001*2@1250;C001*0.5@3000`, a traced item's line followed by its traceability codes,
 /// `CODE*QTY@PRICE#TC1,TC2,…` (PROTOCOL.md revision 1.1).
 ///
-/// - CODE: 1–16 of `A-Z a-z 0-9 _ -` (whether it is in the catalog is the pricing's decision).
+/// - CODE: 1–20 of `A-Z a-z 0-9 _ -` (whether it is in the catalog is the pricing's decision).
 /// - QTY: a positive decimal, 1–7 integer digits and optionally `.` with 1–3 fraction digits
 ///   (`2`, `0.5`, `1.250`; never `.5`, `5.`, `1.2345`, `0`, `1e3`), held exactly as thousandths.
 ///   On a line with codes it is written without a fraction (`2`, not `2.0`).
