@@ -3,7 +3,7 @@ import PGClient
 
 /// Reconciliation (对账), RULES.md §5: a terminal's (or its institution's) count and sums of the
 /// settlements of a business date, net of cancels and reversals, against the terminal's own.
-public struct ReconTotals: Sendable, Equatable, PGRowDecodable {
+public struct ReconTotals: Sendable, Equatable {
     public let count: Int64
     public let total: Fen
     public let fund: Fen
@@ -16,14 +16,6 @@ public struct ReconTotals: Sendable, Equatable, PGRowDecodable {
         self.fund = fund
         self.account = account
         self.cash = cash
-    }
-
-    public init(_ row: inout PGRow) {
-        count = row("count")
-        total = row("total")
-        fund = row("fund")
-        account = row("account")
-        cash = row("cash")
     }
 }
 

@@ -141,12 +141,8 @@ public final class ReferenceBook: Sendable {
 
     private func unseal(_ rows: [ReferenceTables.TerminalRow]) -> [String: TerminalCredentials] {
         var credentials: [String: TerminalCredentials] = [:]
-        var unopened: [String] = []
-        for row in rows {
-            guard let key = try? secrets.open(sealedTerminalKey: row.sealedKey) else {
-                unopened.append(row.id)
-                continue
-            }
+        let (opened, unopened) = ReferenceTables.openKeys(rows, with: secrets)
+        for (row, key) in opened {
             let context = TerminalContext(terminal: row.id, institution: row.institution, kind: row.kind, level: row.level)
             credentials[row.id] = TerminalCredentials(context: context, key: key, enabled: row.enabled,
                                                       standing: SignedInStanding(keyVersion: row.keyVersion, disabledCount: row.disabledCount))

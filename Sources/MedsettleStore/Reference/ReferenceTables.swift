@@ -131,6 +131,16 @@ enum ReferenceTables {
         FROM terminal t JOIN institution i ON i.code = t.institution
         """)
 
+    /// The terminals' keys opened with `secrets`, and the ids of those whose key does not open
+    /// (the database was set up under another secret). Keys stay in memory only.
+    static func openKeys(_ rows: [TerminalRow], with secrets: ServerSecrets) -> (opened: [(row: TerminalRow, key: [UInt8])], unopened: [String]) {
+        var opened: [(row: TerminalRow, key: [UInt8])] = [], unopened: [String] = []
+        for row in rows {
+            if let key = try? secrets.open(sealedTerminalKey: row.sealedKey) { opened.append((row, key)) } else { unopened.append(row.id) }
+        }
+        return (opened, unopened)
+    }
+
     /// Catalog versions numbered above `known`. Read without a transaction: a version's entries
     /// commit with it, and the entries are read after the versions, so every version read has
     /// all its entries; entries of a version committed in between are left for the next load.

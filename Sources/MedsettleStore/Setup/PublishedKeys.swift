@@ -26,14 +26,8 @@ public enum PublishedKeys {
     /// stay in this function.
     public static func find(_ connection: PGConnection, secrets: ServerSecrets,
                             isPublished: (_ terminal: String, _ key: [UInt8]) -> Bool) throws -> Finding {
-        var published: [String] = [], unreadable: [String] = []
-        for row in try connection.query(ReferenceTables.terminals()) {
-            guard let key = try? secrets.open(sealedTerminalKey: row.sealedKey) else {
-                unreadable.append(row.id)
-                continue
-            }
-            if isPublished(row.id, key) { published.append(row.id) }
-        }
+        let (opened, unreadable) = ReferenceTables.openKeys(try connection.query(ReferenceTables.terminals()), with: secrets)
+        let published = opened.filter { isPublished($0.row.id, $0.key) }.map(\.row.id)
         return Finding(published: published.sorted(), unreadable: unreadable.sorted())
     }
 }
