@@ -21,7 +21,7 @@ extension Verb {
             return kind == .window || kind == .online
         case .unlock, .pinReset, .unlost, .cancelCard:
             return kind == .window
-        case .personUpdate:
+        case .personUpdate, .familyBind, .familyUnbind:
             return kind == .window || kind == .agency
         case .reportLost:
             return kind == .window || kind == .hotline || kind == .online

@@ -29,6 +29,8 @@ public enum Verb: String, CaseIterable, Sendable {
     case replace = "REPLACE"
     case cancelCard = "CANCELCARD"
     case personUpdate = "PERSONUPDATE"
+    case familyBind = "FAMILYBIND"
+    case familyUnbind = "FAMILYUNBIND"
     case qrCode = "QRCODE"
     case itemInfo = "ITEMINFO"
 

@@ -23,6 +23,8 @@ extension Verb {
         case .unlock, .pinReset, .reportLost, .unlost: return Schemas.cardWindow
         case .replace, .cancelCard: return Schemas.cardWindowReason
         case .personUpdate: return Schemas.personUpdate
+        case .familyBind: return Schemas.familyBind
+        case .familyUnbind: return Schemas.familyUnbind
         case .qrCode: return Schemas.qrCode
         case .itemInfo: return Schemas.itemInfo
         }
@@ -56,6 +58,9 @@ private enum Schemas {
     static let cardWindow = FieldSchema(["card", "id_no"], optional: ["agent_id"])
     static let cardWindowReason = FieldSchema(["card", "id_no", "reason"], optional: ["agent_id"])
     static let personUpdate = FieldSchema(["id_no"], optional: ["name", "new_id_no", "assist", "agent_id"])
+    // `id_no` is the payer's; `member` the relative's ID number.
+    static let familyBind = FieldSchema(["id_no", "member", "relation"], optional: ["agent_id"])
+    static let familyUnbind = FieldSchema(["id_no", "member"], optional: ["agent_id"])
     static let qrCode = FieldSchema(["card"])
     static let itemInfo = FieldSchema(["code"], optional: ["date"])
 }

@@ -24,9 +24,11 @@ public struct ClaimantState: Sendable, Equatable {
     public let layerYear: LayerYear
     /// Flagged for medical assistance.
     public let assist: Bool
+    /// The family payer's balance when a payer stands bound to pay for this person (RULES.md §9).
+    public let payerBalance: Fen?
 
     public init(card: CardState?, insurance: InsuranceType, balance: Fen, year: Accumulators, admissionDeductibleMet: Fen = 0,
-                layerYear: LayerYear = LayerYear(), assist: Bool = false) {
+                layerYear: LayerYear = LayerYear(), assist: Bool = false, payerBalance: Fen? = nil) {
         self.card = card
         self.insurance = insurance
         self.balance = balance
@@ -34,6 +36,7 @@ public struct ClaimantState: Sendable, Equatable {
         self.admissionDeductibleMet = admissionDeductibleMet
         self.layerYear = layerYear
         self.assist = assist
+        self.payerBalance = payerBalance
     }
 }
 
@@ -154,7 +157,7 @@ public struct ClaimDecision: Sendable, Equatable {
         let met = policy.deductibleMet(thisYear: claimant.year.deductibleMet, thisAdmission: claimant.admissionDeductibleMet)
         let input = PricingInput(lines: terms.lines, policy: policy, deductibleMet: met, fundPaidThisYear: claimant.year.fundPaid,
                                  balance: claimant.balance, useAccount: terms.useAccount, benefit: reference.benefits[claimant.insurance],
-                                 layerYear: claimant.layerYear, assist: claimant.assist)
+                                 layerYear: claimant.layerYear, assist: claimant.assist, payerBalance: claimant.payerBalance)
         let priced = terms.classified.map { Pricing.price(input, classified: $0) } ?? Pricing.price(input, catalog: reference.catalog)
         return priced.mapError { .pricing($0) }
     }

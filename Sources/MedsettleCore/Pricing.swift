@@ -18,10 +18,14 @@ public struct PricingInput: Sendable, Equatable {
     public let layerYear: LayerYear
     /// Flagged for medical assistance (`assist=1`).
     public let assist: Bool
+    /// The balance of the account of the person's family payer (RULES.md §9), when one stands
+    /// bound to pay for them; nil otherwise.
+    public let payerBalance: Fen?
 
     public init(lines: [ClaimLine], policy: Policy, deductibleMet: Fen, fundPaidThisYear: Fen,
                 balance: Fen, useAccount: Bool = true, benefit: Benefit? = nil, layerYear: LayerYear = LayerYear(),
-                assist: Bool = false) {
+                assist: Bool = false, payerBalance: Fen? = nil) {
+        precondition(payerBalance.map { $0 >= 0 } ?? true, "a balance is never negative")
         self.lines = lines
         self.policy = policy
         self.deductibleMet = deductibleMet
@@ -31,6 +35,7 @@ public struct PricingInput: Sendable, Equatable {
         self.benefit = benefit
         self.layerYear = layerYear
         self.assist = assist
+        self.payerBalance = payerBalance
     }
 }
 

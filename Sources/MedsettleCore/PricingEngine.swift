@@ -65,12 +65,17 @@ public enum Pricing {
         let accountAllowed = input.useAccount && policy.insurance.hasAccount
         let accountPayable = personal - (policy.accountPaysFull ? 0 : selfpayFull)
         let account = accountAllowed ? min(accountPayable, input.balance) : 0
-        let cash = personal - account
+        // Family mutual aid (RULES.md §9): the payer's account pays what the person's own would
+        // have paid had it held enough (a resident member has none: all of it), never more than
+        // the payer holds, and only when the accounts pay at all.
+        let aid = input.useAccount ? min(accountPayable - account, input.payerBalance ?? 0) : 0
+        let cash = personal - account - aid
 
         let split = Split(total: total, selfpayFull: selfpayFull, selfpayFirst: selfpayFirst, inscope: inscope,
-                          deductible: deductible, pool: pool, illness: illness, assist: assist, account: account, aid: 0, cash: cash)
+                          deductible: deductible, pool: pool, illness: illness, assist: assist, account: account, aid: aid, cash: cash)
         let balanceAfter = input.balance - account
         checkInvariants(split, balanceAfter: balanceAfter)
+        precondition(aid <= input.payerBalance ?? 0, "aid never takes more than the payer holds")
         return .success(PricedClaim(lines: priced, split: split, balanceAfter: balanceAfter))
     }
 

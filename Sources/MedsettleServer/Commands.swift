@@ -93,6 +93,16 @@ enum Commands {
         required(request, key).flatMap { ValueSyntax.idNo($0, key: key) }
     }
 
+    /// FAMILYBIND's and FAMILYUNBIND's pair: the payer (`id_no`) and the `member`, both valid ID
+    /// numbers (`BAD_ID_NO`) before they may not be one person (`BAD_REQUEST`), RULES.md §12.
+    static func family(_ request: Request) -> Decoded<(payer: String, member: String)> {
+        idNo(request).flatMap { payer in
+            idNo(request, key: "member").flatMap { member in
+                payer == member ? .failure(ValueError(message: "member must be another person than id_no")) : .success((payer, member))
+            }
+        }
+    }
+
     /// The optional proxy (代办) agent's resident ID number.
     static func agent(_ request: Request) -> Decoded<String?> {
         optionalIDNo(request, key: "agent_id")

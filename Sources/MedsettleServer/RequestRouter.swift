@@ -199,6 +199,20 @@ struct RequestRouter: Sendable {
                     }
                 }
             }
+        case .familyBind:
+            return Commands.family(request).flatMap { payer, member in
+                Commands.required(request, "relation").flatMap { ValueSyntax.oneOf($0, key: "relation", as: FamilyRelation.self) }.flatMap { relation in
+                    Commands.agent(request).map { agent in
+                        { store.families.bind(payer: payer, member: member, relation: relation, agent: agent, by: terminal).answer(Response.family) }
+                    }
+                }
+            }
+        case .familyUnbind:
+            return Commands.family(request).flatMap { payer, member in
+                Commands.agent(request).map { agent in
+                    { store.families.unbind(payer: payer, member: member, agent: agent, by: terminal).answer(Response.family) }
+                }
+            }
         case .qrCode:
             return Commands.cardNumber(request).map { card in { store.cards.issueQR(cardNo: card, by: terminal).answer(Response.qrIssued) } }
         case .cancel:

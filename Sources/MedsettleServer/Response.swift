@@ -16,6 +16,7 @@ enum Response: Sendable {
     case traceStatus(TraceStatus)
     case cardService(CardServiceDone)
     case personUpdated(idNo: String)
+    case family(FamilyPair)
     case qrIssued(QRIssued)
     case cancelled(Cancelled)
     case reversal(Reversal)
@@ -89,11 +90,13 @@ extension Response {
             return Self.newCard(card)
         case .cardService(.cancelled(let payout)):
             return [("status", CardStatus.cancelled.rawValue), ("payout", String(payout))]
+        case .family(let pair):
+            return [("payer", pair.payer), ("member", pair.member)]
         case .qrIssued(let qr):
             return [("qr", qr.token), ("expires", String(qr.expires))]
         case .cancelled(let cancelled):
             return [("settlement", WireID.settlement.encode(cancelled.settlement)), ("refund", String(cancelled.refund)),
-                    ("balance", String(cancelled.balance))] + Self.repeatMark(cancelled.isRepeat)
+                    ("balance", String(cancelled.balance)), ("aid_refund", String(cancelled.aidRefund))] + Self.repeatMark(cancelled.isRepeat)
         case .reversal(let reversal):
             return [("state", reversal.rawValue)]
         case .admitted(let admitted):

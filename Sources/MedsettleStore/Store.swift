@@ -3,7 +3,8 @@ import Logging
 import MedsettleCore
 import PGClient
 
-/// The engine's state in PostgreSQL, one unit per concern: the insured `people`, the `cards` and
+/// The engine's state in PostgreSQL, one unit per concern: the insured `people` and their
+/// `families` (mutual aid's bindings), the `cards` and
 /// their services, pharmacy and outpatient `settlements` (with cancel and reversal), hospital
 /// `stays`, `reconciliation`, and the `reference` data in memory: catalog and policy versions,
 /// institutions, and the terminals that may sign in. Every operation is one short
@@ -25,6 +26,7 @@ public final class Store: Sendable {
     public let batching: SettleBatching
 
     public let people: People
+    public let families: Families
     public let cards: CardDesk
     public let settlements: Settlements
     public let stays: HospitalStays
@@ -54,6 +56,7 @@ public final class Store: Sendable {
         let presenter = CardPresenter(secrets: secrets, qrTokens: qrTokens ?? QRTokens(keys: [secrets.qrKey]), clock: clock)
         let decider = ClaimDecider(presenter: presenter, reference: reference)
         people = People(runner: runner, clock: clock)
+        families = Families(runner: runner, clock: clock)
         cards = CardDesk(runner: runner, presenter: presenter, clock: clock)
         settlements = Settlements(runner: runner, decider: decider, clock: clock, batching: batching,
                                   metrics: SettlementMetrics(factory: metricsFactory))

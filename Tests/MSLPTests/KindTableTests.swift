@@ -32,13 +32,15 @@ struct KindTableTests {
         .replace: [.window, .online],
         .cancelCard: [.window],
         .personUpdate: [.window, .agency],
+        .familyBind: [.window, .agency],
+        .familyUnbind: [.window, .agency],
         .qrCode: [.online],
         .itemInfo: [.pharmacy, .hospital],
     ]
 
     @Test func table_covers_every_verb() {
         #expect(Set(Self.expected.keys) == Set(Verb.allCases))
-        #expect(Verb.allCases.count == 28)
+        #expect(Verb.allCases.count == 30)
     }
 
     @Test(arguments: Verb.allCases)

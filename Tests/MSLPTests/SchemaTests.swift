@@ -52,6 +52,9 @@ struct SchemaTests {
             "PERSONUPDATE t id_no=1 name=n new_id_no=2 agent_id=3",
             "QRCODE t card=H00000001",
             "ITEMINFO t code=A001",
+            "FAMILYBIND t id_no=1 member=2 relation=child",
+            "FAMILYBIND t id_no=1 member=2 relation=child agent_id=3",
+            "FAMILYUNBIND t id_no=1 member=2",
         ]
         var covered = Set<Verb>()
         for line in lines {
@@ -87,6 +90,9 @@ struct SchemaTests {
         ("REPLACE t card=H00000001 id_no=1", "missing key reason"),
         ("UNLOCK t card=H00000001 id_no=1 reason=lost", "unknown key reason"),
         ("PERSONUPDATE t name=n", "missing key id_no"),
+        ("FAMILYBIND t id_no=1 member=2", "missing key relation"),
+        ("FAMILYBIND t id_no=1 relation=child", "missing key member"),
+        ("FAMILYUNBIND t id_no=1 member=2 relation=child", "unknown key relation"),
         ("QRCODE t card=H00000001 pin=123456", "unknown key pin"),
         ("PINCHANGE t card=H00000001 pin=123456", "missing key new"),
         ("PINCHANGE t qr=x new=135790", "unknown key qr"),

@@ -213,8 +213,10 @@ public struct CardDesk: Sendable {
             guard let payout = try transaction.query(CardDeskSQL.endInsurance(personID)).first?.payout else {
                 preconditionFailure("a locked person is updated")
             }
+            // The person's family bindings end with the insurance (RULES.md §9).
+            let ended = try transaction.query(FamilySQL.endAllOf(personID)).first?.count ?? 0
             done = .cancelled(payout: payout)
-            detail = [detail, "payout=\(payout)"].compactMap { $0 }.joined(separator: " ")
+            detail = [detail, "payout=\(payout)", ended > 0 ? "family_bindings_ended=\(ended)" : nil].compactMap { $0 }.joined(separator: " ")
         default:
             done = .status(transition.card?.status ?? .pending)
         }

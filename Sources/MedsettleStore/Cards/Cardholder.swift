@@ -38,9 +38,10 @@ struct Cardholder: Sendable {
 
     /// What a claim's decision reads of the holder, with the year's accumulators of its visit
     /// type and the year as the layers after the basic fund count it.
-    func claimant(year: Accumulators, layers: LayerYear, admissionDeductibleMet: Fen = 0) -> ClaimantState {
+    /// `payerBalance`: the balance of the family payer who may pay for the holder (RULES.md §9).
+    func claimant(year: Accumulators, layers: LayerYear, admissionDeductibleMet: Fen = 0, payerBalance: Fen? = nil) -> ClaimantState {
         ClaimantState(card: card, insurance: insurance, balance: hasAccount ? balance : 0, year: year,
-                      admissionDeductibleMet: admissionDeductibleMet, layerYear: layers, assist: assist)
+                      admissionDeductibleMet: admissionDeductibleMet, layerYear: layers, assist: assist, payerBalance: payerBalance)
     }
 }
 
@@ -102,6 +103,17 @@ enum CardholderSQL {
         WHERE id = ANY(ARRAY(SELECT person_id FROM card WHERE card_no = ANY($1::text[])))
         ORDER BY id FOR UPDATE
         """)
+    /// The holders of the named cards and, for a claim, their standing family payers (RULES.md
+    /// §9: member and payer locked together), all in person-id order.
+    static let lockClaimants = PGStatement<HolderRow, PGArray<String>>("lock_claimants_of_cards", """
+        SELECT id, id_no, name, insurance, has_account, balance, insured, assist FROM person
+        WHERE id = ANY(ARRAY(
+            SELECT person_id FROM card WHERE card_no = ANY($1::text[])
+            UNION ALL
+            SELECT b.payer_id FROM family_binding b JOIN card c ON c.person_id = b.member_id
+            WHERE c.card_no = ANY($1::text[]) AND b.ended_at IS NULL))
+        ORDER BY id FOR UPDATE
+        """)
     static let readCards = PGStatement<CardRow, PGArray<String>>("read_cards", """
         SELECT card_no, person_id, status, wrong_count, status_before_loss, pin_salt, pin_hash
         FROM card WHERE card_no = ANY($1::text[])
@@ -109,6 +121,11 @@ enum CardholderSQL {
     /// Locks a person by row id (to undo a settlement, or price a stay, without a card).
     static let lockPerson = PGStatement<HolderRow, Int64>("lock_person_by_id", """
         SELECT id, id_no, name, insurance, has_account, balance, insured, assist FROM person WHERE id = $1 FOR UPDATE
+        """)
+    /// Locks persons by row id, in person-id order (to undo a settlement with its family payer).
+    static let lockPersons = PGStatement<HolderRow, PGArray<Int64>>("lock_persons_by_id", """
+        SELECT id, id_no, name, insurance, has_account, balance, insured, assist FROM person
+        WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
         """)
     static let qrUsed = PGStatement<UsedToken, PGArray<PGBytes>>("qr_used", """
         SELECT token_id FROM qr_use WHERE token_id = ANY($1::bytea[])

@@ -141,6 +141,13 @@ struct StoredAnswer: Equatable {
         return field.value
     }
 
+    /// The field `key` when the answer carries it (fields added to a reply after answers were stored).
+    func optionalInt64(_ key: String) -> Int64? {
+        guard let field = fields.first(where: { $0.key == key }) else { return nil }
+        guard let value = Int64(field.value) else { preconditionFailure("stored \(key) is not a number") }
+        return value
+    }
+
     func int64(_ key: String) -> Int64 {
         guard let value = Int64(self[key]) else { preconditionFailure("stored \(key) is not a number") }
         return value

@@ -235,12 +235,16 @@ public struct HospitalStays: Sendable {
             case .success(let value): (admission, patient) = (value.admission, value.patient)
             }
             guard admission.open else { return .failure(.admissionClosed) }
-            let (fees, accumulators) = try transaction.pipeline(HospitalStaysSQL.fees(admission.id),
-                                                                AccumulatorSQL.ofPerson(patient.id, Int64(date.year)))
+            let (fees, accumulators, payers) = try transaction.pipeline(HospitalStaysSQL.fees(admission.id),
+                                                                        AccumulatorSQL.ofPerson(patient.id, Int64(date.year)),
+                                                                        FamilySQL.payerOf(patient.id))
             guard !fees.isEmpty else { return .failure(.noStandingFees) }
             let year = YearAccumulators(accumulators)
+            // A quote: the payer's balance of the moment, unlocked (RULES.md §9).
+            let payer = payers.first.flatMap { $0.paysForMembers ? $0 : nil }
             let claimant = ClaimantState(card: nil, insurance: patient.insurance, balance: patient.hasAccount ? patient.balance : 0,
-                                         year: year[patient.id, .inpatient], layerYear: year.layers(of: patient.id), assist: patient.assist)
+                                         year: year[patient.id, .inpatient], layerYear: year.layers(of: patient.id), assist: patient.assist,
+                                         payerBalance: payer?.balance)
             return decider.reference(on: date).flatMap { reference in
                 ClaimDecision.price(fees.terms(level: context.level, useAccount: true), for: claimant, reference: reference)
                     .map(\.split).mapError { Refusal.claim($0, presentation: nil) }
@@ -265,11 +269,11 @@ public struct HospitalStays: Sendable {
             guard found.institution == context.institution else { return .failure(.otherInstitutionsAdmission) }
             // Lock the holder, then read the card, the admission again, its fees and the year.
             let cards = PGArray(member.cardNo.map { [$0] } ?? [])
-            let (holders, cardRows, admissions, fees, accumulators, used, ids) = try transaction.pipeline(
-                CardholderSQL.lockHolders(cards), CardholderSQL.readCards(cards), HospitalStaysSQL.admission(id),
-                HospitalStaysSQL.fees(id), AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
+            let (holders, cardRows, payers, admissions, fees, accumulators, used, ids) = try transaction.pipeline(
+                CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
+                HospitalStaysSQL.admission(id), HospitalStaysSQL.fees(id), AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
                 CardholderSQL.qrUsed(PGArray(member.tokens)), WriteSetSQL.allocateIDs(1))
-            let rows = ClaimRows(holders, cardRows, accumulators, used)
+            let rows = ClaimRows(holders, cardRows, payers, accumulators, used)
             let claim = ClaimMember(claim: ClaimRequest(credential: credential, lines: fees.map(\.line), visit: .inpatient,
                                                         useAccount: useAccount, classified: fees.map(\.classification)),
                                     resolved: member)

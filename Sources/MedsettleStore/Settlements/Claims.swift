@@ -51,18 +51,32 @@ struct ClaimMember: Sendable {
     }
 }
 
-/// The rows claims are decided on, read with their holders locked.
+/// The rows claims are decided on, read with their holders (and their family payers) locked.
 struct ClaimRows {
     let holders: [String: Cardholder]
+    /// Each holder's family payer whose account may pay for them now (RULES.md §9), by the
+    /// holder's person id: a standing binding whose payer's row was locked with the holders.
+    let payers: [Int64: HolderRow]
     let accumulators: YearAccumulators
     let usedTokens: Set<[UInt8]>
     /// The claims' traceability codes that standing settlements have sold.
     let soldCodes: Set<TraceCode>
 
-    /// From the results of `CardholderSQL.lockHolders`, `readCards`, `AccumulatorSQL.ofCardholders`,
-    /// `CardholderSQL.qrUsed` and `TraceCodeSQL.sold`.
-    init(_ holders: [HolderRow], _ cards: [CardRow], _ accumulators: [AccumulatorRow], _ used: [UsedToken], _ sold: [SoldCode] = []) {
-        self.holders = cardholders(holders, cards)
+    /// From the results of `CardholderSQL.lockClaimants`, `readCards`, `FamilySQL.payersOfCards`,
+    /// `AccumulatorSQL.ofCardholders`, `CardholderSQL.qrUsed` and `TraceCodeSQL.sold`.
+    init(_ locked: [HolderRow], _ cards: [CardRow], _ bindings: [StandingPayer], _ accumulators: [AccumulatorRow], _ used: [UsedToken],
+         _ sold: [SoldCode] = []) {
+        holders = cardholders(locked, cards)
+        var byID: [Int64: HolderRow] = [:]
+        for row in locked { byID[row.id] = row }
+        var payers: [Int64: HolderRow] = [:]
+        for binding in bindings {
+            // Bound after the locking statement's snapshot: its payer was not locked, so this
+            // claim comes before the binding.
+            guard let payer = byID[binding.payer], payer.paysForMembers else { continue }
+            payers[binding.member] = payer
+        }
+        self.payers = payers
         self.accumulators = YearAccumulators(accumulators)
         usedTokens = Set(used.map(\.tokenID))
         soldCodes = Set(sold.map(\.code))
@@ -80,6 +94,8 @@ struct PricedFor {
     let claim: PricedClaim
     let holder: Cardholder
     let versions: PricingVersions
+    /// The family payer whose account pays `claim.split.aid`; nil when no aid is paid.
+    let aidPayer: Int64?
 }
 
 /// Decides claims from the rows read: PRICE, each claim of a settlement round, DISCHARGE.
@@ -119,8 +135,10 @@ struct ClaimDecider: Sendable {
         case .badQR(let code):
             credential = .badQR(code)
         }
+        let payer = holder.flatMap { rows.payers[$0.personID] }
         let claimant = holder.map {
-            $0.claimant(year: rows.accumulators[$0.personID, member.claim.visit], layers: rows.accumulators.layers(of: $0.personID))
+            $0.claimant(year: rows.accumulators[$0.personID, member.claim.visit], layers: rows.accumulators.layers(of: $0.personID),
+                        payerBalance: payer?.balance)
         }
         let decision = ClaimDecision.decide(member.claim.terms(at: member.context), credential: credential, claimant: claimant,
                                             reference: reference, sold: rows.soldCodes, admissible: { holder.flatMap(admissible) })
@@ -129,7 +147,7 @@ struct ClaimDecider: Sendable {
         case .failure(let refusal): return .failure(Refusal.claim(refusal, presentation: decision.presentation))
         case .success(let priced):
             guard let holder else { preconditionFailure("a claim is priced for a holder") }
-            return .success(PricedFor(claim: priced, holder: holder, versions: versions))
+            return .success(PricedFor(claim: priced, holder: holder, versions: versions, aidPayer: priced.split.aid > 0 ? payer?.id : nil))
         }
     }
 }

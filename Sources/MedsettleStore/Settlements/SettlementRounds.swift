@@ -7,14 +7,15 @@ import PGClient
 ///
 /// A round costs two round trips and one commit however many claims it holds: one pipeline (with
 /// BEGIN) looks their traces up, locks every holder in person-id order (so two rounds never
-/// deadlock), reads their cards, accumulators and used QR tokens, and allocates settlement ids;
+/// deadlock) with their family payers, reads their cards, accumulators and used QR tokens, and
+/// allocates settlement ids;
 /// each claim is then decided by `Settlements.decide` (the decision PRICE and DISCHARGE take too),
 /// and a second pipeline writes every row with one statement (`WriteSet`) and commits. A lone
 /// SETTLE is a round of one: there is no second path.
 ///
 /// Isolation between cardholders is the same as for one settlement: each holder is locked before
-/// their card is read, and a round carries at most one claim per card, trace, person and
-/// traceability code. A claim that would break that — a twin trace, a second claim on a card or
+/// their card is read, and a round carries at most one claim per card, trace, person (as holder
+/// or as family payer) and traceability code. A claim that would break that — a twin trace, a second claim on a card or
 /// person already in the round, a code another claim of the round presents — waits for a later
 /// round (which then finds the code sold if the first claim settled). If a round of several fails for any reason but the database itself,
 /// nothing of it is kept and each of its claims runs as a round of its own, so one bad claim never
@@ -120,9 +121,9 @@ extension Settlements {
 
     private func settleRound(_ round: [RoundMember], _ transaction: consuming PGTransaction, date: BusinessDate) throws -> Answer<[RoundVerdict]> {
         let cards = PGArray(round.compactMap(\.claim.cardNo))
-        let (traceRecords, holders, cardRows, accumulators, used, sold, ids) = try transaction.pipeline(
+        let (traceRecords, holders, cardRows, payers, accumulators, used, sold, ids) = try transaction.pipeline(
             TraceSQL.lookup(PGArray(round.map(\.job.context.terminal)), PGArray(round.map(\.job.traced.trace))),
-            CardholderSQL.lockHolders(cards), CardholderSQL.readCards(cards),
+            CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
             AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
             CardholderSQL.qrUsed(PGArray(round.flatMap(\.claim.tokens))),
             TraceCodeSQL.sold(in: round.flatMap(\.job.claim.lines)),
@@ -130,7 +131,7 @@ extension Settlements {
         precondition(ids.count == round.count, "one settlement id per claim")
         var records: [Int: TraceRecord] = [:]
         for record in traceRecords { records[record.position - 1] = record }
-        let rows = ClaimRows(holders, cardRows, accumulators, used, sold)
+        let rows = ClaimRows(holders, cardRows, payers, accumulators, used, sold)
         var writes = WriteSet(date: date)
         var persons = Set<Int64>()
         var verdicts: [RoundVerdict] = []
@@ -141,9 +142,15 @@ extension Settlements {
                 verdicts.append(.answer(record.repeatedSettlement(for: job.traced)))
                 continue
             }
-            if let personID = member.claim.cardNo.flatMap({ rows.holders[$0]?.personID }), !persons.insert(personID).inserted {
-                verdicts.append(.later) // a second card of a person already in this round
-                continue
+            // Each person's balance is read once and moved at most once per round: a claim whose
+            // holder or family payer is already a holder or payer of this round waits.
+            if let personID = member.claim.cardNo.flatMap({ rows.holders[$0]?.personID }) {
+                let involved = [personID] + (rows.payers[personID].map { [$0.id] } ?? [])
+                guard persons.isDisjoint(with: involved) else {
+                    verdicts.append(.later)
+                    continue
+                }
+                persons.formUnion(involved)
             }
             switch decider.decide(member.claim, rows, writes: &writes) {
             case .failure(let refusal):

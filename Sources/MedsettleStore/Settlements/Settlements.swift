@@ -125,11 +125,11 @@ public final class Settlements: Sendable {
         let member = ClaimMember(claim: claim, context: context, now: now, tokens: decider.presenter.qrTokens)
         return runner.transaction("PRICE") { transaction in
             let cards = PGArray(member.cardNo.map { [$0] } ?? [])
-            let (holders, cardRows, accumulators, used, sold) = try transaction.pipeline(
-                CardholderSQL.lockHolders(cards), CardholderSQL.readCards(cards),
+            let (holders, cardRows, payers, accumulators, used, sold) = try transaction.pipeline(
+                CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
                 AccumulatorSQL.ofCardholders(cards, Int64(date.year)), CardholderSQL.qrUsed(PGArray(member.tokens)),
                 TraceCodeSQL.sold(in: claim.lines))
-            let rows = ClaimRows(holders, cardRows, accumulators, used, sold)
+            let rows = ClaimRows(holders, cardRows, payers, accumulators, used, sold)
             var writes = WriteSet(date: date)
             let priced = decider.decide(member, rows, writes: &writes)
             return try transaction.commit(writes, alone: true, answering: priced.map(\.claim.split))

@@ -7,6 +7,9 @@ public struct Cancelled: Sendable, Equatable {
     /// What went back to the account (0 when the settlement paid nothing from it).
     public let refund: Fen
     public let balance: Fen
+    /// What went back to the family payer's account (RULES.md §9), or was paid out to the payer
+    /// when their insurance had ended.
+    public let aidRefund: Fen
     public let isRepeat: Bool
 }
 
@@ -24,21 +27,29 @@ struct UndoTarget: PGRowDecodable {
     let personID: Int64
     let state: SettlementState
     let admission: Int64?
+    /// The family payer whose account paid the settlement's `aid`.
+    let aidPayer: Int64?
 
     init(_ row: inout PGRow) {
         institution = row("institution")
         personID = row("person_id")
         state = row("state")
         admission = row("admission_id")
+        aidPayer = row("aid_payer")
     }
+
+    /// The persons whose accounts the undo credits: the holder, and the payer of any aid.
+    var persons: [Int64] { [personID] + (aidPayer.map { [$0] } ?? []) }
 }
 
 struct Undone: PGRowDecodable {
     let refund: Fen
     let balance: Fen
+    let aidRefund: Fen
     init(_ row: inout PGRow) {
         refund = row("account")
         balance = row("balance")
+        aidRefund = row("aid")
     }
 }
 
@@ -48,15 +59,15 @@ struct Undone: PGRowDecodable {
 /// admission is reopened — in one transaction with the holder's row locked.
 enum UndoSQL {
     static let settlement = PGStatement<UndoTarget, Int64>("undo_read_settlement", """
-        SELECT institution, person_id, state, admission_id FROM settlement WHERE id = $1
+        SELECT institution, person_id, state, admission_id, aid_payer FROM settlement WHERE id = $1
         """)
     /// Undoes a settled settlement: the account back (to the payout once the insurance has ended),
-    /// the accumulators of its year down, its admission open again, its traceability codes
-    /// released (they may be sold again).
+    /// and the family payer's aid back the same way, the accumulators of its year down, its
+    /// admission open again, its traceability codes released (they may be sold again).
     static let undo = PGStatement<Undone, Int64, String>("undo_settlement", """
         WITH s AS (
             UPDATE settlement SET state = $2, undone_at = now() WHERE id = $1 AND state = 'settled'
-            RETURNING person_id, account, deductible, fund - illness - assist AS pool, illness, assist,
+            RETURNING person_id, account, aid, aid_payer, deductible, fund - illness - assist AS pool, illness, assist,
                       CASE WHEN visit = 'pharmacy' THEN 0 ELSE inscope - (fund - illness - assist) END AS burden, visit,
                       extract(year FROM business_date)::smallint AS year, admission_id
         ), p AS (
@@ -66,6 +77,12 @@ enum UndoSQL {
                 updated_at = now()
             FROM s WHERE person.id = s.person_id
             RETURNING person.balance
+        ), payer AS (
+            UPDATE person
+            SET balance = CASE WHEN person.insured THEN person.balance + s.aid ELSE person.balance END,
+                payout = CASE WHEN person.insured THEN person.payout ELSE coalesce(person.payout, 0) + s.aid END,
+                updated_at = now()
+            FROM s WHERE person.id = s.aid_payer AND s.aid > 0
         ), acc AS (
             UPDATE accumulator
             SET deductible_met = accumulator.deductible_met - s.deductible, fund_paid = accumulator.fund_paid - s.pool,
@@ -79,7 +96,7 @@ enum UndoSQL {
             UPDATE trace_code SET released_at = now()
             FROM s WHERE trace_code.settlement_id = $1 AND trace_code.released_at IS NULL
         )
-        SELECT s.account, p.balance FROM s, p
+        SELECT s.account, p.balance, s.aid FROM s, p
         """)
     static let insertBlock = PGStatement<PGNoRows, String, String, PGBytes>("insert_reversal_block", """
         INSERT INTO trace (terminal, trace, verb, fingerprint, reply) VALUES ($1, $2, 'REVERSE', $3, 'state=blocked')
@@ -103,7 +120,8 @@ extension Settlements {
             case .success(nil): return .failure(Refusal(.alreadyCancelled, "the settlement has already been cancelled or reversed"))
             case .success(let value?): undone = value
             }
-            let cancelled = Cancelled(settlement: id, refund: undone.refund, balance: undone.balance, isRepeat: false)
+            let cancelled = Cancelled(settlement: id, refund: undone.refund, balance: undone.balance, aidRefund: undone.aidRefund,
+                                      isRepeat: false)
             try transaction.recordTrace(request, by: context, answer: cancelled.stored)
             return try transaction.commit(answering: .success(cancelled))
         }
@@ -132,12 +150,13 @@ extension Settlements {
         }
     }
 
-    /// Undoes settlement `id` under its holder's lock; nil when it was already undone.
+    /// Undoes settlement `id` under its holder's lock (and its family payer's, in person-id order);
+    /// nil when it was already undone.
     private func undo(_ id: Int64, of target: UndoTarget, _ transaction: borrowing PGTransaction,
                       as state: SettlementState) throws -> Answer<Undone?> {
         // The state is read again after the lock: a concurrent cancel or reversal has committed by now.
         let (_, current, openAdmissions) = try transaction.pipeline(
-            CardholderSQL.lockPerson(target.personID), UndoSQL.settlement(id), HospitalStaysSQL.openAdmissions(target.personID))
+            CardholderSQL.lockPersons(PGArray(target.persons)), UndoSQL.settlement(id), HospitalStaysSQL.openAdmissions(target.personID))
         guard current.first?.state == .settled else { return .success(nil) }
         if target.admission != nil, openAdmissions.first?.count ?? 0 > 0 {
             return .failure(Refusal(.admissionOpen, "the patient has another open admission; it cannot be reopened"))
@@ -152,10 +171,13 @@ extension Settlements {
 extension Cancelled {
     init(_ stored: StoredAnswer, isRepeat: Bool) {
         guard let id = WireID.settlement.decode(stored["settlement"]) else { preconditionFailure("a stored settlement id") }
-        self.init(settlement: id, refund: stored.int64("refund"), balance: stored.int64("balance"), isRepeat: isRepeat)
+        // Answers stored before family mutual aid carry no aid_refund: nothing went to a payer.
+        self.init(settlement: id, refund: stored.int64("refund"), balance: stored.int64("balance"),
+                  aidRefund: stored.optionalInt64("aid_refund") ?? 0, isRepeat: isRepeat)
     }
 
     var stored: StoredAnswer {
-        StoredAnswer([("settlement", WireID.settlement.encode(settlement)), ("refund", String(refund)), ("balance", String(balance))])
+        StoredAnswer([("settlement", WireID.settlement.encode(settlement)), ("refund", String(refund)), ("balance", String(balance)),
+                      ("aid_refund", String(aidRefund))])
     }
 }

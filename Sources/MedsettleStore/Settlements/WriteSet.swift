@@ -31,6 +31,8 @@ struct WriteSet: Sendable {
         /// The admission a discharge closes.
         let admission: Int64?
         let versions: PricingVersions
+        /// The family payer whose account paid `split.aid` (RULES.md §9).
+        let aidPayer: Int64?
     }
 
     struct LineRow: Sendable {
@@ -77,6 +79,7 @@ struct WriteSet: Sendable {
     private(set) var lines: [LineRow] = []
     private(set) var soldCodes: [SoldCodeRow] = []
     private(set) var debits: [Debit] = []
+    private var debitedPersons = Set<Int64>()
     private(set) var accumulators: [AccumulatorDelta] = []
     private(set) var qrUses: [QRUse] = []
     private(set) var events: [Event] = []
@@ -120,17 +123,29 @@ struct WriteSet: Sendable {
         settlements.append(SettlementRow(
             id: id, terminal: context.terminal, institution: context.institution, trace: request.trace, verb: request.verb,
             fingerprint: request.fingerprint, personID: holder.personID, cardNo: holder.cardNo, visit: visit, split: split,
-            balanceAfter: priced.balanceAfter, admission: admission, versions: pricedFor.versions))
+            balanceAfter: priced.balanceAfter, admission: admission, versions: pricedFor.versions, aidPayer: pricedFor.aidPayer))
         for (index, line) in priced.lines.enumerated() {
             lines.append(LineRow(settlement: id, number: index + 1, line: line))
             for code in line.line.traceCodes { soldCodes.append(SoldCodeRow(settlement: id, code: code)) }
         }
-        if split.account > 0 { debits.append(Debit(personID: holder.personID, amount: split.account)) }
+        if split.account > 0 { debit(holder.personID, split.account) }
+        if split.aid > 0 {
+            guard let payer = pricedFor.aidPayer else { preconditionFailure("aid is paid by a payer") }
+            debit(payer, split.aid)
+        }
         let delta = priced.accumulatorDelta(visit: visit)
         if delta != Accumulators() {
             accumulators.append(AccumulatorDelta(personID: holder.personID, visit: visit, delta: delta))
         }
         useQR(of: holder, by: context, detail: qrDetail ?? "trace=\(request.trace)")
+    }
+
+    /// One account debit. The statement applies one debit per person (an `UPDATE … FROM` joins each
+    /// row once), and each was priced on the balance read for this transaction: a round therefore
+    /// touches each balance once (`SettlementRounds` defers a claim whose holder or payer is taken).
+    private mutating func debit(_ personID: Int64, _ amount: Fen) {
+        precondition(debitedPersons.insert(personID).inserted, "one debit per person per write set")
+        debits.append(Debit(personID: personID, amount: amount))
     }
 
     /// Uses up the QR token the holder presented, if any (`qr_use` and a `qr_paid` event).
@@ -146,6 +161,7 @@ enum CardEventKind: String, Sendable, CaseIterable {
     case issued, pinChanged = "pin_changed", pinFailed = "pin_failed", locked
     case qrIssued = "qr_issued", qrPaid = "qr_paid", personUpdated = "person_updated"
     case unlock, pinReset = "pin_reset", reportLost = "report_lost", releaseLoss = "release_loss", replace, cancel
+    case familyBound = "family_bound", familyUnbound = "family_unbound"
 
     /// The event of a card service.
     init(_ operation: CardOperation) {
@@ -172,15 +188,16 @@ enum WriteSetSQL {
                 .int64("cash", { $0.split.cash }), .int64("illness", { $0.split.illness }), .int64("assist", { $0.split.assist }),
                 .int64("aid", { $0.split.aid }), .int64("balance_after", { $0.balanceAfter }), .optionalInt64("admission_id", { $0.admission }),
                 .int32("catalog_version", { Int64($0.versions.catalog) }), .int32("policy_version", { Int64($0.versions.policy) }),
+                .optionalInt64("aid_payer", { $0.aidPayer }),
             ], as: "u"))
         ), s AS (
             INSERT INTO settlement (id, terminal, institution, trace, person_id, card_no, visit, business_date,
                                     total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
-                                    balance_after, admission_id, catalog_version, policy_version)
+                                    balance_after, admission_id, catalog_version, policy_version, aid_payer)
             OVERRIDING SYSTEM VALUE
             SELECT id, terminal, institution, trace, person_id, card_no, visit, \(sql.value { $0.date.yyyymmdd })::date,
                    total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
-                   balance_after, admission_id, catalog_version, policy_version
+                   balance_after, admission_id, catalog_version, policy_version, aid_payer
             FROM sx
         ), lines AS (
             INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
