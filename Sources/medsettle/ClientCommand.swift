@@ -31,7 +31,7 @@ struct ClientCommand: AsyncParsableCommand, SettingsCommand {
         try await MSLPClient.withConnection(host: host, port: port, tls: tls) { connection in
             guard let greeting = connection.greeting else { return }
             print("< * HELLO proto=\(greeting.proto) challenge=\(greeting.challenge)")
-            let mac = Greeting.hex(MAC.hmacSHA256(key: keyBytes, message: greeting.macMessage(terminal: terminal)))
+            let mac = Greeting.hex(MAC.signIn(key: keyBytes, challenge: greeting.challenge, terminal: terminal))
             let signIn = "SIGNIN \(connection.freshTag()) terminal=\(terminal) mac=\(mac)"
             print("> \(signIn)")
             guard let signInReply = try await Self.exchange(signIn, connection) else { return }
