@@ -30,6 +30,11 @@ public struct Greeting: Sendable, Hashable {
 
     /// The bytes a terminal's `SIGNIN` mac signs: `challenge + ":" + terminal`.
     public func macMessage(terminal: String) -> [UInt8] {
+        Greeting.signInMessage(challenge: challenge, terminal: terminal)
+    }
+
+    /// The bytes a `SIGNIN` mac signs for the greeting whose challenge (as sent) is `challenge`.
+    public static func signInMessage(challenge: String, terminal: String) -> [UInt8] {
         Array("\(challenge):\(terminal)".utf8)
     }
 

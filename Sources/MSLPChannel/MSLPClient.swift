@@ -92,7 +92,7 @@ public final class MSLPConnection {
     /// Signs in with the terminal's key (`SIGNIN terminal= mac=`) and returns the reply.
     public func signIn(terminal: String, key: [UInt8]) async throws -> ReplyLine {
         guard let greeting else { throw UnexpectedLine(line: "(no greeting)") }
-        let mac = MAC.hmacSHA256(key: key, message: greeting.macMessage(terminal: terminal))
+        let mac = MAC.signIn(key: key, challenge: greeting.challenge, terminal: terminal)
         return try await request(.signIn, ["terminal": terminal, "mac": Greeting.hex(mac)])
     }
 
@@ -136,10 +136,25 @@ public enum MSLPClient {
     }
 }
 
-/// The SIGNIN MAC: HMAC-SHA256(key, challenge + ":" + terminal).
+/// The SIGNIN MAC: HMAC-SHA256(key, challenge + ":" + terminal), where `challenge` is the
+/// greeting's 32 lower-case hex digits as sent and `key` the terminal's 32 key bytes. Both the
+/// engine's check and the clients' signing go through here, and docs/PROTOCOL.md's test vectors
+/// are checked against it (`SignInMACTests`).
 public enum MAC {
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+
+    /// The mac a terminal sends in `SIGNIN mac=` (as lower-case hex: `Greeting.hex`).
+    public static func signIn(key: [UInt8], challenge: String, terminal: String) -> [UInt8] {
+        hmacSHA256(key: key, message: Greeting.signInMessage(challenge: challenge, terminal: terminal))
+    }
+
+    /// Whether `mac` is the right SIGNIN mac, compared in constant time (no leak of how many
+    /// bytes matched).
+    public static func isValidSignIn(_ mac: [UInt8], key: [UInt8], challenge: String, terminal: String) -> Bool {
+        HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Greeting.signInMessage(challenge: challenge, terminal: terminal),
+                                               using: SymmetricKey(data: key))
     }
 }
 

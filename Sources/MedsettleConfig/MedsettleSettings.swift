@@ -75,8 +75,11 @@ public enum MedsettleSettings {
               help: "the engine's port"),
         .init("terminal", environment: "MEDSETTLE_TERMINAL", scope: .client, flag: .value(name: "id"),
               help: "terminal id, e.g. P001-01"),
+        // The terminal's key, as a file or as hex: one of them, chosen by `terminalKeyKey`.
+        .init("key-file", environment: "MEDSETTLE_TERMINAL_KEY_FILE", scope: .client, flag: .value(name: "path"),
+              help: "file holding the terminal's 32-byte key as 64 hex digits (mode 0600)"),
         .init("key", environment: "MEDSETTLE_TERMINAL_KEY", secret: true, scope: .client, flag: .value(name: "hex"),
-              help: "the terminal's 32-byte key as 64 hex digits"),
+              help: "the terminal's key as 64 hex digits (as a flag: for trials only, ps shows it)"),
         .init("tls", environment: "MEDSETTLE_CLIENT_TLS", default: "false", scope: .client, flag: .toggle,
               help: "speak TLS (implied by --tls-ca and --client-cert)"),
         .init("tls-ca", environment: "MEDSETTLE_TLS_CA", scope: .client, flag: .value(name: "path"),
@@ -93,5 +96,11 @@ public enum MedsettleSettings {
     /// `migrate` seals terminal keys under the secret `serve` opens them with.
     public static func serverSecretKey(_ settings: ResolvedSettings) -> String? {
         settings.strongest(of: ["secret-file", "secret"])
+    }
+
+    /// Which of `key-file` and `key` gives `medsettle client` its terminal key: the one from the
+    /// stronger source (flag, environment, config file), the file between equal sources.
+    public static func terminalKeyKey(_ settings: ResolvedSettings) -> String? {
+        settings.strongest(of: ["key-file", "key"])
     }
 }

@@ -1,6 +1,6 @@
-import Crypto
 import Logging
 import MSLP
+import MSLPChannel
 import MedsettleCore
 import MedsettleStore
 import NIOCore
@@ -357,9 +357,7 @@ struct RequestRouter: Sendable {
         }
         guard let credentials = store.reference.credentials(terminal),
               case .success(let given) = ValueSyntax.lowerHex(mac, key: "mac", byteCount: 32) else { return .now(failed) }
-        // isValidAuthenticationCode compares in constant time: no leak of how many bytes matched.
-        guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array("\(session.challenge):\(terminal)".utf8),
-                                                     using: SymmetricKey(data: credentials.key)) else { return .now(failed) }
+        guard MAC.isValidSignIn(given, key: credentials.key, challenge: session.challenge, terminal: terminal) else { return .now(failed) }
         guard credentials.enabled else {
             return .now(RoutedReply(reply: .error(tag: tag, code: .terminalDisabled, message: "terminal is disabled"), action: .none))
         }

@@ -15,6 +15,10 @@ struct ClientCommand: AsyncParsableCommand, SettingsCommand {
             Each input line is one request. The tag may be left out: `SETTLE trace=T1 card=… pin=… items=…` \
             is sent as `SETTLE c1 trace=T1 …`. Values are sent as typed, so write a space in a value as %20. \
             The server's replies are printed as they arrive. End with Ctrl-D or SIGNOUT.
+
+            The terminal's key comes from --key-file PATH (or MEDSETTLE_TERMINAL_KEY_FILE), a file \
+            of 64 hex digits only its user can read, or from MEDSETTLE_TERMINAL_KEY. --key HEX is for \
+            trials with the demo's published keys: a command line is visible to every user of the machine.
             """, settings: settingScope)
     )
 
@@ -24,14 +28,12 @@ struct ClientCommand: AsyncParsableCommand, SettingsCommand {
             (settings.string("host")!, try settings.integer("port", in: 1...65535), try ClientTLS.context(settings))
         }
         guard let terminal = settings.string("terminal") else { throw ValidationError("no terminal: pass --terminal or set MEDSETTLE_TERMINAL") }
-        guard let keyBytes = settings.string("key").flatMap(decodeHex), keyBytes.count == 32 else {
-            throw ValidationError("--key (or MEDSETTLE_TERMINAL_KEY) must be 64 hex digits (32 bytes)")
-        }
+        let keyBytes = try TerminalKeySetting(settings: settings).load()
         let interactive = isatty(STDIN_FILENO) != 0
         try await MSLPClient.withConnection(host: host, port: port, tls: tls) { connection in
             guard let greeting = connection.greeting else { return }
             print("< * HELLO proto=\(greeting.proto) challenge=\(greeting.challenge)")
-            let mac = Greeting.hex(MAC.hmacSHA256(key: keyBytes, message: greeting.macMessage(terminal: terminal)))
+            let mac = Greeting.hex(MAC.signIn(key: keyBytes, challenge: greeting.challenge, terminal: terminal))
             let signIn = "SIGNIN \(connection.freshTag()) terminal=\(terminal) mac=\(mac)"
             print("> \(signIn)")
             guard let signInReply = try await Self.exchange(signIn, connection) else { return }
