@@ -14,6 +14,10 @@ public enum MedsettleSettings {
               help: "the server secret as hex (never on a command line)"),
         .init("log-level", environment: "MEDSETTLE_LOG_LEVEL", default: "info", scope: .log, flag: .value(name: "level"),
               help: "trace, debug, info (one line per request), notice, warning, error, critical"),
+        .init("log-file", environment: "MEDSETTLE_LOG_FILE", scope: .log, flag: .value(name: "path"),
+              help: "append the log to this file (reopened on SIGHUP) instead of standard error"),
+        .init("log-buffer", environment: "MEDSETTLE_LOG_BUFFER", default: "4194304", scope: .log, flag: .value(name: "bytes"),
+              help: "log lines waiting to be written; past it lines are dropped and counted, never waited for"),
         // The engine.
         .init("listen", environment: "MEDSETTLE_LISTEN", default: "127.0.0.1:7411", flag: .value(name: "host:port"),
               help: "MSLP listener, HOST:PORT"),

@@ -38,6 +38,9 @@ struct EngineConfiguration {
     let shutdownGrace: Int
     let metrics: (host: String, port: Int)?
     let logLevel: Logger.Level
+    /// Nil: standard error.
+    let logFile: String?
+    let logBuffer: Int
 
     /// - Parameter demo: a missing database and secret are allowed (the demo brings its own).
     init(_ settings: ResolvedSettings, demo: Bool = false) throws {
@@ -75,6 +78,8 @@ struct EngineConfiguration {
         shutdownGrace = try settings.integer("shutdown-grace", in: 0...3_600)
         metrics = try settings.string("metrics").map { try parseHostPort($0) }
         logLevel = try LogSetting.level(settings)
+        logFile = settings.string("log-file")
+        logBuffer = try settings.integer("log-buffer", in: 65_536...1_073_741_824)
         if tls == nil, !insecure, !Self.isLoopback(host) {
             throw SettingError("plain TCP on \(host) would carry PINs in the clear: give tls-cert and tls-key, or insecure = true")
         }
