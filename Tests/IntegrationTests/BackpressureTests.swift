@@ -22,9 +22,7 @@ struct BackpressureTests {
     @Test func aClientThatNeverReadsIsThrottledAndLosesNoReply() async throws {
         let total = 300_000
         let registry = PrometheusCollectorRegistry()
-        // The client never signs in: the sign-in deadline is put out of this test's way.
-        let engine = try await TestEngine.start(configuration: ServerConfiguration(signInTimeout: .seconds(600)),
-                                                metrics: ServerMetrics(factory: PrometheusMetricsFactory(registry: registry)))
+        let engine = try await TestEngine.start(metrics: ServerMetrics(factory: PrometheusMetricsFactory(registry: registry)))
         let group = MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
         let replies = loop.makePromise(of: ByteBuffer.self)

@@ -28,25 +28,19 @@ struct HostileClientTests {
 
     @Test func aConnectionThatDoesNotSignInInTimeIsToldAndClosed() async throws {
         let registry = PrometheusCollectorRegistry()
-        let engine = try await TestEngine.start(configuration: ServerConfiguration(signInTimeout: .milliseconds(300)),
+        let engine = try await TestEngine.start(signInTimeout: .milliseconds(300),
                                                 metrics: ServerMetrics(factory: PrometheusMetricsFactory(registry: registry)))
-        // A terminal that signed in first is not touched by the deadline.
-        let terminal = try await RawConnection.open(port: engine.port)
-        _ = try await terminal.readLine()
-        try await terminal.send(Self.signIn(terminal, "a0"))
-        #expect(try await terminal.readLine()?.hasPrefix("a0 OK") == true)
-
+        // (That a signed-in connection outlives the deadline is shown without sockets, in
+        // ConnectionHandlerTests: here its sign-in could come late on a loaded machine.)
         let lurker = try await RawConnection.open(port: engine.port)
         #expect(try await lurker.readLine()?.hasPrefix("* HELLO") == true)
         try await lurker.send(Array("PING p1\n".utf8)) // answered, but no sign-in
-        #expect(try await lurker.readLine() == "p1 OK")
-        #expect(try await lurker.readLine() == "* ERR NOT_SIGNED_IN msg=not%20signed%20in%20within%20300%20ms")
-        #expect(try await lurker.readLine() == nil)
+        var lines: [String] = []
+        while let line = try await lurker.readLine() { lines.append(line) }
+        // On a loaded machine the PING may come after the deadline: then it is not answered.
+        let deadline = "* ERR NOT_SIGNED_IN msg=not%20signed%20in%20within%20300%20ms"
+        #expect(lines == ["p1 OK", deadline] || lines == [deadline], "\(lines)")
         #expect(Self.counter(registry, "mslp_signin_timeouts_total") == 1)
-
-        try await terminal.send(Array("PING a1\n".utf8))
-        #expect(try await terminal.readLine() == "a1 OK")
-        await terminal.close()
         await engine.stop()
     }
 

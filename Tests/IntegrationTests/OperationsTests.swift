@@ -299,6 +299,9 @@ final class RawConnection: @unchecked Sendable {
     static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../.build/debug/medsettle").standardized.path
 
+    /// A sign-in deadline of 10 minutes, as `TestEngine` has (why: `TestEngine.start`).
+    static let patientSignIn = ["--signin-timeout", "600"]
+
     @Test func sigtermAnswersEveryRequestReadAndExitsZero() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "build the medsettle executable first (swift build)")
         let engine = try await TestEngine.start()
@@ -308,7 +311,7 @@ final class RawConnection: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", engine.conninfo,
-                             "--log-level", "warning", "--shutdown-grace", "20", "--demo-database"]
+                             "--log-level", "warning", "--shutdown-grace", "20", "--demo-database"] + Self.patientSignIn
         process.environment = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -353,7 +356,7 @@ final class RawConnection: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", engine.conninfo, "--demo-database",
-                             "--log-level", "info", "--log-file", path]
+                             "--log-level", "info", "--log-file", path] + Self.patientSignIn
         process.environment = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -403,7 +406,7 @@ final class RawConnection: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", conninfo, "--log-level", "critical"]
-            + (demoDatabase ? ["--demo-database"] : [])
+            + (demoDatabase ? ["--demo-database"] : []) + patientSignIn
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
