@@ -14,6 +14,10 @@ public enum MedsettleSettings {
               help: "the server secret as hex (never on a command line)"),
         .init("log-level", environment: "MEDSETTLE_LOG_LEVEL", default: "info", scope: .log, flag: .value(name: "level"),
               help: "trace, debug, info (one line per request), notice, warning, error, critical"),
+        .init("log-file", environment: "MEDSETTLE_LOG_FILE", scope: .log, flag: .value(name: "path"),
+              help: "append the log to this file (reopened on SIGHUP) instead of standard error"),
+        .init("log-buffer", environment: "MEDSETTLE_LOG_BUFFER", default: "4194304", scope: .log, flag: .value(name: "bytes"),
+              help: "log lines waiting to be written; past it lines are dropped and counted, never waited for"),
         // The engine.
         .init("listen", environment: "MEDSETTLE_LISTEN", default: "127.0.0.1:7411", flag: .value(name: "host:port"),
               help: "MSLP listener, HOST:PORT"),
@@ -60,6 +64,20 @@ public enum MedsettleSettings {
               help: "seconds a connection may sit idle"),
         .init("line-timeout", environment: "MEDSETTLE_LINE_TIMEOUT", default: "30", flag: .value(name: "seconds"),
               help: "seconds a started request line has to be completed"),
+        // Hostile clients: a deadline for signing in, and limits per client address (an IPv6
+        // client's /64). Behind a TCP proxy every client has the proxy's address: 0 turns the
+        // per-address limits off.
+        .init("signin-timeout", environment: "MEDSETTLE_SIGNIN_TIMEOUT", default: "10", flag: .value(name: "seconds"),
+              help: "seconds a new connection has to sign in; then * ERR NOT_SIGNED_IN and it is closed"),
+        .init("max-connections-per-address", environment: "MEDSETTLE_MAX_CONNECTIONS_PER_ADDRESS", default: "256",
+              flag: .value(name: "n"),
+              help: "open connections from one client address; more are refused with * ERR BUSY (0: no limit)"),
+        .init("max-signin-failures", environment: "MEDSETTLE_MAX_SIGNIN_FAILURES", default: "20", flag: .value(name: "n"),
+              help: "failed sign-ins from one address within signin-failure-window before its sign-ins are refused (0: no limit)"),
+        .init("signin-failure-window", environment: "MEDSETTLE_SIGNIN_FAILURE_WINDOW", default: "60", flag: .value(name: "seconds"),
+              help: "seconds over which an address's failed sign-ins are counted"),
+        .init("signin-cooldown", environment: "MEDSETTLE_SIGNIN_COOLDOWN", default: "60", flag: .value(name: "seconds"),
+              help: "seconds an address's sign-ins stay refused once it reached max-signin-failures"),
         .init("shutdown-grace", environment: "MEDSETTLE_SHUTDOWN_GRACE", default: "30", flag: .value(name: "seconds"),
               help: "seconds to finish requests after SIGTERM"),
         .init("metrics", environment: "MEDSETTLE_METRICS", flag: .value(name: "host:port"),

@@ -38,29 +38,34 @@ final class ConnectionHandler<Router: RequestRouting>: ChannelDuplexHandler {
     private let greeting: Greeting
     private var machine: ConnectionStateMachine
     private var idleTimer: Scheduled<Void>?
+    private var signInTimer: Scheduled<Void>?
     private var lastActivity = NIODeadline.now()
     /// This connection's share of the in-flight gauge (the machine's `linesInFlight`, last seen).
     private var inFlight = 0
 
-    init(router: Router, maxInFlight: Int, idleTimeout: TimeAmount, challenge: [UInt8],
-         metrics: ServerMetrics, logger: Logger) {
+    /// - Parameter client: where the connection comes from, for the sign-in failures counted per
+    ///   address.
+    init(router: Router, maxInFlight: Int, idleTimeout: TimeAmount, signInTimeout: TimeAmount = .seconds(10),
+         challenge: [UInt8], client: ClientAddress? = nil, metrics: ServerMetrics, logger: Logger) {
         self.router = router
         self.idleTimeout = idleTimeout
         self.metrics = metrics
         self.logger = logger
         self.greeting = Greeting(challenge: challenge)
-        self.machine = ConnectionStateMachine(maxInFlight: maxInFlight, idleTimeout: idleTimeout,
-                                              session: Session(challenge: greeting.challenge))
+        self.machine = ConnectionStateMachine(maxInFlight: maxInFlight, idleTimeout: idleTimeout, signInTimeout: signInTimeout,
+                                              session: Session(challenge: greeting.challenge, client: client))
     }
 
     func channelActive(context: ChannelHandlerContext) {
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: greeting.encoded())), promise: nil)
         armIdleTimer(context)
+        armSignInTimer(context)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
+        signInTimer?.cancel()
         trackInFlight(to: 0)
         context.fireChannelInactive()
     }
@@ -175,6 +180,7 @@ final class ConnectionHandler<Router: RequestRouting>: ChannelDuplexHandler {
     /// the last replies before the client reads them.
     private func finish(_ out: ConnectionStateMachine.Outbound, _ context: ChannelHandlerContext) {
         idleTimer?.cancel()
+        signInTimer?.cancel()
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: out.bytes))).assumeIsolated().whenComplete { _ in
             channel.close(mode: .output, promise: nil)
@@ -198,6 +204,18 @@ final class ConnectionHandler<Router: RequestRouting>: ChannelDuplexHandler {
             } else {
                 perform(action, context)
             }
+        }
+    }
+
+    /// Ends the connection if it has not signed in `signInTimeout` after it was accepted (the
+    /// machine ignores the timer once it has). One timer per connection; `finish` and
+    /// `channelInactive` cancel it.
+    private func armSignInTimer(_ context: ChannelHandlerContext) {
+        signInTimer = context.eventLoop.assumeIsolated().scheduleTask(in: machine.signInTimeout) { [self] in
+            signInTimer = nil
+            let action = machine.signInTimerFired()
+            if case .finish = action { metrics.signInTimeouts.increment() }
+            perform(action, context)
         }
     }
 

@@ -68,6 +68,8 @@ struct ConnectionStateMachine {
     let maxInFlight: Int
     /// Named in the idle timeout's last line.
     let idleTimeout: TimeAmount
+    /// Named in the sign-in deadline's last line.
+    let signInTimeout: TimeAmount
     private(set) var state: State = .open
     /// The connection's protocol state, changed only by the replies' session actions.
     private(set) var session: Session
@@ -87,10 +89,11 @@ struct ConnectionStateMachine {
     /// A socket read was swallowed and is owed once reading may go on.
     private(set) var readHeld = false
 
-    init(maxInFlight: Int, idleTimeout: TimeAmount, session: Session) {
+    init(maxInFlight: Int, idleTimeout: TimeAmount, signInTimeout: TimeAmount = .seconds(10), session: Session) {
         precondition(maxInFlight >= 1, "at least one request in flight")
         self.maxInFlight = maxInFlight
         self.idleTimeout = idleTimeout
+        self.signInTimeout = signInTimeout
         self.session = session
     }
 
@@ -210,6 +213,15 @@ struct ConnectionStateMachine {
         if state == .closed { return .closeNow(Outbound()) }
         guard isAnswering, !routing, queue.isEmpty else { return .none }
         return finish(with: .error(tag: "*", code: .busy, message: "closing a connection idle for \(describe(idleTimeout))"))
+    }
+
+    /// The sign-in deadline passed. A connection not signed in by now finishes with
+    /// `* ERR NOT_SIGNED_IN`, whatever it has in flight: before sign-in every line is answered at
+    /// once and changes nothing, so nothing is lost, and a client that keeps lines in flight (by
+    /// not reading its replies) cannot put the deadline off. Signed in: nothing happens.
+    mutating func signInTimerFired() -> Action {
+        guard isAnswering, session.terminal == nil else { return .none }
+        return finish(with: .error(tag: "*", code: .notSignedIn, message: "not signed in within \(describe(signInTimeout))"))
     }
 
     /// The channel failed: close at once.

@@ -32,12 +32,18 @@ public struct KeyValueLogHandler: LogHandler {
         var all = metadata
         if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
         if let extra = event.metadata { all.merge(extra) { _, new in new } }
-        var line = Self.timestamp() + " " + event.level.rawValue + " " + label + " " + Self.quoted("\(event.message)")
-        for key in all.keys.sorted() {
-            let value = Self.sensitiveKeys.contains(key) ? "***" : Self.quoted("\(all[key]!)")
+        sink(Self.line(level: event.level, label: label, message: "\(event.message)", metadata: all.mapValues { "\($0)" }))
+    }
+
+    /// One event as a line (without its LF): the format every line of the engine's log has,
+    /// including the lines `LogWriter` writes about itself.
+    static func line(level: Logger.Level, label: String, message: String, metadata: [String: String]) -> String {
+        var line = timestamp() + " " + level.rawValue + " " + label + " " + quoted(message)
+        for key in metadata.keys.sorted() {
+            let value = sensitiveKeys.contains(key) ? "***" : quoted(metadata[key]!)
             line += " \(key)=\(value)"
         }
-        sink(line)
+        return line
     }
 
     static func quoted(_ text: String) -> String {

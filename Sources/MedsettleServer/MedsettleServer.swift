@@ -34,9 +34,13 @@ public final class MedsettleServer: Sendable {
         // The store's settlement workers hold connections of their own.
         let threadPool = NIOThreadPool(numberOfThreads: max(1, store.pool.size - store.batching.workers))
         threadPool.start()
+        let signInFailures = SignInFailures(.init(maxFailures: configuration.maxSignInFailures,
+                                                  window: configuration.signInFailureWindow,
+                                                  cooldown: configuration.signInCooldown,
+                                                  capacity: SignInFailures.defaultCapacity))
         let router = RequestRouter(store: store, threadPool: threadPool, metrics: metrics,
-                                   maxQueued: configuration.maxQueuedRequests, logger: logger)
-        let connections = OpenConnections(limit: configuration.maxConnections)
+                                   maxQueued: configuration.maxQueuedRequests, signInFailures: signInFailures, logger: logger)
+        let connections = OpenConnections(limit: configuration.maxConnections, perAddress: configuration.maxConnectionsPerAddress)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -47,24 +51,23 @@ public final class MedsettleServer: Sendable {
             // the server buffer without bound.
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 64 * 1024))
             .childChannelInitializer { channel in
-                let admitted = connections.admit(channel)
-                if admitted == .draining {
+                let client = ClientAddress(channel.remoteAddress)
+                switch connections.admit(channel, from: client) {
+                case .admitted:
+                    break
+                case .draining:
                     // Accepted just before the listener closed: the kernel would have refused it.
                     return channel.close()
-                }
-                guard admitted == .admitted else {
-                    // Refused instead of greeted, in the connection's own language: inside TLS on a
-                    // TLS listener (the handshake is bounded by the line deadline), else plain.
+                case .full:
                     metrics.connectionsRefused.increment()
-                    return channel.eventLoop.makeCompletedFuture {
-                        let sync = channel.pipeline.syncOperations
-                        try addTLS(sync, configuration)
-                        try sync.addHandler(RefusalHandler())
-                    }
+                    return refuse(channel, "too many connections", configuration)
+                case .addressFull:
+                    metrics.connectionsRefusedPerAddress.increment()
+                    return refuse(channel, "too many connections from this address", configuration)
                 }
                 metrics.connectionsOpen.increment()
                 channel.closeFuture.whenComplete { _ in
-                    connections.remove(channel)
+                    connections.remove(channel, from: client)
                     metrics.connectionsOpen.decrement()
                 }
                 return channel.eventLoop.makeCompletedFuture {
@@ -74,7 +77,9 @@ public final class MedsettleServer: Sendable {
                     try sync.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: configuration.maxLineLength)))
                     try sync.addHandler(ConnectionHandler(router: router, maxInFlight: configuration.maxInFlight,
                                                           idleTimeout: configuration.idleTimeout,
-                                                          challenge: randomChallenge(), metrics: metrics, logger: logger))
+                                                          signInTimeout: configuration.signInTimeout,
+                                                          challenge: randomChallenge(), client: client,
+                                                          metrics: metrics, logger: logger))
                 }
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
@@ -130,32 +135,51 @@ public final class MedsettleServer: Sendable {
     }
 }
 
-/// The open connections of a listener. Once draining, no connection is admitted, so the set only
-/// shrinks and "all closed" is final.
+/// The open connections of a listener, in all and by client address. Once draining, no
+/// connection is admitted, so the set only shrinks and "all closed" is final.
 final class OpenConnections: Sendable {
-    enum Admission { case admitted, full, draining }
+    enum Admission { case admitted, full, addressFull, draining }
 
     private struct State {
         var open: [ObjectIdentifier: any Channel] = [:]
+        /// Open connections by client address; an address leaves when its last connection does,
+        /// so this holds at most `limit` entries.
+        var byAddress: [ClientAddress: Int] = [:]
         var draining = false
     }
 
     private let limit: Int
+    /// 0: no limit per address.
+    private let perAddress: Int
     private let state = Mutex(State())
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, perAddress: Int = 0) {
+        self.limit = limit
+        self.perAddress = perAddress
+    }
 
-    func admit(_ channel: any Channel) -> Admission {
+    func admit(_ channel: any Channel, from client: ClientAddress? = nil) -> Admission {
         state.withLock { state in
             if state.draining { return .draining }
             guard state.open.count < limit else { return .full }
+            if let client, perAddress > 0 {
+                let open = state.byAddress[client, default: 0]
+                guard open < perAddress else { return .addressFull }
+                state.byAddress[client] = open + 1
+            }
             state.open[ObjectIdentifier(channel)] = channel
             return .admitted
         }
     }
 
-    func remove(_ channel: any Channel) {
-        state.withLock { _ = $0.open.removeValue(forKey: ObjectIdentifier(channel)) }
+    /// An admitted connection closed.
+    func remove(_ channel: any Channel, from client: ClientAddress? = nil) {
+        state.withLock { state in
+            guard state.open.removeValue(forKey: ObjectIdentifier(channel)) != nil else { return }
+            if let client, perAddress > 0, let open = state.byAddress[client] {
+                state.byAddress[client] = open > 1 ? open - 1 : nil
+            }
+        }
     }
 
     var count: Int { state.withLock { $0.open.count } }
@@ -191,16 +215,31 @@ private func addTLS(_ sync: ChannelPipeline.SynchronousOperations, _ configurati
     try sync.addHandler(HandshakeDeadlineHandler(deadline: configuration.lineTimeout))
 }
 
-/// Greets a connection over the limit with `* ERR BUSY` and closes it. The line is written once
+/// Refuses a connection instead of greeting it, in the connection's own language: inside TLS on a
+/// TLS listener (the handshake is bounded by the line deadline), else plain.
+private func refuse(_ channel: any Channel, _ message: String, _ configuration: ServerConfiguration) -> EventLoopFuture<Void> {
+    channel.eventLoop.makeCompletedFuture {
+        let sync = channel.pipeline.syncOperations
+        try addTLS(sync, configuration)
+        try sync.addHandler(RefusalHandler(message: message))
+    }
+}
+
+/// Greets a connection over a limit with `* ERR BUSY` and closes it. The line is written once
 /// the channel is active (a write from the initializer would come too early; under TLS it waits
 /// for the handshake).
 private final class RefusalHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// Which limit: `too many connections`, or `… from this address`.
+    private let message: String
+
+    init(message: String) { self.message = message }
+
     func channelActive(context: ChannelHandlerContext) {
         var line: [UInt8] = []
-        Reply.error(tag: "*", code: .busy, message: "too many connections").encode(into: &line)
+        Reply.error(tag: "*", code: .busy, message: message).encode(into: &line)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: line))).assumeIsolated().whenComplete { _ in
             channel.close(promise: nil)

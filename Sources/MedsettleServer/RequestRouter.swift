@@ -29,13 +29,17 @@ struct RequestRouter: Sendable {
     let logger: Logger
     /// Requests handed to the thread pool and not yet done, across all connections.
     let queued: QueuedWork
+    /// Failed sign-ins by client address, across all connections.
+    let signInFailures: SignInFailures
 
-    init(store: Store, threadPool: NIOThreadPool, metrics: ServerMetrics, maxQueued: Int, logger: Logger) {
+    init(store: Store, threadPool: NIOThreadPool, metrics: ServerMetrics, maxQueued: Int,
+         signInFailures: SignInFailures, logger: Logger) {
         self.store = store
         self.threadPool = threadPool
         self.metrics = metrics
         self.logger = logger
         self.queued = QueuedWork(limit: maxQueued)
+        self.signInFailures = signInFailures
     }
 
     /// Runs `work` on a database thread, or answers BUSY at once when too much is already waiting.
@@ -344,20 +348,27 @@ struct RequestRouter: Sendable {
     // MARK: - SIGNIN
 
     /// Checks the mac against the terminal's key held in memory (`ReferenceBook`): no database
-    /// query, so a flood of sign-ins does not take the threads real requests need.
+    /// query, so a flood of sign-ins does not take the threads real requests need. From an
+    /// address with too many failures of late (`SignInFailures`) the answer is `AUTH_FAILED`
+    /// and the connection finishes, whatever the mac.
     private func signIn(_ request: Request, session: Session, on eventLoop: any EventLoop) -> RouteStep {
         let tag = request.tag
         let terminal = request.value("terminal") ?? ""
         let mac = request.value("mac") ?? ""
-        let failed = RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "sign-in failed"), action: .authFailed)
+        if let client = session.client, let left = signInFailures.blocked(client, now: .now()) {
+            let seconds = (left.nanoseconds + 999_999_999) / 1_000_000_000
+            return .now(RoutedReply(reply: .error(tag: tag, code: .authFailed,
+                                                  message: "too many failed sign-ins from this address; try again in \(seconds) s"),
+                                    action: .close))
+        }
         // Keys held while changes cannot be followed may have been rotated or disabled meanwhile.
         guard store.reference.isCurrent else {
             return .now(RoutedReply(reply: .error(tag: tag, code: .unavailable, message: "terminal keys cannot be confirmed now; try again"),
                                     action: .none))
         }
         guard let credentials = store.reference.credentials(terminal),
-              case .success(let given) = ValueSyntax.lowerHex(mac, key: "mac", byteCount: 32) else { return .now(failed) }
-        guard MAC.isValidSignIn(given, key: credentials.key, challenge: session.challenge, terminal: terminal) else { return .now(failed) }
+              case .success(let given) = ValueSyntax.lowerHex(mac, key: "mac", byteCount: 32) else { return failed(tag, session) }
+        guard MAC.isValidSignIn(given, key: credentials.key, challenge: session.challenge, terminal: terminal) else { return failed(tag, session) }
         guard credentials.enabled else {
             return .now(RoutedReply(reply: .error(tag: tag, code: .terminalDisabled, message: "terminal is disabled"), action: .none))
         }
@@ -366,6 +377,19 @@ struct RequestRouter: Sendable {
                                                                ("kind", context.kind.rawValue),
                                                                ("date", store.businessDate().yyyymmdd)]),
                                 action: .signedIn(context, credentials.standing)))
+    }
+
+    /// `AUTH_FAILED`, counted for the connection (its 3rd failure ends it) and for its address.
+    private func failed(_ tag: String, _ session: Session) -> RouteStep {
+        if let client = session.client, signInFailures.recordFailure(client, now: .now()) {
+            metrics.signInBlocks.increment()
+            let limits = signInFailures.limits
+            logger.warning("too many failed sign-ins from one address: its sign-ins are refused for a while", metadata: [
+                "address": "\(client)", "failures": "\(limits.maxFailures)",
+                "window_s": "\(limits.window.nanoseconds / 1_000_000_000)", "cooldown_s": "\(limits.cooldown.nanoseconds / 1_000_000_000)",
+            ])
+        }
+        return .now(RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "sign-in failed"), action: .authFailed))
     }
 }
 

@@ -19,12 +19,27 @@ public struct ServerConfiguration: Sendable {
     /// Requests of all connections waiting for a database thread; past it a request answers
     /// `BUSY` at once instead of queueing.
     public var maxQueuedRequests: Int
+    /// A connection not signed in this long after it was accepted is answered
+    /// `* ERR NOT_SIGNED_IN` and closed.
+    public var signInTimeout: TimeAmount
+    /// Open connections from one client address (an IPv6 client: its /64); beyond it a new
+    /// connection from there is refused like one past `maxConnections`. 0: no such limit.
+    public var maxConnectionsPerAddress: Int
+    /// Failed sign-ins from one client address within `signInFailureWindow`, on all connections
+    /// together; at this many, every SIGNIN from there is refused for `signInCooldown`.
+    /// 0: no such limit (each connection still closes after its 3rd failure).
+    public var maxSignInFailures: Int
+    public var signInFailureWindow: TimeAmount
+    public var signInCooldown: TimeAmount
     /// TLS on the listener (the same MSLP bytes inside), or nil for plain TCP.
     public var tls: NIOSSLContext?
 
     public init(host: String = "127.0.0.1", port: Int = 7411, maxLineLength: Int = 16_384,
                 maxInFlight: Int = 128, maxConnections: Int = 4_096, idleTimeout: TimeAmount = .seconds(300),
-                lineTimeout: TimeAmount = .seconds(30), maxQueuedRequests: Int = 4_096, tls: NIOSSLContext? = nil) {
+                lineTimeout: TimeAmount = .seconds(30), maxQueuedRequests: Int = 4_096,
+                signInTimeout: TimeAmount = .seconds(10), maxConnectionsPerAddress: Int = 256,
+                maxSignInFailures: Int = 20, signInFailureWindow: TimeAmount = .seconds(60),
+                signInCooldown: TimeAmount = .seconds(60), tls: NIOSSLContext? = nil) {
         self.host = host
         self.port = port
         self.maxLineLength = maxLineLength
@@ -33,6 +48,11 @@ public struct ServerConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.lineTimeout = lineTimeout
         self.maxQueuedRequests = maxQueuedRequests
+        self.signInTimeout = signInTimeout
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.maxSignInFailures = maxSignInFailures
+        self.signInFailureWindow = signInFailureWindow
+        self.signInCooldown = signInCooldown
         self.tls = tls
     }
 }

@@ -23,6 +23,9 @@ public final class ServerMetrics: Sendable {
     private let requestInstruments = Mutex(RequestInstruments())
     let connectionsOpen: Meter
     let connectionsRefused: Counter
+    let connectionsRefusedPerAddress: Counter
+    let signInTimeouts: Counter
+    let signInBlocks: Counter
     let requestsInFlight: Meter
     let requestsShed: Counter
     private let settlements: [TerminalKind: Counter]
@@ -35,6 +38,9 @@ public final class ServerMetrics: Sendable {
         self.factory = factory
         connectionsOpen = Meter(label: "mslp_connections_open", factory: factory)
         connectionsRefused = Counter(label: "mslp_connections_refused_total", factory: factory)
+        connectionsRefusedPerAddress = Counter(label: "mslp_connections_refused_per_address_total", factory: factory)
+        signInTimeouts = Counter(label: "mslp_signin_timeouts_total", factory: factory)
+        signInBlocks = Counter(label: "mslp_signin_blocks_total", factory: factory)
         requestsInFlight = Meter(label: "mslp_requests_in_flight", factory: factory)
         requestsShed = Counter(label: "mslp_requests_shed_total", factory: factory)
         func byKind(_ label: String) -> [TerminalKind: Counter] {

@@ -1,16 +1,24 @@
 import MedsettleStore
 
-/// One connection's protocol state: the challenge it was greeted with, who signed in, and how
-/// many sign-ins failed. Owned by the connection's handler, changed only on its event loop.
+/// One connection's protocol state: the challenge it was greeted with, where the client is, who
+/// signed in, and how many sign-ins failed. Owned by the connection's handler, changed only on its
+/// event loop.
 struct Session {
     /// The greeting's challenge as sent (lowercase hex).
     let challenge: String
+    /// For the sign-in failures counted per address (nil: not counted, e.g. a Unix socket).
+    let client: ClientAddress?
     /// The terminal signed in, as it was then (the router asks for its standing on each request).
     var terminal: TerminalContext?
     /// The key version and disable count the terminal signed in under: a rotation or a disable
     /// since ends the session.
     var standing = SignedInStanding(keyVersion: 0, disabledCount: 0)
     var authFailures = 0
+
+    init(challenge: String, client: ClientAddress? = nil) {
+        self.challenge = challenge
+        self.client = client
+    }
 
     /// After this many failed sign-ins the connection finishes (PROTOCOL.md "Session").
     static let maxAuthFailures = 3

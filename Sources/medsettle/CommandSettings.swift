@@ -139,18 +139,13 @@ struct ServerSecretSetting {
     }
 }
 
-/// The log level, and the one log format.
+/// The log level (the log itself: `EngineLog`).
 enum LogSetting {
     static func level(_ settings: ResolvedSettings) throws -> Logger.Level {
         guard let level = Logger.Level(rawValue: settings.string("log-level")!) else {
             throw SettingError("log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         return level
-    }
-
-    /// One `time level label message key=value …` line per event on standard error.
-    static func bootstrap(_ level: Logger.Level) {
-        LoggingSystem.bootstrap { label in KeyValueLogHandler(label: label, level: level) }
     }
 }
 

@@ -24,7 +24,8 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
 
     func run() async throws {
         let config = try usable { try EngineConfiguration(try resolvedSettings(), demo: true) }
-        LogSetting.bootstrap(config.logLevel)
+        let log = try EngineLog.start(config)
+        defer { log.close() }
         let logger = Logger(label: "medsettle.demo")
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         if let conflict = config.secret.conflict { logger.warning("\(conflict)") }
@@ -53,7 +54,7 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         let clean: Bool
         do {
             try DatabaseSetup.prepare(conninfo: conninfo, secrets: secrets, loadReferenceData: true, demoPeople: true)
-            clean = try await runEngine(config, conninfo: conninfo, secrets: secrets, logger: logger) { port in
+            clean = try await runEngine(config, conninfo: conninfo, secrets: secrets, log: log, logger: logger) { port in
                 print(Self.banner(port: port, conninfo: conninfo, secretFile: secretFile))
                 fflush(nil)
             }

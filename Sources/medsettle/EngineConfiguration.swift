@@ -35,9 +35,17 @@ struct EngineConfiguration {
     let maxQueued: Int
     let idleTimeout: Int
     let lineTimeout: Int
+    let signInTimeout: Int
+    let maxConnectionsPerAddress: Int
+    let maxSignInFailures: Int
+    let signInFailureWindow: Int
+    let signInCooldown: Int
     let shutdownGrace: Int
     let metrics: (host: String, port: Int)?
     let logLevel: Logger.Level
+    /// Nil: standard error.
+    let logFile: String?
+    let logBuffer: Int
 
     /// - Parameter demo: a missing database and secret are allowed (the demo brings its own).
     init(_ settings: ResolvedSettings, demo: Bool = false) throws {
@@ -72,9 +80,16 @@ struct EngineConfiguration {
         maxQueued = try settings.integer("max-queued", in: 1...1_000_000)
         idleTimeout = try settings.integer("idle-timeout", in: 1...86_400)
         lineTimeout = try settings.integer("line-timeout", in: 1...3_600)
+        signInTimeout = try settings.integer("signin-timeout", in: 1...3_600)
+        maxConnectionsPerAddress = try settings.integer("max-connections-per-address", in: 0...1_000_000)
+        maxSignInFailures = try settings.integer("max-signin-failures", in: 0...1_000_000)
+        signInFailureWindow = try settings.integer("signin-failure-window", in: 1...86_400)
+        signInCooldown = try settings.integer("signin-cooldown", in: 1...86_400)
         shutdownGrace = try settings.integer("shutdown-grace", in: 0...3_600)
         metrics = try settings.string("metrics").map { try parseHostPort($0) }
         logLevel = try LogSetting.level(settings)
+        logFile = settings.string("log-file")
+        logBuffer = try settings.integer("log-buffer", in: 65_536...1_073_741_824)
         if tls == nil, !insecure, !Self.isLoopback(host) {
             throw SettingError("plain TCP on \(host) would carry PINs in the clear: give tls-cert and tls-key, or insecure = true")
         }
@@ -104,7 +119,9 @@ struct EngineConfiguration {
             ServerConfiguration(
                 host: host, port: port, maxLineLength: maxLine, maxInFlight: maxInFlight, maxConnections: maxConnections,
                 idleTimeout: .seconds(Int64(idleTimeout)), lineTimeout: .seconds(Int64(lineTimeout)),
-                maxQueuedRequests: maxQueued,
+                maxQueuedRequests: maxQueued, signInTimeout: .seconds(Int64(signInTimeout)),
+                maxConnectionsPerAddress: maxConnectionsPerAddress, maxSignInFailures: maxSignInFailures,
+                signInFailureWindow: .seconds(Int64(signInFailureWindow)), signInCooldown: .seconds(Int64(signInCooldown)),
                 tls: try tls.map { try ServerTLS.context(certificatePath: $0.cert, keyPath: $0.key, clientCAPath: $0.clientCA) })
         }
     }

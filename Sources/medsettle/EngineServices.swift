@@ -16,9 +16,10 @@ import Synchronization
 /// gracefully, in reverse order: the front drains first (its SETTLEs still need the workers), then
 /// the metrics endpoint closes, then the settlement workers answer their queue and the pool closes.
 /// Returns false when the drain did not finish cleanly (the grace ran out), for exit 1.
-func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerSecrets, logger: Logger,
+func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerSecrets, log: EngineLog, logger: Logger,
                onListening: @escaping @Sendable (Int) -> Void) async throws -> Bool {
     let (registry, factory) = prometheusMetrics()
+    log.countDrops(in: factory)
     let pool = PGPool(conninfo: conninfo, size: config.poolSize, acquireTimeoutSeconds: Double(config.poolWait),
                       sessionSettings: config.databaseTimeouts, observer: PoolMetrics(factory: factory))
     let store: Store
@@ -30,7 +31,7 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
         throw error
     }
     let engine = EngineService(server: try config.server, store: store, grace: .seconds(Int64(config.shutdownGrace)),
-                               metricsFactory: factory, logger: logger, onListening: onListening)
+                               metricsFactory: factory, log: log, logger: logger, onListening: onListening)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: SettlementService(store: store, pool: pool))]
     if let metrics = config.metrics {
         services.append(.init(service: MetricsService(host: metrics.host, port: metrics.port, registry: registry)))
@@ -64,14 +65,16 @@ final class EngineService: Service {
     private let store: Store
     private let grace: TimeAmount
     private let metricsFactory: any MetricsFactory
+    private let log: EngineLog
     private let logger: Logger
     private let onListening: @Sendable (Int) -> Void
     private let drained = Mutex(false)
 
-    init(server: ServerConfiguration, store: Store, grace: TimeAmount, metricsFactory: any MetricsFactory, logger: Logger,
-         onListening: @escaping @Sendable (Int) -> Void) {
+    init(server: ServerConfiguration, store: Store, grace: TimeAmount, metricsFactory: any MetricsFactory, log: EngineLog,
+         logger: Logger, onListening: @escaping @Sendable (Int) -> Void) {
         self.server = server
         self.store = store
+        self.log = log
         self.grace = grace
         self.metricsFactory = metricsFactory
         self.logger = logger
@@ -88,7 +91,7 @@ final class EngineService: Service {
 
         try? await gracefulShutdown()
         logger.notice("shutting down", metadata: ["grace_s": "\(grace.nanoseconds / 1_000_000_000)"])
-        let escalation = stopAtOnceOnSecondSignal(logger: logger)
+        let escalation = stopAtOnceOnSecondSignal(logger: logger, log: log)
         defer { escalation.forEach { $0.cancel() } }
         let clean = await withTaskCancellationHandler {
             await front.drain(grace: grace)
@@ -126,13 +129,15 @@ struct MetricsService: Service {
     }
 }
 
-/// While draining, another SIGTERM or SIGINT ends the process at once (exit 1).
-private func stopAtOnceOnSecondSignal(logger: Logger) -> [any DispatchSourceSignal] {
+/// While draining, another SIGTERM or SIGINT ends the process at once (exit 1), after writing
+/// the log lines waiting (for at most 2 s, should the log's destination be stalled).
+private func stopAtOnceOnSecondSignal(logger: Logger, log: EngineLog) -> [any DispatchSourceSignal] {
     [SIGTERM, SIGINT].map { number in
         signal(number, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
         source.setEventHandler {
             logger.warning("second signal: stopping at once")
+            log.writer.close(timeout: .seconds(2))
             exit(1)
         }
         source.resume()

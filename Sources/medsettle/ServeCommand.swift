@@ -25,7 +25,9 @@ struct ServeCommand: AsyncParsableCommand, SettingsCommand {
 
     func run() async throws {
         let config = try usable { try EngineConfiguration(try resolvedSettings()) }
-        LogSetting.bootstrap(config.logLevel)
+        let log = try EngineLog.start(config)
+        // Every line the engine logged is written before the process exits (SIGTERM's drain too).
+        defer { log.close() }
         let logger = Logger(label: "medsettle")
         if let conflict = config.secret.conflict { logger.warning("\(conflict)") }
         if config.tls == nil, !EngineConfiguration.isLoopback(config.host) {
@@ -37,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand, SettingsCommand {
             try Self.refusePublishedKeys(conninfo: config.databaseURL!, secrets: secrets, logger: logger)
         }
         let tls = config.tls != nil
-        let clean = try await runEngine(config, conninfo: config.databaseURL!, secrets: secrets, logger: logger) { port in
+        let clean = try await runEngine(config, conninfo: config.databaseURL!, secrets: secrets, log: log, logger: logger) { port in
             logger.notice("medsettle serving", metadata: ["port": "\(port)", "tls": "\(tls)"])
         }
         if !clean { throw ExitCode(1) }

@@ -313,7 +313,7 @@ struct DefectTests {
         }
         let otherSecret = try ServerSecrets(hex: ServerSecrets.generateHex())
         let store = try Store(pool: engine.pool, secrets: otherSecret, logger: logger)
-        let server = try await MedsettleServer.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0),
+        let server = try await MedsettleServer.start(configuration: .forTests,
                                                      store: store, logger: logger)
         let reply = try await MSLPClient.withConnection(host: "127.0.0.1", port: server.localPort) { connection in
             try await connection.signIn(terminal: "P001-01", key: Terminals.key("P001-01"))

@@ -239,8 +239,12 @@ final class RawConnection: @unchecked Sendable {
         self.iterator = channel.inbound.makeAsyncIterator()
     }
 
-    static func open(port: Int) async throws -> RawConnection {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    /// - Parameter source: the local address to connect from (another loopback address, such as
+    ///   127.0.0.2, is another client address to the engine).
+    static func open(port: Int, from source: String? = nil) async throws -> RawConnection {
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        let channel = try await bootstrap
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
@@ -295,6 +299,9 @@ final class RawConnection: @unchecked Sendable {
     static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../.build/debug/medsettle").standardized.path
 
+    /// A sign-in deadline of 10 minutes, as `TestEngine` has (why: `TestEngine.start`).
+    static let patientSignIn = ["--signin-timeout", "600"]
+
     @Test func sigtermAnswersEveryRequestReadAndExitsZero() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "build the medsettle executable first (swift build)")
         let engine = try await TestEngine.start()
@@ -304,7 +311,7 @@ final class RawConnection: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", engine.conninfo,
-                             "--log-level", "warning", "--shutdown-grace", "20", "--demo-database"]
+                             "--log-level", "warning", "--shutdown-grace", "20", "--demo-database"] + Self.patientSignIn
         process.environment = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -336,6 +343,60 @@ final class RawConnection: @unchecked Sendable {
         await engine.stop()
     }
 
+    /// `serve --log-file`: the request lines go to the file through the log writer; after
+    /// logrotate's rename, SIGHUP makes the engine write to a new file at the path; SIGTERM's stop
+    /// ends with every line written, the last one saying so.
+    @Test func serveLogsToAFileReopenedOnSIGHUPAndWrittenToTheEndOnSIGTERM() async throws {
+        let engine = try await TestEngine.start()
+        let directory = NSTemporaryDirectory() + "medsettle-log-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/medsettle.log"
+        let port = try freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", engine.conninfo, "--demo-database",
+                             "--log-level", "info", "--log-file", path] + Self.patientSignIn
+        process.environment = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        func ping(_ tag: String) async throws {
+            let reply = try await MSLPClient.withConnection(host: "127.0.0.1", port: port) { connection in
+                try await connection.request("PING \(tag)")
+            }
+            #expect(reply.ok)
+        }
+        func log(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+        func waitFor(_ text: String, in path: String) async throws {
+            for _ in 0..<600 where !log(path).contains(text) { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        var listening = false
+        for _ in 0..<100 where !listening {
+            listening = (try? await RawConnection.open(port: port)) != nil
+            if !listening { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(listening)
+        try await ping("before")
+        try await waitFor("tag=before", in: path)
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        kill(process.processIdentifier, SIGHUP)
+        // Lines logged before the writer reopens may still go to the renamed file: ping until one
+        // reaches the new file.
+        for attempt in 0..<100 where !log(path).contains("verb=PING") {
+            try await ping("after\(attempt)")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(log(path + ".1").contains("tag=before terminal=- verb=PING"), "\(log(path + ".1"))")
+        let current = log(path)
+        #expect(current.contains("verb=PING") && !current.contains("tag=before"), "\(current)")
+        #expect(current.hasSuffix("notice medsettle \"stopped: every request read was answered\"\n"), "\(current)")
+        await engine.stop()
+    }
+
     /// `medsettle serve` on `port` against `conninfo`, started and listening.
     /// - Parameter demoDatabase: the database holds the demo data set's terminals (published keys).
     static func startServe(port: Int, conninfo: String,
@@ -345,7 +406,7 @@ final class RawConnection: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", conninfo, "--log-level", "critical"]
-            + (demoDatabase ? ["--demo-database"] : [])
+            + (demoDatabase ? ["--demo-database"] : []) + patientSignIn
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -25,7 +25,7 @@ struct OutageTests {
         _ = try DatabaseSetup.prepare(conninfo: conninfo, secrets: secrets, loadReferenceData: true, demoPeople: true)
         let pool = PGPool(conninfo: conninfo, size: 4, acquireTimeoutSeconds: 2)
         let store = try Store(pool: pool, secrets: secrets)
-        let server = try await MedsettleServer.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0), store: store)
+        let server = try await MedsettleServer.start(configuration: .forTests, store: store)
         defer { Task { await store.close(); pool.close() } }
 
         func settle(_ trace: String) async throws -> String {
@@ -131,7 +131,7 @@ struct OutageTests {
             + "user=\(LocalCluster.superuser) dbname=medsettle target_session_attrs=read-write"
         let pool = PGPool(conninfo: conninfo, size: 4, acquireTimeoutSeconds: 2)
         let store = try Store(pool: pool, secrets: secrets)
-        let server = try await MedsettleServer.start(configuration: ServerConfiguration(host: "127.0.0.1", port: 0), store: store)
+        let server = try await MedsettleServer.start(configuration: .forTests, store: store)
         defer { Task { await store.close(); pool.close() } }
         let configuration = LoadConfiguration.mixed(port: server.localPort, seconds: 6, people: 200, reconnect: true)
         let run = LoadRun(configuration: configuration)

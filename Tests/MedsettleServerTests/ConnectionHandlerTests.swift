@@ -2,6 +2,8 @@ import Logging
 import MSLP
 import MSLPChannel
 import MedsettleCore
+import MedsettleStore
+import MetricsTestKit
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -9,7 +11,8 @@ import Testing
 @testable import MedsettleServer
 
 /// Answers `PING tag` at once, `SLOW tag` when the test completes its promise, `SIGNOUT tag`
-/// with the close action and `SIGNIN tag` as a failed sign-in; an empty line with nothing.
+/// with the close action, `SIGNIN tag` as a failed sign-in and `LOGIN tag` as a sign-in of
+/// P001-01; an empty line with nothing.
 final class FakeRouter: RequestRouting {
     private(set) var routed: [String] = []
     private(set) var pending: [EventLoopPromise<RoutedReply>] = []
@@ -29,6 +32,9 @@ final class FakeRouter: RequestRouting {
             return .now(RoutedReply(reply: .ok(tag: tag), action: .close))
         case "SIGNIN":
             return .now(RoutedReply(reply: .error(tag: tag, code: .authFailed, message: "sign-in failed"), action: .authFailed))
+        case "LOGIN":
+            let terminal = TerminalContext(terminal: "P001-01", institution: "P001", kind: .pharmacy, level: 0)
+            return .now(RoutedReply(reply: .ok(tag: tag), action: .signedIn(terminal, SignedInStanding(keyVersion: 1, disabledCount: 0))))
         default:
             return .now(RoutedReply(reply: .ok(tag: tag), action: .none))
         }
@@ -96,13 +102,15 @@ final class SocketDouble: ChannelOutboundHandler {
         let socket = SocketDouble()
         let router = FakeRouter()
 
+        let metrics = TestMetrics()
+
         init(maxInFlight: Int = 128) throws {
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             try channel.pipeline.syncOperations.addHandler(socket)
             try channel.pipeline.syncOperations.addHandler(
-                ConnectionHandler(router: router, maxInFlight: maxInFlight, idleTimeout: .seconds(300),
-                                  challenge: Array(repeating: 0, count: 16), metrics: ServerMetrics(), logger: logger))
+                ConnectionHandler(router: router, maxInFlight: maxInFlight, idleTimeout: .seconds(300), signInTimeout: .seconds(10),
+                                  challenge: Array(repeating: 0, count: 16), metrics: ServerMetrics(factory: metrics), logger: logger))
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
             #expect(try written() == ["* HELLO proto=MSLP/1 challenge=" + String(repeating: "0", count: 32)])
         }
@@ -159,6 +167,32 @@ final class SocketDouble: ChannelOutboundHandler {
         #expect(try h.written().count == 3)
         #expect(h.socket.closes == [.output])
         #expect(h.channel.isActive)
+    }
+
+    @Test func aConnectionNotSignedInIsFinishedAtTheSignInDeadline() throws {
+        let h = try Harness()
+        h.receive("PING a")
+        #expect(try h.written() == ["a OK"])
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        #expect(try h.written().isEmpty)
+        #expect(h.socket.closes.isEmpty)
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(try h.written() == ["* ERR NOT_SIGNED_IN msg=not%20signed%20in%20within%2010%20s"])
+        #expect(h.socket.closes == [.output]) // finished gently, like every server-side close
+        #expect(try h.metrics.expectCounter("mslp_signin_timeouts_total").totalValue == 1)
+        h.receive("LOGIN late") // too late: read and dropped
+        #expect(try h.written().isEmpty)
+    }
+
+    @Test func aSignedInConnectionOutlivesTheSignInDeadline() throws {
+        let h = try Harness()
+        h.receive("LOGIN a")
+        #expect(try h.written() == ["a OK"])
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(60))
+        #expect(h.socket.closes.isEmpty)
+        h.receive("PING b")
+        #expect(try h.written() == ["b OK"])
+        #expect(try h.metrics.expectCounter("mslp_signin_timeouts_total").totalValue == 0)
     }
 
     @Test func theClientsCloseEndsTheDrainAtOnce() throws {

@@ -1,6 +1,7 @@
 import MSLP
 import MSLPChannel
 import MedsettleCore
+import MedsettleStore
 import NIOCore
 import Testing
 
@@ -178,6 +179,40 @@ import Testing
         let idle = Reply.error(tag: "*", code: .busy, message: "closing a connection idle for 300 s")
         #expect(m.idleTimerFired() == .finish(Self.out(idle)))
         #expect(m.idleTimerFired() == .none)
+    }
+
+    static let notSignedIn = Reply.error(tag: "*", code: .notSignedIn, message: "not signed in within 10 s")
+    static let signedIn = SessionAction.signedIn(TerminalContext(terminal: "P001-01", institution: "P001", kind: .pharmacy, level: 0),
+                                                 SignedInStanding(keyVersion: 1, disabledCount: 0))
+
+    @Test func theSignInDeadlineFinishesAConnectionNotSignedIn() {
+        var m = Self.machine()
+        _ = m.lineRead(Self.line("PING a"))
+        _ = m.replyReady(Self.ok("a"))
+        _ = m.readComplete()
+        #expect(m.signInTimerFired() == .finish(Self.out(Self.notSignedIn)))
+        #expect(m.state == .finishing)
+        #expect(m.signInTimerFired() == .none)
+    }
+
+    /// A client that keeps a line in flight (here one with the router) cannot put the deadline
+    /// off; the replies answered before it still leave first.
+    @Test func theSignInDeadlineDoesNotWaitForLinesInFlight() {
+        var m = Self.machine()
+        _ = m.lineRead(Self.line("PING a"))
+        _ = m.replyReady(Self.ok("a"))
+        _ = m.lineRead(Self.line("SLOW b"))
+        #expect(m.signInTimerFired() == .finish(Self.out(.ok(tag: "a"), Self.notSignedIn)))
+        #expect(m.replyReady(Self.ok("b")) == .none)
+    }
+
+    @Test func theSignInDeadlineLeavesASignedInConnectionAlone() {
+        var m = Self.machine()
+        _ = m.lineRead(Self.line("SIGNIN a"))
+        _ = m.replyReady(Self.ok("a", Self.signedIn))
+        _ = m.readComplete()
+        #expect(m.signInTimerFired() == .none)
+        #expect(m.state == .open)
     }
 
     @Test func aFailedRouteClosesAtOnceAfterTheRepliesAlreadyAnswered() {

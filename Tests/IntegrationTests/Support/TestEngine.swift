@@ -5,6 +5,7 @@ import MSLPChannel
 import MedsettleCore
 import MedsettleServer
 import MedsettleStore
+import NIOCore
 import PGClient
 
 /// A running engine on its own fresh database, listening on an ephemeral loopback port.
@@ -24,7 +25,12 @@ final class TestEngine: Sendable {
     ///   front of the same deployment.
     /// - Parameter database: a database of the test's own (with the demo data set) instead of a fresh one.
     /// - Parameter sessionSettings: server settings of the pool's connections (timeouts).
+    /// - Parameter signInTimeout: the sign-in deadline, 10 minutes unless a test is about it (it
+    ///   replaces the configuration's). A test's client can wait longer than the engine's 10 s
+    ///   between its connect and its SIGNIN: the tests' tasks share two threads with other tests'
+    ///   blocking database calls (CREATE DATABASE among them).
     static func start(configuration: ServerConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0),
+                      signInTimeout: TimeAmount = .minutes(10),
                       poolSize: Int = 8, now: Int64 = defaultNow, sharing other: TestEngine? = nil,
                       database: String? = nil, sessionSettings: [(name: String, value: String)] = [],
                       metrics: ServerMetrics = ServerMetrics(), logger custom: Logger? = nil) async throws -> TestEngine {
@@ -37,6 +43,7 @@ final class TestEngine: Sendable {
         var config = configuration
         config.host = "127.0.0.1"
         config.port = 0
+        config.signInTimeout = signInTimeout
         let server = try await MedsettleServer.start(configuration: config, store: store, metrics: metrics, logger: logger)
         return TestEngine(conninfo: conninfo, pool: pool, store: store, server: server, clock: clock)
     }
@@ -119,5 +126,15 @@ enum IDNumbers {
         lock.unlock()
         let first17 = "3201021990" + String(format: "%07d", (Int(getpid()) % 100) * 10_000 + n)
         return ResidentID.complete(first17)!
+    }
+}
+
+extension ServerConfiguration {
+    /// A server of a test that starts its own (outside `TestEngine`): loopback, any port, and the
+    /// sign-in deadline of `TestEngine.start` (see there why it is long).
+    static var forTests: ServerConfiguration {
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
+        configuration.signInTimeout = .minutes(10)
+        return configuration
     }
 }
