@@ -9,12 +9,13 @@ struct SeedCommand: ParsableCommand, SettingsCommand {
     static let settingScope: SettingScope = [.database, .secret]
     static let configuration = CommandConfiguration(
         commandName: "seed",
-        abstract: "Generate a load-test population: people with ACTIVE cards and credited accounts, pharmacy terminals and an online terminal.",
+        abstract: "Generate a load-test population: people with ACTIVE cards and credited accounts, families, pharmacy and hospital terminals and an online terminal.",
         discussion: discussion("""
             It first migrates the database if needed and loads the demo data set (institutions, the demo \
             terminals with their published keys, catalog, policy), which the load tests use. \
-            People 1…N get cards L00000001…, PIN \(LoadTestData.pin) and \(LoadTestData.credit) fen each; terminals \
-            LOAD-P0001… and the online terminal LOAD-O0001 (for QR codes) get keys derived from their ids \
+            People 1…N get cards L00000001…, PIN \(LoadTestData.pin) and \(LoadTestData.credit) fen each, but every \
+            twentieth, a resident without an account bound as a family member to the person before; terminals \
+            LOAD-P0001…, LOAD-H0001… and the online terminal LOAD-O0001 (for QR codes) get keys derived from their ids \
             (see loadtest/README.md). For load tests only: never run it against a production database \
             (`serve` refuses such a database without --demo-database). Re-running tops the population up to N.
             """, settings: settingScope)
@@ -23,7 +24,7 @@ struct SeedCommand: ParsableCommand, SettingsCommand {
     @Option(help: "People to have in all.")
     var people: Int = 100_000
 
-    @Option(help: "Generated pharmacy terminals.")
+    @Option(help: "Generated pharmacy terminals (and as many hospital terminals).")
     var terminals: Int = 256
 
     @Option(help: "Past settlements to have in all (paid in cash, one line each), to test a grown database.")

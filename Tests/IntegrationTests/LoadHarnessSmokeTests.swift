@@ -5,8 +5,9 @@ import MedsettleStore
 import PGClient
 import Testing
 
-/// A short run of the load harness against a real engine: the mixed load, QR payments and probes
-/// included, is served without unexpected errors and the database invariants hold afterwards.
+/// A short run of the load harness against a real engine: the mixed load — QR payments, traced
+/// drugs, family members paid for, a hospital terminal's stays, and the probes — is served without
+/// unexpected errors, and the database invariants hold afterwards.
 @Suite(.timeLimit(.minutes(2)))
 struct LoadHarnessSmokeTests {
     @Test func shortMixedRunKeepsTheInvariants() async throws {
@@ -18,17 +19,25 @@ struct LoadHarnessSmokeTests {
         try await run.run()
         let codes = run.stats.replyCodes
         #expect(run.stats.requests > 0)
-        #expect(Set(codes.keys).isSubset(of: ["OK", "PIN_WRONG", "CARD_LOCKED", "REVERSED", "QR_USED"]), "\(codes)")
+        #expect(Set(codes.keys).isSubset(of: ["OK", "PIN_WRONG", "CARD_LOCKED", "REVERSED", "QR_USED", "TRACE_CODE_USED", "ADMISSION_OPEN"]),
+                "\(codes)")
         #expect((0..<configuration.seconds).allSatisfy { run.stats.second($0).errors == 0 }, "refusals only where the mix expects them")
         #expect(run.stats.requestsByOperation.filter { $0.key != "qrcode" && !$0.key.hasPrefix("settle_qr_reuse") && $0.key != "settle_late_original" }
             .values.reduce(0, +) == 4 * 400, "each terminal drew its 400 requests")
         // The probes (repeats, late originals of reversed traces, PIN tries until the lock, paid QR
-        // codes offered again) all answered as they must.
-        #expect(Set(run.probes.passed.keys) == ["repeat", "late_original", "lockout", "qr_reuse"], "\(run.probes.passed)")
+        // codes and sold traceability codes offered again) all answered as they must.
+        #expect(Set(run.probes.passed.keys) == ["repeat", "late_original", "lockout", "qr_reuse", "code_reuse"], "\(run.probes.passed)")
         // QR payments are part of the mix: a QRCODE on the online connection, then SETTLE qr=.
         let operations = run.stats.requestsByOperation
         #expect(operations["settle_qr"] ?? 0 > 0 && operations["settle_qr"] == operations["qrcode"], "\(operations)")
         #expect(run.stats.createdQRSettlements > 0)
+        // The hospital terminal's stays: fees uploaded and withdrawn, discharges and cancelled admissions.
+        for stayStep in ["admit", "fees", "fees_undo", "discharge", "admit_cancel"] {
+            #expect(operations[stayStep] ?? 0 > 0, "\(stayStep): \(operations)")
+        }
+        // Family members' claims paid from their payers' accounts; traced drugs sold.
+        #expect(try engine.scalar("SELECT sum(aid) FROM settlement") ?? 0 > 0)
+        #expect(try engine.scalar("SELECT count(*) FROM trace_code") ?? 0 > 0)
         try expectNothingLost(run, conninfo: engine.conninfo)
         let report = LoadReport(run: run)
         let json = try report.json()

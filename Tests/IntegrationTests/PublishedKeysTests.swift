@@ -32,7 +32,8 @@ import Testing
 
         let finding = try PublishedKeys.find(connection, secrets: secrets, isPublished: Self.isPublished(demoKeys))
         let expected = ids.subtracting(["P001-02", "P002-01"])
-            .union([LoadTestData.terminal(1), LoadTestData.terminal(2), LoadTestData.onlineTerminal])
+            .union([LoadTestData.terminal(1), LoadTestData.terminal(2), LoadTestData.hospitalTerminal(1), LoadTestData.hospitalTerminal(2),
+                    LoadTestData.onlineTerminal])
         #expect(Set(finding.published) == expected)
         #expect(finding.unreadable == ["P002-01"])
     }

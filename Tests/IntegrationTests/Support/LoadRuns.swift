@@ -42,7 +42,7 @@ extension TestEngine {
     /// holds the new terminals (it hears of them by NOTIFY, within milliseconds).
     func seedLoad(terminals: Int, people: Int = 0) throws {
         try pool.withConnection { try seedLoadPopulation($0, terminals: terminals, people: people) }
-        let ids = (1...terminals).map(LoadTestData.terminal) + [LoadTestData.onlineTerminal]
+        let ids = (1...terminals).flatMap { [LoadTestData.terminal($0), LoadTestData.hospitalTerminal($0)] } + [LoadTestData.onlineTerminal]
         for _ in 0..<500 where !ids.allSatisfy({ store.reference.credentials($0) != nil }) {
             Thread.sleep(forTimeInterval: 0.01)
         }

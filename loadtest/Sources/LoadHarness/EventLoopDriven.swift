@@ -158,7 +158,7 @@ struct SettleLoad {
     func run() async throws {
         let (configuration, runID, recorder, deadline) = (configuration, runID, recorder, deadline)
         try await EventLoopDriven.run(configuration) { index, finished in
-            SettleDriver(terminal: LoadTestData.terminal(configuration.terminal(forConnection: index)),
+            SettleDriver(terminal: configuration.terminalName(forConnection: index),
                          state: WorkerState(worker: index, runID: runID, configuration: configuration), configuration: configuration,
                          deadline: deadline, recorder: recorder, finished: finished)
         }

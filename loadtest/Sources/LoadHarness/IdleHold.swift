@@ -31,7 +31,7 @@ struct IdleHold {
                 group.addTask {
                     var opened = false
                     do {
-                        try await run.signedIn(asTerminal: LoadTestData.terminal(configuration.terminal(forConnection: index)),
+                        try await run.signedIn(asTerminal: configuration.terminalName(forConnection: index),
                                                recorder: recorder) { connection in
                             opened = true
                             held.opened()

@@ -4,7 +4,14 @@ import PGClient
 public enum InvariantCheck {
     struct Figures: PGRowDecodable {
         let credits, debits, payouts, balances, minBalance, maxWrong, rows, qrUses: Int64
+        /// Traceability codes held by two standing settlements; codes of undone ones not released.
+        let codesSoldTwice, codesUnreleased: Int64
+        /// (person, year, visit) whose accumulators differ from the sums of their standing settlements.
+        let accumulatorsOff: Int64
         init(_ row: inout PGRow) {
+            codesSoldTwice = row("codes_sold_twice")
+            codesUnreleased = row("codes_unreleased")
+            accumulatorsOff = row("accumulators_off")
             credits = row("credits")
             debits = row("debits")
             payouts = row("payouts")
@@ -28,8 +35,13 @@ public enum InvariantCheck {
                   okQRSettlements: run.stats.createdQRSettlements)
     }
 
-    /// - Money is conserved: credits − account debits of settlements still settled − payouts = Σ balances.
+    /// - Money is conserved across holders' and family payers' accounts: credits − (account + aid)
+    ///   of settlements still settled − payouts = Σ balances.
     /// - No balance is below 0 and no wrong-PIN count above 6.
+    /// - No traceability code is held by two standing settlements, and an undone settlement's
+    ///   codes are released.
+    /// - Each person's year accumulators equal the sums of their standing settlements of that year
+    ///   and visit type (deductible, pool, and the layers' burden and payments).
     /// - One settlement row per OK SETTLE reply of this run (none for a refusal).
     /// - One QR use (the `qr_paid` card event the store writes with `trace=<trace>`) per OK SETTLE
     ///   reply of this run that paid by QR.
@@ -37,13 +49,28 @@ public enum InvariantCheck {
         let connection = try PGConnection(conninfo: conninfo)
         guard let figures = try connection.query(PGStatement<Figures, String>("invariant_figures", """
             SELECT (SELECT coalesce(sum(amount), 0) FROM account_credit)::bigint AS credits,
-                   (SELECT coalesce(sum(account), 0) FROM settlement WHERE state = 'settled')::bigint AS debits,
+                   (SELECT coalesce(sum(account + aid), 0) FROM settlement WHERE state = 'settled')::bigint AS debits,
                    (SELECT coalesce(sum(payout), 0) FROM person)::bigint AS payouts,
                    (SELECT coalesce(sum(balance), 0) FROM person)::bigint AS balances,
                    (SELECT coalesce(min(balance), 0) FROM person)::bigint AS min_balance,
                    (SELECT coalesce(max(wrong_count), 0) FROM card)::bigint AS max_wrong,
                    (SELECT count(*) FROM settlement WHERE trace LIKE $1 || '-%') AS rows,
-                   (SELECT count(*) FROM card_event WHERE event = 'qr_paid' AND detail LIKE 'trace=' || $1 || '-%') AS qr_uses
+                   (SELECT count(*) FROM card_event WHERE event = 'qr_paid' AND detail LIKE 'trace=' || $1 || '-%') AS qr_uses,
+                   (SELECT count(*) FROM (SELECT 1 FROM trace_code t JOIN settlement s ON s.id = t.settlement_id
+                                          WHERE s.state = 'settled' AND t.released_at IS NULL
+                                          GROUP BY t.code_hi, t.code_lo HAVING count(*) > 1) twice) AS codes_sold_twice,
+                   (SELECT count(*) FROM trace_code t JOIN settlement s ON s.id = t.settlement_id
+                    WHERE s.state <> 'settled' AND t.released_at IS NULL) AS codes_unreleased,
+                   (SELECT count(*) FROM (
+                        SELECT person_id, extract(year FROM business_date)::smallint AS year, visit,
+                               sum(deductible) AS deductible, sum(fund - illness - assist) AS pool,
+                               sum(CASE WHEN visit = 'pharmacy' THEN 0 ELSE inscope - (fund - illness - assist) END) AS burden,
+                               sum(illness) AS illness, sum(assist) AS assist
+                        FROM settlement WHERE state = 'settled' GROUP BY 1, 2, 3) s
+                    FULL JOIN accumulator a ON a.person_id = s.person_id AND a.year = s.year AND a.visit = s.visit
+                    WHERE coalesce(a.deductible_met, 0) <> coalesce(s.deductible, 0) OR coalesce(a.fund_paid, 0) <> coalesce(s.pool, 0)
+                       OR coalesce(a.burden, 0) <> coalesce(s.burden, 0) OR coalesce(a.illness_paid, 0) <> coalesce(s.illness, 0)
+                       OR coalesce(a.assist_paid, 0) <> coalesce(s.assist, 0)) AS accumulators_off
             """)(runID)).first else { preconditionFailure("scalar subqueries return one row") }
         let (credits, debits, payouts, balances) = (figures.credits, figures.debits, figures.payouts, figures.balances)
         let (minBalance, maxWrong, rows, qrUses) = (figures.minBalance, figures.maxWrong, figures.rows, figures.qrUses)
@@ -55,6 +82,11 @@ public enum InvariantCheck {
         if maxWrong > 6 { failures.append("a wrong-PIN count is above 6: \(maxWrong)") }
         if rows != Int64(okSettlements) {
             failures.append("\(rows) settlement rows for this run, but \(okSettlements) OK SETTLE replies")
+        }
+        if figures.codesSoldTwice > 0 { failures.append("\(figures.codesSoldTwice) traceability codes are held by two standing settlements") }
+        if figures.codesUnreleased > 0 { failures.append("\(figures.codesUnreleased) codes of undone settlements are not released") }
+        if figures.accumulatorsOff > 0 {
+            failures.append("\(figures.accumulatorsOff) year accumulators differ from the sums of their standing settlements")
         }
         if qrUses != Int64(okQRSettlements) {
             failures.append("\(qrUses) QR payments recorded for this run, but \(okQRSettlements) OK SETTLE replies paid by QR")

@@ -1,3 +1,4 @@
+import LoadData
 import NIOSSL
 /// What one load run does.
 public struct LoadConfiguration: Sendable {
@@ -11,7 +12,9 @@ public struct LoadConfiguration: Sendable {
     public enum Mix: String, Sendable, CaseIterable {
         /// Only pharmacy SETTLE of 1–5 lines.
         case settle
-        /// Mostly SETTLE (some paid by QR), some CARDINFO, wrong PINs, REVERSE and CANCEL.
+        /// Mostly SETTLE (some paid by QR, some with traced drugs), some CARDINFO, wrong PINs,
+        /// REVERSE and CANCEL; every fourth terminal a hospital's, which also admits, uploads
+        /// and withdraws fees, discharges and cancels admissions.
         case mixed
         /// Only PING, `pipeline` in flight per connection: the front alone, no database.
         case ping
@@ -56,6 +59,15 @@ public struct LoadConfiguration: Sendable {
     /// The generated terminal connection `index` signs in as.
     func terminal(forConnection index: Int) -> Int {
         firstTerminal + index % max(1, terminals ?? connections)
+    }
+
+    /// The mixed mix: every fourth connection is a hospital's (`LOAD-H…`), the rest pharmacies'.
+    func isHospital(connection index: Int) -> Bool { mix == .mixed && index % 4 == 3 }
+
+    /// The name of the generated terminal connection `index` signs in as.
+    func terminalName(forConnection index: Int) -> String {
+        let number = terminal(forConnection: index)
+        return isHospital(connection: index) ? LoadTestData.hospitalTerminal(number) : LoadTestData.terminal(number)
     }
 
     /// The mixed mix gives each connection a card of its own for the lockout probe — the last

@@ -78,7 +78,7 @@ public struct LoadRun: Sendable {
     private func work(_ worker: Int, start: ContinuousClock.Instant, deadline: ContinuousClock.Instant, recorder: ReplyRecorder) async throws {
         var state = WorkerState(worker: worker, runID: runID, configuration: configuration)
         var unresolved: Operation?
-        let terminal = LoadTestData.terminal(configuration.terminal(forConnection: worker))
+        let terminal = configuration.terminalName(forConnection: worker)
         // A request whose fate is unknown is resolved even past the deadline (for a while): a
         // restart that ends the run's time must not leave it uncounted.
         let resolveBy = deadline + .seconds(20)
@@ -113,6 +113,7 @@ public struct LoadRun: Sendable {
                 if connected { stats.noteClosedByServer() } else { stats.noteFailedConnect() }
                 unresolved = unresolved ?? inFlight.operation
                 if inFlight.operation?.kind == .ownCardPIN { state.ownCardMaybeOneMore = true }
+                state.abandonStay() // where it stands is not known: the next stay is another's
                 guard configuration.reconnect else { return }
                 try await Task.sleep(for: .milliseconds(200))
             }
@@ -138,7 +139,7 @@ public struct LoadRun: Sendable {
         if settled != "unknown" {
             stats.noteResolvedSettlement(byQR: operation.kind == .settleByQR)
             if settled == "settled", let settlement = reply.value("settlement") {
-                state.settled(trace: operation.trace, settlement: settlement, content: operation.content)
+                state.settled(operation, settlement: settlement)
             }
         }
     }
@@ -206,9 +207,10 @@ public struct LoadRun: Sendable {
             if reply.tag == "*" { throw MSLPConnection.Closed() }
             inFlight.operation = nil
             if op.kind.isSettle, reply.ok, let settlement = reply.value("settlement") {
-                state.settled(trace: op.trace, settlement: settlement, content: op.content)
+                state.settled(op, settlement: settlement)
             }
-            recorder.record(op.kind, reply, sentAt: sentAt, expectsRefusal: op.expectsRefusal)
+            state.stayAnswered(op, reply)
+            recorder.record(op.kind, reply, sentAt: sentAt, expectsRefusal: op.expectsRefusal || op.tolerates(reply))
             if op.kind == .settleByQR, reply.ok, let probes { try await probes.offerAgain(op, line: line, &state) }
             if ProbeRunner.isOutage(reply) { try await Self.pauseAfterOutage() }
             // BUSY may mean "the commit's connection was lost; done or not is not known yet".

@@ -23,10 +23,20 @@ public enum OperationKind: String, Sendable, CaseIterable {
     case lateOriginal = "settle_late_original"
     case ownCardPIN = "own_card_pin"
     case qrReuse = "settle_qr_reuse"
+    /// A probe: a traceability code sold by a settlement that stands, offered again.
+    case codeReuse = "settle_code_reuse"
+    /// A hospital stay (mixed mix, hospital terminals): ADMIT, FEES, FEESUNDO, DISCHARGE, ADMITCANCEL.
+    case admit
+    case fees
+    case feesUndo = "fees_undo"
+    case discharge
+    case admitCancel = "admit_cancel"
     case ping
     case signIn = "signin"
 
-    var isSettle: Bool { self == .settleByCard || self == .settleByQR }
+    /// Creates a settlement when answered OK (and not a repeat); its fate is learnt by QUERY when
+    /// the answer was lost.
+    var isSettle: Bool { self == .settleByCard || self == .settleByQR || self == .discharge }
 }
 
 /// Latencies and reply codes of a run: one HDR histogram over the whole run and one per second,

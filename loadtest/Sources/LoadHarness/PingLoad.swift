@@ -18,7 +18,7 @@ struct PingLoad {
         let pipeline = configuration.pipeline
         let (recorder, deadline) = (recorder, deadline)
         try await EventLoopDriven.run(configuration) { index, finished in
-            PingDriver(terminal: LoadTestData.terminal(configuration.terminal(forConnection: index)), batch: batch,
+            PingDriver(terminal: configuration.terminalName(forConnection: index), batch: batch,
                        pipeline: pipeline, deadline: deadline, recorder: recorder, finished: finished)
         }
     }

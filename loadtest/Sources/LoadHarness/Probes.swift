@@ -14,13 +14,17 @@ import MedsettleCore
 /// - **lockout counts**: wrong PINs on the connection's own card, alternating connections, answer
 ///   `left=5` … `left=1` and then `CARD_LOCKED`, which later holds even for the right PIN;
 /// - **QR single use**: a QR code just paid with, offered again with a new trace on the other
-///   connection, is refused `QR_USED`.
+///   connection, is refused `QR_USED`;
+/// - **traceability codes sold once**: a code of a settlement that stands, offered again in a new
+///   claim on the other connection, is refused `TRACE_CODE_USED` naming it.
 /// An answer of an outage (`BUSY`, `UNAVAILABLE`) proves nothing either way and is skipped.
 enum Probe {
     case repeatOf(settlement: String)
     /// The REVERSE, carrying the SETTLE content it blocks.
     case lateOriginal(content: String)
     case lockout
+    /// A code sold by one of the connection's settlements that stands.
+    case codeReuse(code: String)
 }
 
 /// The probes' verdicts, shared by all connections.
@@ -34,7 +38,7 @@ public final class ProbeTally: Sendable {
 
     private let verdicts = Mutex(Verdicts())
 
-    /// Passed probes by kind (`repeat`, `late_original`, `lockout`, `qr_reuse`).
+    /// Passed probes by kind (`repeat`, `late_original`, `lockout`, `qr_reuse`, `code_reuse`).
     public var passed: [String: Int] { verdicts.withLock { $0.passes } }
     public var skipped: Int { verdicts.withLock { $0.skips } }
     public var failed: Int { verdicts.withLock { $0.failures } }
@@ -89,6 +93,12 @@ struct ProbeRunner {
 
         case .lockout:
             return try await lockout(op, &state, sentAt: sentAt)
+
+        case .codeReuse(let code):
+            let reply = try await send(op, on: side, sentAt: sentAt, expectsRefusal: true)
+            if Self.isOutage(reply) { return skip() }
+            if reply.code == "TRACE_CODE_USED", reply.value("code") == code { return pass("code_reuse") }
+            return fail("code_reuse", "code \(code), sold by a standing settlement, offered again answered \(Self.describe(reply))")
         }
     }
 
@@ -164,7 +174,7 @@ struct ProbeRunner {
         if reply.tag == "*" { throw MSLPConnection.Closed() }
         inFlight.operation = nil
         recorder.record(op.kind, reply, sentAt: sentAt, expectsRefusal: expectsRefusal)
-        if (op.kind == .lateOriginal || op.kind == .qrReuse), reply.ok, reply.value("repeat") == nil {
+        if [.lateOriginal, .qrReuse, .codeReuse].contains(op.kind), reply.ok, reply.value("repeat") == nil {
             recorder.stats.noteResolvedSettlement(byQR: op.kind == .qrReuse)
         }
         return reply
