@@ -4,6 +4,7 @@
 #
 #   loadtest/compare.sh                      # 32 clients, 20 s each, 100 000 people
 #   CLIENTS=8 SECONDS_EACH=10 PEOPLE=10000 loadtest/compare.sh
+#   TRACED=1 loadtest/compare.sh            # every line a traced drug, a fresh code per package
 #
 # Last line: settle_tps=<n> pgbench_tps=<n> ratio=<settle/pgbench>
 set -euo pipefail

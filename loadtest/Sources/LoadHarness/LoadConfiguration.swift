@@ -53,6 +53,8 @@ public struct LoadConfiguration: Sendable {
     public var connectConcurrency = 64
     /// Held connections that must answer a PING at the end of the idle mix.
     public var pingSample = 100
+    /// Settle mix: every line is a traced drug carrying a fresh traceability code per package.
+    public var tracedLines = false
 
     public init() {}
 
@@ -91,6 +93,7 @@ public struct LoadConfiguration: Sendable {
         if pingSample < 0 { return "--ping-sample must not be negative" }
         if let requests, requests < 1 { return "--requests must be positive" }
         if requests != nil && mix != .mixed { return "--requests is for the mixed mix" }
+        if tracedLines && mix != .settle { return "--traced is for the settle mix" }
         return nil
     }
 }

@@ -150,7 +150,7 @@ struct WorkerState {
             let victim = recent.removeFirst()
             return Operation(.cancel, "CANCEL \(tag) trace=\(trace) settlement=\(victim.settlement)", trace: trace)
         default:
-            let (items, codes) = configuration.mix == .mixed ? claimItems() : (self.items(), [])
+            let (items, codes) = configuration.mix == .mixed ? claimItems() : configuration.tracedLines ? tracedItems() : (self.items(), [])
             let content = "trace=\(trace) \(card) items=\(items)"
             return Operation(.settleByCard, "SETTLE \(tag) \(content)", trace: trace, content: content, codes: codes)
         }
@@ -217,6 +217,18 @@ struct WorkerState {
         let (code, limit) = Self.traced.randomElement(using: &random)!
         let codes = (0..<Int.random(in: 1...2, using: &random)).map { _ in freshCode() }
         return (lines + ";\(code)*\(codes.count)@\(Int.random(in: 100...limit, using: &random))#" + codes.joined(separator: ","), codes)
+    }
+
+    /// 1–5 lines of traced drugs, 1–3 packages each, a fresh code per package (`--traced`).
+    mutating func tracedItems() -> (String, [String]) {
+        var codes: [String] = []
+        let lines = (0..<Int.random(in: 1...5, using: &random)).map { _ -> String in
+            let (code, limit) = Self.traced.randomElement(using: &random)!
+            let packages = (0..<Int.random(in: 1...3, using: &random)).map { _ in freshCode() }
+            codes += packages
+            return "\(code)*\(packages.count)@\(Int.random(in: 100...limit, using: &random))#" + packages.joined(separator: ",")
+        }
+        return (lines.joined(separator: ";"), codes)
     }
 
     /// `8` and 19 random digits.

@@ -41,6 +41,8 @@ struct LoadCommand: AsyncParsableCommand {
     var databaseURL: String?
     @Flag(help: "Settle and mixed loads: after a lost connection, connect again, QUERY the request in flight and go on.")
     var reconnect = false
+    @Flag(help: "Settle mix: every line a traced drug, a fresh traceability code per package (what codes cost).")
+    var traced = false
     @Flag(help: "Speak TLS to the engine (implied by --tls-ca).") var tls = false
     @Option(help: "PEM CAs that sign the engine's certificate (default: the system's).") var tlsCa: String?
     @Option(help: "PEM client certificate, for an engine that requires one.") var tlsCert: String?
@@ -68,6 +70,7 @@ struct LoadCommand: AsyncParsableCommand {
         config.terminals = terminals
         config.connectConcurrency = connectConcurrency
         config.pingSample = pingSample
+        config.tracedLines = traced
         if let problem = config.problem { throw ValidationError(problem) }
         let run = LoadRun(configuration: config)
         try await run.run(progress: { second in
