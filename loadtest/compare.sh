@@ -31,7 +31,9 @@ pgbench_tps=$(echo "$pgbench_out" | sed -nE 's/^tps = ([0-9.]+).*/\1/p' | head -
 echo "medsettle settle-only closed loop: $CLIENTS terminals, $SECONDS_EACH s" >&2
 ms_start_server --pool-size "$POOL"
 settle_tps=$(ms_settle_tps "$CLIENTS" "$SECONDS_EACH" "$PEOPLE" "$dir/report")
-cp "$dir/report/report.json" "$dir/report/report.svg" loadtest/ 2>/dev/null || true
+# The settle run's report is kept in loadtest-report/ (ignored by git); the rest goes with $dir.
+mkdir -p loadtest-report
+cp "$dir/report/report.json" "$dir/report/report.svg" loadtest-report/ 2>/dev/null || true
 
 ratio=$(awk -v s="$settle_tps" -v p="$pgbench_tps" 'BEGIN { printf "%.2f", (p > 0 ? s / p : 0) }')
 printf 'settle_tps=%.0f pgbench_tps=%.0f ratio=%s\n' "$settle_tps" "$pgbench_tps" "$ratio"

@@ -93,7 +93,7 @@ ms_stop_server() {
 # With TRACED=1 every line is a traced drug with a fresh traceability code per package.
 ms_settle_tps() {
     "$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$1" --seconds "$2" --mix settle \
-        --people "$3" --report-dir "$4" ${TRACED:+--traced} >&2
+        --people "$3" --report-dir "$4" $([ "${TRACED:-}" = 1 ] && echo --traced) >&2
     sed -nE 's/.*"throughputPerSecond" : ([0-9.]+).*/\1/p' "$4/report.json" | head -1
 }
 

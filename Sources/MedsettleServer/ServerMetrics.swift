@@ -31,6 +31,9 @@ public final class ServerMetrics: Sendable {
     private let settlements: [TerminalKind: Counter]
     private let settledFen: [TerminalKind: Counter]
     private let accountFen: [TerminalKind: Counter]
+    /// Paid from family payers' accounts: apart from `accountFen`, so the two add up to what the
+    /// personal accounts paid and each can be reconciled on its own.
+    private let aidFen: [TerminalKind: Counter]
     private let fundFen: [TerminalKind: Counter]
     let cardLocks: Counter
 
@@ -51,6 +54,7 @@ public final class ServerMetrics: Sendable {
         settlements = byKind("medsettle_settlements_total")
         settledFen = byKind("medsettle_settled_fen_total")
         accountFen = byKind("medsettle_settled_account_fen_total")
+        aidFen = byKind("medsettle_settled_aid_fen_total")
         fundFen = byKind("medsettle_settled_fund_fen_total")
         cardLocks = Counter(label: "medsettle_card_locks_total", factory: factory)
     }
@@ -87,6 +91,7 @@ public final class ServerMetrics: Sendable {
             settlements[kind]?.increment()
             settledFen[kind]?.increment(by: split.total)
             accountFen[kind]?.increment(by: split.account)
+            if split.aid > 0 { aidFen[kind]?.increment(by: split.aid) }
             fundFen[kind]?.increment(by: split.fund)
         case .success:
             break

@@ -100,6 +100,26 @@ struct FamilyAidTests {
         #expect(try engine.scalar("SELECT payout FROM person WHERE id_no = $1", [payer]) == 10_000)
         #expect(try balance(engine, payer) == 0)
         #expect(try engine.scalar("SELECT count(*) FROM family_binding WHERE ended_by = 'insurance_ended'") == 1)
+        // The member's own history says so too.
+        #expect(try engine.scalar("""
+            SELECT count(*) FROM card_event WHERE card_no = $1 AND event = 'family_unbound'
+              AND detail = $2
+            """, [memberCard, "payer=\(payer) relation=parent reason=insurance_ended"]) == 1)
+        await engine.stop()
+    }
+
+    /// RULES.md §12: only the payer's end of insurance ends a binding; a member's own does not
+    /// (the window unbinds it).
+    @Test func aMembersEndOfInsuranceLeavesTheBinding() async throws {
+        let engine = try await TestEngine.start()
+        let (payer, _) = try await engine.newCardholder(credit: 10_000)
+        let (member, memberCard) = try await engine.newCardholder(credit: 100)
+        try await engine.withTerminal("W001-01") { (window: MSLPConnection) async throws -> Void in
+            #expect(try await window.request("FAMILYBIND f id_no=\(payer) member=\(member) relation=spouse").ok)
+            #expect(try await window.request("CANCELCARD x card=\(memberCard) id_no=\(member) reason=death").ok)
+            #expect(try await window.request("FAMILYUNBIND u id_no=\(payer) member=\(member)").ok)
+        }
+        #expect(try engine.scalar("SELECT count(*) FROM family_binding WHERE ended_by = 'insurance_ended'") == 0)
         await engine.stop()
     }
 
@@ -197,6 +217,25 @@ struct FamilyAidTests {
         let answers = GroupCommitTests.batch(engine.store, claims)
         // The payer's own 1 200, then the members' 1 200 and 600 of what is left, then nothing.
         #expect(answers.map { $0.settled.map { $0.split.account + $0.split.aid } } == [1_200, 1_200, 600, 0])
+        #expect(try balance(engine, payer) == 0)
+        await engine.stop()
+    }
+
+    /// A member's claim that waits for its payer's round never overtakes the payer's own later
+    /// claim: the claims that wait go on in queue order.
+    @Test func aWaitingMemberKeepsItsPlaceInTheQueue() async throws {
+        let engine = try await TestEngine.start()
+        let (payer, payerCard) = try await engine.newCardholder(credit: 3_000)
+        let (member, memberCard) = try await engine.newCardholder(insurance: "resident")
+        try await engine.withTerminal("W001-01") { (window: MSLPConnection) async throws -> Void in
+            #expect(try await window.request("FAMILYBIND f id_no=\(payer) member=\(member) relation=child").ok)
+        }
+        let claims = [payerCard, payerCard, memberCard].enumerated().map { index, card in
+            (GroupCommitTests.claim(card: card, amount: 1_200), "FQ-\(index)", GroupCommitTests.pharmacy)
+        }
+        let answers = GroupCommitTests.batch(engine.store, claims)
+        // The payer's two claims first (1 200 each), then the member's: 600 is left.
+        #expect(answers.map { $0.settled.map { $0.split.account + $0.split.aid } } == [1_200, 1_200, 600])
         #expect(try balance(engine, payer) == 0)
         await engine.stop()
     }

@@ -429,11 +429,12 @@ final class RawConnection: @unchecked Sendable {
         try engine.seedLoad(terminals: 4, people: 200)
         let port = try freePort()
         var serve = try await Self.startServe(port: port, conninfo: engine.conninfo)
-        let run = LoadRun(configuration: .mixed(port: port, seconds: 6, people: 200, reconnect: true))
+        // Long enough that the kill lands inside the run on a machine busy with builds.
+        let run = LoadRun(configuration: .mixed(port: port, seconds: 12, people: 200, reconnect: true))
         let before = try engine.scalar("SELECT count(*) FROM settlement") ?? 0
         async let load: Void = run.run()
         // Kill it once the load is settling (not after a fixed sleep: a loaded machine starts slowly).
-        for _ in 0..<300 where try engine.scalar("SELECT count(*) FROM settlement") ?? 0 <= before {
+        for _ in 0..<500 where try engine.scalar("SELECT count(*) FROM settlement") ?? 0 <= before {
             try await Task.sleep(for: .milliseconds(20))
         }
         kill(serve.processIdentifier, SIGKILL)

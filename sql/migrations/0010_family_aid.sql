@@ -5,7 +5,8 @@
 -- one (FAMILYUNBIND, or the payer's insurance ending) keeps the row, with when and why, so the
 -- record of who could pay for whom is never lost. A member has at most one standing payer (the
 -- unique index); a payer has at most 10 standing members (checked by the engine with the payer's
--- row locked: every change of a binding locks both persons).
+-- row locked: FAMILYBIND and FAMILYUNBIND lock both persons, a card cancellation the payer whose
+-- bindings it ends).
 --
 -- A settlement whose member was paid for records the payer (`aid_payer`): a cancel or reversal
 -- gives `aid` back to that account, whatever has happened to the binding since.
@@ -26,8 +27,9 @@ CREATE TABLE family_binding (
 CREATE UNIQUE INDEX family_binding_standing_member ON family_binding (member_id) WHERE ended_at IS NULL;
 CREATE INDEX family_binding_standing_payer ON family_binding (payer_id) WHERE ended_at IS NULL;
 
--- NOT VALID: rows from before hold no aid and no payer; checking them would scan the table under
--- its lock (migrations run on live databases).
+-- NOT VALID: the rows written before this migration all hold aid = 0 and no payer, so they meet
+-- the constraints; proving it would scan the whole table while ALTER TABLE holds its exclusive
+-- lock, and migrations run on live databases. New and updated rows are checked.
 ALTER TABLE settlement
     ADD COLUMN aid_payer bigint,
     ADD CONSTRAINT settlement_aid_payer_fkey FOREIGN KEY (aid_payer) REFERENCES person (id) NOT VALID,

@@ -213,10 +213,15 @@ public struct CardDesk: Sendable {
             guard let payout = try transaction.query(CardDeskSQL.endInsurance(personID)).first?.payout else {
                 preconditionFailure("a locked person is updated")
             }
-            // The person's family bindings end with the insurance (RULES.md §9).
-            let ended = try transaction.query(FamilySQL.endAllOf(personID)).first?.count ?? 0
+            // The bindings in which the person pays end with the insurance; those in which the person is
+            // a member end only by FAMILYUNBIND or the payer's own end.
+            let ended = try transaction.query(FamilySQL.endAsPayer(personID))
+            for member in ended {
+                writes.event(.familyUnbound, cardNo: member.cardNo, personID: member.member, by: context, agent: request.agent,
+                             detail: "payer=\(request.idNo) relation=\(member.relation) reason=insurance_ended")
+            }
             done = .cancelled(payout: payout)
-            detail = [detail, "payout=\(payout)", ended > 0 ? "family_bindings_ended=\(ended)" : nil].compactMap { $0 }.joined(separator: " ")
+            detail = [detail, "payout=\(payout)", ended.isEmpty ? nil : "family_bindings_ended=\(ended.count)"].compactMap { $0 }.joined(separator: " ")
         default:
             done = .status(transition.card?.status ?? .pending)
         }

@@ -37,16 +37,19 @@ enum FamilySQL {
     static let end = PGStatement<PGNoRows, Int64>("family_unbind", """
         UPDATE family_binding SET ended_at = now(), ended_by = 'unbound' WHERE id = $1 AND ended_at IS NULL
         """)
-    /// Ends every binding of a person whose insurance ends (with their row locked): as payer
-    /// (RULES.md §9), and as member (someone no longer insured needs no payer, and should not
-    /// take one of the payer's places).
-    static let endAllOf = PGStatement<PGCount, Int64>("family_end_insurance", """
+    /// Ends the bindings in which a person whose insurance ends (row locked) is the payer
+    /// (RULES.md §9; a member's own end of insurance does not end its binding), and names each
+    /// member with its latest card, for the member's history.
+    static let endAsPayer = PGStatement<EndedMember, Int64>("family_end_insurance", """
         WITH ended AS (
             UPDATE family_binding SET ended_at = now(), ended_by = 'insurance_ended'
-            WHERE (payer_id = $1 OR member_id = $1) AND ended_at IS NULL
-            RETURNING 1
+            WHERE payer_id = $1 AND ended_at IS NULL
+            RETURNING member_id, relation
         )
-        SELECT count(*) AS count FROM ended
+        SELECT e.member_id, e.relation,
+               (SELECT c.card_no FROM card c WHERE c.person_id = e.member_id
+                ORDER BY c.issued_at DESC, c.card_no DESC LIMIT 1) AS card_no
+        FROM ended e ORDER BY e.member_id
         """)
 
     /// The standing payers of the holders of the named cards. Read after `CardholderSQL.lockClaimants`
@@ -63,6 +66,18 @@ enum FamilySQL {
         FROM family_binding b JOIN person p ON p.id = b.payer_id
         WHERE b.member_id = $1 AND b.ended_at IS NULL
         """)
+}
+
+/// A member whose binding ended with the payer's insurance.
+struct EndedMember: PGRowDecodable {
+    let member: Int64
+    let relation: String
+    let cardNo: String?
+    init(_ row: inout PGRow) {
+        member = row("member_id")
+        relation = row("relation")
+        cardNo = row("card_no")
+    }
 }
 
 /// A member's standing payer, by person id.

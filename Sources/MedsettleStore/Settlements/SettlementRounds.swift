@@ -36,6 +36,9 @@ struct SettlementMetrics: Sendable {
 private struct RoundMember {
     let job: SettleJob
     let claim: ClaimMember
+    /// Its place among the jobs taken together: a claim that waits keeps it, so a member deferred
+    /// behind its payer never overtakes the payer's own later claim.
+    let arrival: Int
 }
 
 /// (terminal, trace): one traced request's identity.
@@ -49,7 +52,10 @@ extension Settlements {
     /// answers as soon as it has committed.
     func settle(_ jobs: [SettleJob]) {
         let now = clock.now()
-        var pending = jobs.map { RoundMember(job: $0, claim: ClaimMember(claim: $0.claim, context: $0.context, now: now, tokens: decider.presenter.qrTokens)) }
+        var pending = jobs.enumerated().map { arrival, job in
+            RoundMember(job: job, claim: ClaimMember(claim: job.claim, context: job.context, now: now, tokens: decider.presenter.qrTokens),
+                        arrival: arrival)
+        }
         while !pending.isEmpty {
             var round: [RoundMember] = []
             var later: [RoundMember] = []
@@ -71,7 +77,8 @@ extension Settlements {
             }
             let (answers, deferred) = settleRound(round)
             answers.deliver()
-            pending = deferred + later
+            // Claims that wait go on in the order they came, whichever reason held them back.
+            pending = (deferred + later).sorted { $0.arrival < $1.arrival }
         }
     }
 

@@ -8,7 +8,11 @@ public enum InvariantCheck {
         let codesSoldTwice, codesUnreleased: Int64
         /// (person, year, visit) whose accumulators differ from the sums of their standing settlements.
         let accumulatorsOff: Int64
+        /// Persons whose balance differs from their own credits − debits − payout; aid with no binding.
+        let balancesOff, aidUnbound: Int64
         init(_ row: inout PGRow) {
+            balancesOff = row("balances_off")
+            aidUnbound = row("aid_unbound")
             codesSoldTwice = row("codes_sold_twice")
             codesUnreleased = row("codes_unreleased")
             accumulatorsOff = row("accumulators_off")
@@ -37,6 +41,9 @@ public enum InvariantCheck {
 
     /// - Money is conserved across holders' and family payers' accounts: credits − (account + aid)
     ///   of settlements still settled − payouts = Σ balances.
+    /// - So it is person by person: each balance = the person's credits − the account part of their
+    ///   own standing settlements − the aid they paid for members' standing settlements − payout.
+    /// - Every settlement with aid names a payer bound (then or still) to its holder.
     /// - No balance is below 0 and no wrong-PIN count above 6.
     /// - No traceability code is held by two standing settlements, and an undone settlement's
     ///   codes are released.
@@ -70,7 +77,16 @@ public enum InvariantCheck {
                     FULL JOIN accumulator a ON a.person_id = s.person_id AND a.year = s.year AND a.visit = s.visit
                     WHERE coalesce(a.deductible_met, 0) <> coalesce(s.deductible, 0) OR coalesce(a.fund_paid, 0) <> coalesce(s.pool, 0)
                        OR coalesce(a.burden, 0) <> coalesce(s.burden, 0) OR coalesce(a.illness_paid, 0) <> coalesce(s.illness, 0)
-                       OR coalesce(a.assist_paid, 0) <> coalesce(s.assist, 0)) AS accumulators_off
+                       OR coalesce(a.assist_paid, 0) <> coalesce(s.assist, 0)) AS accumulators_off,
+                   (SELECT count(*) FROM person p
+                    LEFT JOIN (SELECT person_id, sum(amount) AS amount FROM account_credit GROUP BY 1) c ON c.person_id = p.id
+                    LEFT JOIN (SELECT person_id, sum(account) AS amount FROM settlement WHERE state = 'settled' GROUP BY 1) own
+                           ON own.person_id = p.id
+                    LEFT JOIN (SELECT aid_payer, sum(aid) AS amount FROM settlement WHERE state = 'settled' AND aid > 0 GROUP BY 1) paid
+                           ON paid.aid_payer = p.id
+                    WHERE p.balance <> coalesce(c.amount, 0) - coalesce(own.amount, 0) - coalesce(paid.amount, 0) - p.payout) AS balances_off,
+                   (SELECT count(*) FROM settlement s WHERE s.aid > 0 AND NOT EXISTS (
+                        SELECT 1 FROM family_binding b WHERE b.payer_id = s.aid_payer AND b.member_id = s.person_id)) AS aid_unbound
             """)(runID)).first else { preconditionFailure("scalar subqueries return one row") }
         let (credits, debits, payouts, balances) = (figures.credits, figures.debits, figures.payouts, figures.balances)
         let (minBalance, maxWrong, rows, qrUses) = (figures.minBalance, figures.maxWrong, figures.rows, figures.qrUses)
@@ -78,6 +94,10 @@ public enum InvariantCheck {
         if credits - debits - payouts != balances {
             failures.append("money not conserved: credits \(credits) − debits \(debits) − payouts \(payouts) ≠ balances \(balances)")
         }
+        if figures.balancesOff > 0 {
+            failures.append("\(figures.balancesOff) balances differ from their person's credits − debits (own and as payer) − payout")
+        }
+        if figures.aidUnbound > 0 { failures.append("\(figures.aidUnbound) settlements carry aid from a payer never bound to their holder") }
         if minBalance < 0 { failures.append("a balance is below 0: \(minBalance)") }
         if maxWrong > 6 { failures.append("a wrong-PIN count is above 6: \(maxWrong)") }
         if rows != Int64(okSettlements) {

@@ -98,9 +98,16 @@ struct ProbeRunner {
             let reply = try await send(op, on: side, sentAt: sentAt, expectsRefusal: true)
             if Self.isOutage(reply) { return skip() }
             if reply.code == "TRACE_CODE_USED", reply.value("code") == code { return pass("code_reuse") }
+            // The card and its PIN are checked before the lines: a drawn card the run has since
+            // locked, or whose PIN another worker's probe is trying, proves nothing about codes.
+            if Self.cardRefusals.contains(reply.code ?? "") { return skip() }
             return fail("code_reuse", "code \(code), sold by a standing settlement, offered again answered \(Self.describe(reply))")
         }
     }
+
+    /// Refusals about the card or its PIN, which come before any line is looked at.
+    static let cardRefusals: Set<String> = ["CARD_LOCKED", "CARD_LOST", "CARD_CANCELLED", "CARD_REPLACED", "CARD_NOT_FOUND",
+                                            "PIN_WRONG", "PIN_CHANGE_REQUIRED"]
 
     /// A PIN try on the connection's own card, on `main` or `side` in turn. The count it answers
     /// must be one more than the last answer said (two more if a try in between went unanswered):
