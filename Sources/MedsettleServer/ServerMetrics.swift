@@ -33,9 +33,12 @@ public final class ServerMetrics: Sendable {
     private let accountFen: [TerminalKind: Counter]
     private let fundFen: [TerminalKind: Counter]
     let cardLocks: Counter
+    /// The day's refusals by code, for the console (nil: not kept).
+    private let refusals: RefusalTally?
 
-    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance, refusals: RefusalTally? = nil) {
         self.factory = factory
+        self.refusals = refusals
         connectionsOpen = Meter(label: "mslp_connections_open", factory: factory)
         connectionsRefused = Counter(label: "mslp_connections_refused_total", factory: factory)
         connectionsRefusedPerAddress = Counter(label: "mslp_connections_refused_per_address_total", factory: factory)
@@ -74,6 +77,7 @@ public final class ServerMetrics: Sendable {
         }
         counter.increment()
         timer.recordNanoseconds(nanoseconds)
+        if code != "OK" { refusals?.record(code) }
     }
 
     /// What an answer says about money and cards: a card locked by this wrong PIN, a settlement

@@ -54,7 +54,12 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         let clean: Bool
         do {
             try DatabaseSetup.prepare(conninfo: conninfo, secrets: secrets, loadReferenceData: true, demoPeople: true)
-            clean = try await runEngine(config, conninfo: conninfo, secrets: secrets, log: log, logger: logger) { port in
+            clean = try await runEngine(config, conninfo: conninfo, secrets: secrets, log: log, logger: logger,
+                                        onAdminListening: { listener, port in
+                guard listener.routes == .all else { return }
+                print(Self.adminBanner(host: listener.host, port: port))
+                fflush(nil)
+            }) { port in
                 print(Self.banner(port: port, conninfo: conninfo, secretFile: secretFile))
                 fflush(nil)
             }
@@ -68,6 +73,18 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         }
         if !clean { throw ExitCode(1) }
     }
+    /// The operators' HTTP side, printed when it listens (it may start before or after MSLP).
+    static func adminBanner(host: String, port: Int) -> String {
+        let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        return """
+            medsettle demo: operators' HTTP side on \(base) (off: --admin-listen off)
+              console    \(base)/console/   (sign in with a token from `medsettle operator add NAME`, with the exports below)
+              health     \(base)/healthz  \(base)/readyz
+              metrics    \(base)/metrics
+              admin API  \(base)/api/v1/   (docs/admin-api.yaml)
+            """
+    }
+
     static func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
@@ -95,6 +112,7 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
               \(secretFile.map { "export MEDSETTLE_SECRET_FILE='\($0)'" } ?? "(and the server secret you gave in MEDSETTLE_SECRET)")
               medsettle terminal list
               medsettle card history H00000017
+              medsettle operator add alice     # a token for the console
 
             Stop with Ctrl-C.
             """
