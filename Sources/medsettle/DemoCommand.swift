@@ -13,7 +13,8 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         discussion: discussion("""
             Without DATABASE_URL (or --database-url) it creates, or reuses, a PostgreSQL cluster under the \
             data directory (initdb and pg_ctl; as the 'postgres' user when run as root), migrates it, loads \
-            the demo data set, serves MSLP (127.0.0.1:7411 unless --listen) until SIGINT or SIGTERM, and then \
+            the demo data set, serves MSLP (127.0.0.1:7411 unless --listen) and the operators' HTTP side \
+            (127.0.0.1:7412 unless --admin-listen; off: --admin-listen off) until SIGINT or SIGTERM, and then \
             stops that PostgreSQL. It takes every setting `serve` takes. The server secret is kept in \
             DIR/secret.hex unless one is set (--secret-file, MEDSETTLE_SECRET_FILE, MEDSETTLE_SECRET).
             """, settings: settingScope)
@@ -78,7 +79,7 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         return """
             medsettle demo: operators' HTTP side on \(base) (off: --admin-listen off)
-              console    \(base)/console/   (sign in with a token from `medsettle operator add NAME`, with the exports below)
+              console    \(base)/console/   (sign in with a token from `medsettle operator add NAME`, with the demo's exports)
               health     \(base)/healthz  \(base)/readyz
               metrics    \(base)/metrics
               admin API  \(base)/api/v1/   (docs/admin-api.yaml)
