@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         // RFC 4180 CSV (quoted fields, doubled quotes, line breaks inside quotes) for the reference files.
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
+        // The operators' HTTP side (health, readiness, metrics, admin API, console). Without its
+        // default traits: they bring swift-configuration, which the engine does not use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
     ],
     targets: [
         // libpq, the PostgreSQL C client library (apt: libpq-dev).
@@ -95,10 +98,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The operators' HTTP side on its own address: /healthz, /readyz, /metrics, the admin API
+        // (bearer tokens, an audit row per action) and the staff console (plain HTML, CSS, JS).
+        .target(
+            name: "MedsettleAdmin",
+            dependencies: [
+                "MedsettleStore", "MedsettleCore", "PGClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            resources: [.copy("Console")]
+        ),
         .executableTarget(
             name: "medsettle",
             dependencies: [
-                "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
+                "MedsettleServer", "MedsettleAdmin", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
                 "MedsettleConfig", "LoadData", "ReferenceFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -158,7 +177,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "MedsettleServer", "MedsettleStore", "LocalPostgres", "MSLP", "MSLPChannel", "MedsettleCore", "PGClient",
-                "LoadHarness", "LoadData", "MedsettleSQL",
+                "LoadHarness", "LoadData", "MedsettleSQL", "MedsettleAdmin", "CSpawn",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

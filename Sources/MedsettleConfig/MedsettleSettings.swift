@@ -82,6 +82,18 @@ public enum MedsettleSettings {
               help: "seconds to finish requests after SIGTERM"),
         .init("metrics", environment: "MEDSETTLE_METRICS", flag: .value(name: "host:port"),
               help: "Prometheus endpoint, HOST:PORT (GET /metrics)"),
+        // The operators' HTTP side (docs/OPERATIONS.md "The admin side"): off unless set; the
+        // demo's is on at 127.0.0.1:7412.
+        .init("admin-listen", environment: "MEDSETTLE_ADMIN_LISTEN", flag: .value(name: "host:port"),
+              help: "operators' HTTP side, HOST:PORT: /healthz, /readyz, /metrics, the admin API and console (off unless set; demo: 127.0.0.1:7412; off: none)"),
+        .init("admin-database-url", environment: "MEDSETTLE_ADMIN_DATABASE_URL", secret: true, flag: .value(name: "url"),
+              help: "the admin API's database role, one that may disable terminals (default: database-url)"),
+        .init("admin-max-connections", environment: "MEDSETTLE_ADMIN_MAX_CONNECTIONS", default: "32", flag: .value(name: "n"),
+              help: "open connections to the admin side; more wait to be accepted"),
+        .init("admin-max-body", environment: "MEDSETTLE_ADMIN_MAX_BODY", default: "16384", flag: .value(name: "bytes"),
+              help: "largest request body the admin side takes (413 beyond)"),
+        .init("admin-page-rows", environment: "MEDSETTLE_ADMIN_PAGE_ROWS", default: "500", flag: .value(name: "n"),
+              help: "most rows in one page of an admin API list"),
         // Schema migrations (`medsettle migrate`).
         .init("migration-lock-timeout", environment: "MEDSETTLE_MIGRATION_LOCK_TIMEOUT", default: "3", scope: .migration,
               flag: .value(name: "seconds"),

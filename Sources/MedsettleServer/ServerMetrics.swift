@@ -36,9 +36,12 @@ public final class ServerMetrics: Sendable {
     private let aidFen: [TerminalKind: Counter]
     private let fundFen: [TerminalKind: Counter]
     let cardLocks: Counter
+    /// The day's refusals by code, for the console (nil: not kept).
+    private let refusals: RefusalTally?
 
-    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance, refusals: RefusalTally? = nil) {
         self.factory = factory
+        self.refusals = refusals
         connectionsOpen = Meter(label: "mslp_connections_open", factory: factory)
         connectionsRefused = Counter(label: "mslp_connections_refused_total", factory: factory)
         connectionsRefusedPerAddress = Counter(label: "mslp_connections_refused_per_address_total", factory: factory)
@@ -78,6 +81,7 @@ public final class ServerMetrics: Sendable {
         }
         counter.increment()
         timer.recordNanoseconds(nanoseconds)
+        if code != "OK" { refusals?.record(code) }
     }
 
     /// What an answer says about money and cards: a card locked by this wrong PIN, a settlement

@@ -13,7 +13,8 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         discussion: discussion("""
             Without DATABASE_URL (or --database-url) it creates, or reuses, a PostgreSQL cluster under the \
             data directory (initdb and pg_ctl; as the 'postgres' user when run as root), migrates it, loads \
-            the demo data set, serves MSLP (127.0.0.1:7411 unless --listen) until SIGINT or SIGTERM, and then \
+            the demo data set, serves MSLP (127.0.0.1:7411 unless --listen) and the operators' HTTP side \
+            (127.0.0.1:7412 unless --admin-listen; off: --admin-listen off) until SIGINT or SIGTERM, and then \
             stops that PostgreSQL. It takes every setting `serve` takes. The server secret is kept in \
             DIR/secret.hex unless one is set (--secret-file, MEDSETTLE_SECRET_FILE, MEDSETTLE_SECRET).
             """, settings: settingScope)
@@ -54,7 +55,12 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         let clean: Bool
         do {
             try DatabaseSetup.prepare(conninfo: conninfo, secrets: secrets, loadReferenceData: true, demoPeople: true)
-            clean = try await runEngine(config, conninfo: conninfo, secrets: secrets, log: log, logger: logger) { port in
+            clean = try await runEngine(config, conninfo: conninfo, secrets: secrets, log: log, logger: logger,
+                                        onAdminListening: { listener, port in
+                guard listener.routes == .all else { return }
+                print(Self.adminBanner(host: listener.host, port: port))
+                fflush(nil)
+            }) { port in
                 print(Self.banner(port: port, conninfo: conninfo, secretFile: secretFile))
                 fflush(nil)
             }
@@ -68,6 +74,18 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
         }
         if !clean { throw ExitCode(1) }
     }
+    /// The operators' HTTP side, printed when it listens (it may start before or after MSLP).
+    static func adminBanner(host: String, port: Int) -> String {
+        let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        return """
+            medsettle demo: operators' HTTP side on \(base) (off: --admin-listen off)
+              console    \(base)/console/   (sign in with a token from `medsettle operator add NAME`, with the demo's exports)
+              health     \(base)/healthz  \(base)/readyz
+              metrics    \(base)/metrics
+              admin API  \(base)/api/v1/   (docs/admin-api.yaml)
+            """
+    }
+
     static func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
@@ -95,6 +113,7 @@ struct DemoCommand: AsyncParsableCommand, SettingsCommand {
               \(secretFile.map { "export MEDSETTLE_SECRET_FILE='\($0)'" } ?? "(and the server secret you gave in MEDSETTLE_SECRET)")
               medsettle terminal list
               medsettle card history H00000017
+              medsettle operator add alice     # a token for the console
 
             Stop with Ctrl-C.
             """

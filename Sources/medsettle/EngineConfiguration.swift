@@ -42,6 +42,8 @@ struct EngineConfiguration {
     let signInCooldown: Int
     let shutdownGrace: Int
     let metrics: (host: String, port: Int)?
+    /// The operators' HTTP side; nil when off.
+    let admin: AdminListenerSettings?
     let logLevel: Logger.Level
     /// Nil: standard error.
     let logFile: String?
@@ -87,6 +89,7 @@ struct EngineConfiguration {
         signInCooldown = try settings.integer("signin-cooldown", in: 1...86_400)
         shutdownGrace = try settings.integer("shutdown-grace", in: 0...3_600)
         metrics = try settings.string("metrics").map { try parseHostPort($0) }
+        admin = try AdminListenerSettings(settings, demo: demo)
         logLevel = try LogSetting.level(settings)
         logFile = settings.string("log-file")
         logBuffer = try settings.integer("log-buffer", in: 65_536...1_073_741_824)

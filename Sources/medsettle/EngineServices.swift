@@ -2,6 +2,7 @@ import CoreMetrics
 import Dispatch
 import Foundation
 import Logging
+import MedsettleAdmin
 import MedsettleServer
 import MedsettleStore
 import NIOCore
@@ -11,12 +12,13 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 
-/// How `serve` and `demo` run: the settlement workers, the metrics endpoint (when configured) and
+/// How `serve` and `demo` run: the settlement workers, the HTTP side (when configured) and
 /// the engine's front are services of one `ServiceGroup`. SIGTERM or SIGINT shuts the group down
 /// gracefully, in reverse order: the front drains first (its SETTLEs still need the workers), then
-/// the metrics endpoint closes, then the settlement workers answer their queue and the pool closes.
+/// the HTTP side closes, then the settlement workers answer their queue and the pool closes.
 /// Returns false when the drain did not finish cleanly (the grace ran out), for exit 1.
 func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerSecrets, log: EngineLog, logger: Logger,
+               onAdminListening: @escaping @Sendable (AdminHTTPConfiguration, Int) -> Void = { _, _ in },
                onListening: @escaping @Sendable (Int) -> Void) async throws -> Bool {
     let (registry, factory) = prometheusMetrics()
     log.countDrops(in: factory)
@@ -30,11 +32,22 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
         pool.close()
         throw error
     }
+    let refusals = RefusalTally(today: { [store] in store.businessDate() })
     let engine = EngineService(server: try config.server, store: store, grace: .seconds(Int64(config.shutdownGrace)),
-                               metricsFactory: factory, log: log, logger: logger, onListening: onListening)
+                               metricsFactory: factory, refusals: refusals, log: log, logger: logger, onListening: onListening)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: SettlementService(store: store, pool: pool))]
-    if let metrics = config.metrics {
-        services.append(.init(service: MetricsService(host: metrics.host, port: metrics.port, registry: registry)))
+    // The HTTP side: `--metrics` alone (health, readiness, metrics) and `--admin-listen` (those,
+    // the admin API and the console), each on its own address; one listener when they are the same.
+    var listeners: [AdminHTTPConfiguration] = []
+    if let metrics = config.metrics { listeners.append(AdminListenerSettings.metricsOnly(host: metrics.host, port: metrics.port)) }
+    if let admin = config.admin {
+        listeners.removeAll { $0.host == admin.http.host && $0.port == admin.http.port }
+        listeners.append(admin.http)
+    }
+    if !listeners.isEmpty {
+        services.append(.init(service: try AdminHTTPService(
+            listeners: listeners, conninfo: config.admin?.databaseURL ?? conninfo, engineConninfo: conninfo, secrets: secrets,
+            registry: registry, store: store, refusals: refusals, logger: logger, onListening: onAdminListening)))
     }
     services.append(.init(service: engine, successTerminationBehavior: .gracefullyShutdownGroup))
     var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -65,14 +78,16 @@ final class EngineService: Service {
     private let store: Store
     private let grace: TimeAmount
     private let metricsFactory: any MetricsFactory
+    private let refusals: RefusalTally
     private let log: EngineLog
     private let logger: Logger
     private let onListening: @Sendable (Int) -> Void
     private let drained = Mutex(false)
 
-    init(server: ServerConfiguration, store: Store, grace: TimeAmount, metricsFactory: any MetricsFactory, log: EngineLog,
-         logger: Logger, onListening: @escaping @Sendable (Int) -> Void) {
+    init(server: ServerConfiguration, store: Store, grace: TimeAmount, metricsFactory: any MetricsFactory, refusals: RefusalTally,
+         log: EngineLog, logger: Logger, onListening: @escaping @Sendable (Int) -> Void) {
         self.server = server
+        self.refusals = refusals
         self.store = store
         self.log = log
         self.grace = grace
@@ -85,7 +100,7 @@ final class EngineService: Service {
     var drainedCleanly: Bool { drained.withLock { $0 } }
 
     func run() async throws {
-        let front = try await MedsettleServer.start(configuration: server, store: store, metrics: ServerMetrics(factory: metricsFactory),
+        let front = try await MedsettleServer.start(configuration: server, store: store, metrics: ServerMetrics(factory: metricsFactory, refusals: refusals),
                                                     logger: Logger(label: "medsettle.server"))
         onListening(front.localPort)
 
@@ -116,18 +131,6 @@ struct SettlementService: Service {
     }
 }
 
-/// The Prometheus endpoint as a service: listens until the group shuts down.
-struct MetricsService: Service {
-    let host: String
-    let port: Int
-    let registry: PrometheusCollectorRegistry
-
-    func run() async throws {
-        let endpoint = try await MetricsEndpoint.start(host: host, port: port, registry: registry)
-        try? await gracefulShutdown()
-        await endpoint.shutdown()
-    }
-}
 
 /// While draining, another SIGTERM or SIGINT ends the process at once (exit 1), after writing
 /// the log lines waiting (for at most 2 s, should the log's destination be stalled).

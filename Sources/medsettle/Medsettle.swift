@@ -11,7 +11,7 @@ struct Medsettle: AsyncParsableCommand {
             private PostgreSQL it starts itself (or on DATABASE_URL when set). Then try a settlement with \
             `medsettle client`.
             """,
-        subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, InstitutionCommand.self, CatalogCommand.self, PolicyCommand.self, TerminalCommand.self, ClientCommand.self, CardCommand.self, ReconCommand.self, ReportCommand.self, SeedCommand.self, ConfigCommand.self]
+        subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, InstitutionCommand.self, CatalogCommand.self, PolicyCommand.self, TerminalCommand.self, OperatorCommand.self, ClientCommand.self, CardCommand.self, ReconCommand.self, ReportCommand.self, SeedCommand.self, ConfigCommand.self]
     )
 
     /// The settings' flags are taken out of the command line first (one declaration for every

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MedsettleAdmin
 import MedsettleCore
 import MedsettleConfig
 import MedsettleStore
@@ -34,8 +35,7 @@ struct ReconCommand: ParsableCommand {
             guard let day = BusinessDate(yyyymmdd: date) else { throw ValidationError("--date must be YYYYMMDD") }
             let connection = try PGConnection(conninfo: try usable { try requiredDatabaseURL(try resolvedSettings()) })
             let rows = try SettlementReports.detail(connection, institution: institution, date: day)
-            let csv = ([SettlementReports.exportHeader] + rows).map { $0.map(CSV.field).joined(separator: ",") }
-                .joined(separator: "\n") + "\n"
+            let csv = SettlementReports.csv(header: SettlementReports.exportHeader, rows: rows)
             if let out {
                 try Data(csv.utf8).write(to: URL(fileURLWithPath: out))
                 print("wrote \(rows.count) settlements to \(out)")
@@ -61,22 +61,36 @@ struct ReportCommand: ParsableCommand {
             discussion: discussion("", settings: settingScope)
         )
 
+        /// How the report is printed.
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            /// A table for people.
+            case text
+            /// RFC 4180 with a header row, for spreadsheets.
+            case csv
+            /// `{"date": …, "institutions": [{…}]}`, amounts as integers of fen: the admin API's shape.
+            case json
+        }
+
         @Option(help: "Business date YYYYMMDD (Asia/Shanghai).")
         var date: String
+
+        @Option(help: "text (a table), csv or json (the admin API's GET /api/v1/reports/daily).")
+        var format: Format = .text
 
         func run() throws {
             guard let day = BusinessDate(yyyymmdd: date) else { throw ValidationError("--date must be YYYYMMDD") }
             let connection = try PGConnection(conninfo: try usable { try requiredDatabaseURL(try resolvedSettings()) })
             let rows = try SettlementReports.daily(connection, date: day)
-            print(Table.render(header: SettlementReports.dailyHeader, rows: rows))
+            switch format {
+            case .text:
+                print(Table.render(header: SettlementReports.dailyHeader, rows: rows))
+            case .csv:
+                print(SettlementReports.csv(header: SettlementReports.dailyHeader, rows: rows), terminator: "")
+            case .json:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(AdminDocuments.DailyReport(date: day, rows: rows)), as: UTF8.self))
+            }
         }
-    }
-}
-
-enum CSV {
-    /// RFC 4180 quoting: a field with a comma, quote or line break is quoted, quotes doubled.
-    static func field(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

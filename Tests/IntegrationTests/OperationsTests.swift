@@ -66,7 +66,7 @@ import Testing
         let registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)
         let engine = try await TestEngine.start(metrics: ServerMetrics(factory: factory))
-        let endpoint = try await MetricsEndpoint.start(host: "127.0.0.1", port: 0, registry: registry)
+        let endpoint = try await TestAdmin.start(engine: engine, routes: .monitoring, registry: registry)
         let (_, card) = try await engine.newCardholder(credit: 10_000)
         let settled = try await engine.withTerminal("P001-01") { connection in
             let reply = try await connection.request("SETTLE s1 trace=M-1 card=\(card) pin=470291 items=A002*2@1200")
@@ -76,8 +76,9 @@ import Testing
             return reply.ok
         }
         #expect(settled)
-        let text = try await Self.httpGet(port: endpoint.localPort, path: "/metrics")
-        #expect(text.hasPrefix("HTTP/1.0 200"))
+        let answer = try await endpoint.request("/metrics")
+        #expect(answer.status == 200 && answer.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+        let text = answer.text
         #expect(text.contains(#"mslp_requests_total{verb="SETTLE",code="OK"} 1"#))
         #expect(text.contains(#"mslp_requests_total{verb="CARDINFO",code="PIN_WRONG"} 5"#))
         #expect(text.contains(#"mslp_requests_total{verb="CARDINFO",code="CARD_LOCKED"} 1"#))
@@ -86,26 +87,9 @@ import Testing
         #expect(text.contains(#"medsettle_settled_fen_total{kind="pharmacy"} 2400"#))
         #expect(text.contains("medsettle_card_locks_total 1"))
         #expect(text.contains("mslp_connections_open "))
-        let missing = try await Self.httpGet(port: endpoint.localPort, path: "/other")
-        #expect(missing.hasPrefix("HTTP/1.0 404"))
-        await endpoint.shutdown()
+        #expect(try await endpoint.request("/other").status == 404)
+        await endpoint.stop()
         await engine.stop()
-    }
-
-    /// GET over a plain socket, whole response as text (HTTP/1.0: the server closes after it).
-    static func httpGet(port: Int, path: String) async throws -> String {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n"))
-            var text = ""
-            for try await chunk in inbound { text += String(buffer: chunk) }
-            return text
-        }
     }
 
     @Test func connectionsPastTheLimitAreRefusedWhileOthersSettle() async throws {

@@ -24,3 +24,14 @@ BEGIN
         REVOKE ALL ON TABLE public.schema_migrations FROM medsettle_app;
     END IF;
 END $$;
+-- the admin side (0011): operators are made and revoked with the CLI as the owner; the audit log
+-- takes rows and never gives them up (its triggers refuse UPDATE and DELETE for every role too)
+DO $$
+BEGIN
+    IF to_regclass('public.operator') IS NOT NULL THEN
+        REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.operator FROM medsettle_app;
+    END IF;
+    IF to_regclass('public.admin_audit') IS NOT NULL THEN
+        REVOKE UPDATE, DELETE, TRUNCATE ON public.admin_audit FROM medsettle_app;
+    END IF;
+END $$;

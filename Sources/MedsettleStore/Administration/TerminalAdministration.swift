@@ -113,12 +113,14 @@ public struct TerminalAdministration: Sendable {
         }
     }
 
-    /// Enables or disables a terminal (doing it twice is no error).
-    public func setEnabled(_ terminal: String, _ enabled: Bool) throws {
+    /// Enables or disables a terminal (doing it twice is no error). `audit`, when given, is
+    /// written in the same transaction: the change and its record are committed together.
+    public func setEnabled(_ terminal: String, _ enabled: Bool, audit: AuditEntry? = nil) throws {
         try connection.withTransaction { transaction in
             guard try transaction.query(TerminalAdministrationSQL.setEnabled(terminal, enabled)).first != nil else {
                 throw TerminalAdministrationError.unknownTerminal(terminal)
             }
+            if let audit { _ = try transaction.query(AuditLog.insert(audit)) }
             try transaction.commit()
         }
     }

@@ -33,16 +33,17 @@ struct CardHolderID: PGRowDecodable {
 
 public enum CardHistory {
     static let holder = PGStatement<CardHolderID, String>("history_holder_of_card", "SELECT person_id FROM card WHERE card_no = $1")
-    static let events = PGStatement<CardEvent, Int64>("history_events_of_person", """
+    static let events = PGStatement<CardEvent, Int64, Int64, Int64>("history_events_of_person", """
         SELECT id, to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') AS time, card_no, event,
                channel, terminal, institution, agent_id, detail
-        FROM card_event WHERE person_id = $1 ORDER BY id
+        FROM card_event WHERE person_id = $1 AND id > $2 ORDER BY id LIMIT $3
         """)
 
     /// Every event of every card of the holder of `cardNo` (so a replacement's story stays whole),
-    /// oldest first; nil when there is no such card.
-    public static func load(_ connection: PGConnection, cardNo: String) throws -> [CardEvent]? {
+    /// oldest first; nil when there is no such card. A page of them: those after the event `after`
+    /// (an event id), at most `limit`.
+    public static func load(_ connection: PGConnection, cardNo: String, after: Int64 = 0, limit: Int = .max) throws -> [CardEvent]? {
         guard let holder = try connection.query(holder(cardNo)).first else { return nil }
-        return try connection.query(events(holder.personID))
+        return try connection.query(events(holder.personID, after, Int64(limit)))
     }
 }

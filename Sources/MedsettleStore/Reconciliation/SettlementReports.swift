@@ -34,14 +34,20 @@ public enum SettlementReports {
                                       "account", "cash", "state", "settled_at", "undone_at", "catalog_version", "policy_version",
                                       "pool", "illness", "assist", "aid"]
 
-    static let detailSQL = PGStatement<SettlementExportRow, String, String>("report_settlements_of_day", """
+    /// The columns of an export row, read by `SettlementExportRow` (the day's file and one settlement alike).
+    private static let exportColumns = """
         SELECT id, to_char(business_date, 'YYYYMMDD') AS business_date, institution, terminal, trace, card_no, visit,
                total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, state,
                to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS') AS settled_at,
                coalesce(to_char(undone_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS'), '') AS undone_at,
                catalog_version, policy_version, fund - illness - assist AS pool, illness, assist, aid
-        FROM settlement WHERE institution = $1 AND business_date = $2::date ORDER BY id
-        """)
+        FROM settlement
+        """
+
+    static let detailSQL = PGStatement<SettlementExportRow, String, String>("report_settlements_of_day",
+        exportColumns + " WHERE institution = $1 AND business_date = $2::date ORDER BY id")
+
+    static let byIDSQL = PGStatement<SettlementExportRow, Int64>("report_settlement_by_id", exportColumns + " WHERE id = $1")
 
     static let dailySQL = PGStatement<InstitutionDayRow, String>("report_institution_days", """
         SELECT i.code, i.name, count(s.id) AS count, coalesce(sum(s.total), 0)::bigint AS total, coalesce(sum(s.fund), 0)::bigint AS fund,
@@ -58,11 +64,28 @@ public enum SettlementReports {
         try connection.query(detailSQL(institution, date.yyyymmdd)).map(\.cells)
     }
 
+    /// One settlement (any state) by its wire id (`S…`), in the export's columns; nil when there is none.
+    public static func settlement(_ connection: PGConnection, id: String) throws -> [String]? {
+        guard let row = WireID.settlement.decode(id) else { return nil }
+        return try connection.query(byIDSQL(row)).first?.cells
+    }
+
     /// The columns of `daily`'s rows.
     public static let dailyHeader = ["institution", "name", "count", "total", "fund", "account", "cash", "pool", "illness", "assist", "aid"]
 
     /// Per-institution totals of `date`, net of cancels and reversals: code, name, count, sums.
     public static func daily(_ connection: PGConnection, date: BusinessDate) throws -> [[String]] {
         try connection.query(dailySQL(date.yyyymmdd)).map(\.cells)
+    }
+
+    /// A report as an RFC 4180 file: the header, then the rows, each line ending in LF.
+    public static func csv(header: [String], rows: [[String]]) -> String {
+        ([header] + rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+
+    /// RFC 4180 quoting: a field with a comma, quote or line break is quoted, quotes doubled.
+    static func csvField(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
     }
 }
