@@ -61,7 +61,7 @@ import Testing
         #expect(try engine.scalar("SELECT wrong_count FROM card WHERE card_no = $1", [holders[1].1]) == 1)
         #expect(try engine.scalar("SELECT count(*) FROM card_event WHERE card_no = $1 AND event = 'pin_failed'", [holders[1].1]) == 1)
         #expect(try engine.scalar("SELECT count(*) FROM settlement") == 3)
-        #expect(try engine.scalar("SELECT count(*) FROM settlement_line") == 3)
+        #expect(try engine.scalar("SELECT count(*) FROM settlement_lines") == 3)
         #expect(try engine.scalar("SELECT count(*) FROM trace WHERE trace LIKE 'GC-%'") == 3)
         #expect(try engine.scalar("SELECT count(*) FROM accumulator") == 0) // pharmacy A items: account only
         // Settlement ids in replies name the rows written.

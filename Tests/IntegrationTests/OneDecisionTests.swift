@@ -98,7 +98,7 @@ struct OneDecisionTests {
                 """, [idNo]),
             try engine.scalar("SELECT count(*) FROM settlement WHERE card_no = $1", [card]),
             try engine.scalar("SELECT coalesce(sum(total + account * 3 + cash * 5), 0) FROM settlement WHERE card_no = $1", [card]),
-            try engine.scalar("SELECT count(*) FROM settlement_line l JOIN settlement s ON s.id = l.settlement_id WHERE s.card_no = $1", [card]),
+            try engine.scalar("SELECT count(*) FROM settlement_lines l JOIN settlement s ON s.id = l.settlement_id WHERE s.card_no = $1", [card]),
             try engine.scalar("SELECT count(*) FROM qr_use WHERE card_no = $1", [card]),
             try engine.scalar("SELECT count(*) FROM card_event WHERE card_no = $1 AND event = 'pin_failed'", [card]),
             try engine.scalar("SELECT count(*) FROM card_event WHERE card_no = $1 AND event = 'locked'", [card]),

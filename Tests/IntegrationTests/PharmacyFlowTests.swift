@@ -41,7 +41,7 @@ struct PharmacyFlowTests {
             #expect(queried.value("state") == "settled" && queried.value("settlement") == settled.value("settlement"))
         }
         #expect(try engine.scalar("SELECT balance FROM person WHERE id_no = $1", [idNo]) == 27_500)
-        #expect(try engine.scalar("SELECT count(*) FROM settlement_line") == 2)
+        #expect(try engine.scalar("SELECT count(*) FROM settlement_lines") == 2)
         await engine.stop()
     }
 

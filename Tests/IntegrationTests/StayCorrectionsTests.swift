@@ -43,7 +43,7 @@ struct StayCorrectionsTests {
             let discharged = try await c.request("DISCHARGE t trace=D1 admission=\(admission) card=\(card) pin=470291")
             #expect(discharged.splitText == expected && discharged.value("balance") == "0", "\(discharged)")
             let settlement = try #require(discharged.value("settlement"))
-            #expect(try engine.scalar("SELECT count(*) FROM settlement_line WHERE settlement_id = $1",
+            #expect(try engine.scalar("SELECT count(*) FROM settlement_lines WHERE settlement_id = $1",
                                       [Int64(settlement.dropFirst())!]) == 3)
             #expect(try engine.scalar("SELECT fund_paid FROM accumulator a JOIN card c ON c.person_id = a.person_id WHERE c.card_no = $1 AND visit = 'inpatient'", [card]) == 321_680)
 

@@ -52,6 +52,8 @@ public enum ReconScope: String, Sendable, CaseIterable {
 }
 
 enum ReconciliationSQL {
+    /// A terminal's day is read within its institution's (index `settlement_institution_date`):
+    /// a terminal always belongs to the institution of its session.
     static let totals = PGStatement<ReconRow, String, String, String, String>("recon_totals", """
         SELECT count(*) AS count, coalesce(sum(total), 0)::bigint AS total, coalesce(sum(fund), 0)::bigint AS fund,
                coalesce(sum(account + aid), 0)::bigint AS account, coalesce(sum(cash), 0)::bigint AS cash,
@@ -59,7 +61,7 @@ enum ReconciliationSQL {
                coalesce(sum(assist), 0)::bigint AS assist, coalesce(sum(aid), 0)::bigint AS aid
         FROM settlement
         WHERE business_date = $1::date AND state = 'settled'
-          AND CASE WHEN $2 = 'terminal' THEN terminal = $3 ELSE institution = $4 END
+          AND institution = $4 AND ($2 <> 'terminal' OR terminal = $3)
         """)
 }
 

@@ -190,23 +190,29 @@ enum WriteSetSQL {
                 .int32("catalog_version", { Int64($0.versions.catalog) }), .int32("policy_version", { Int64($0.versions.policy) }),
                 .optionalInt64("aid_payer", { $0.aidPayer }),
             ], as: "u"))
-        ), s AS (
-            INSERT INTO settlement (id, terminal, institution, trace, person_id, card_no, visit, business_date,
-                                    total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
-                                    balance_after, admission_id, catalog_version, policy_version, aid_payer)
-            OVERRIDING SYSTEM VALUE
-            SELECT id, terminal, institution, trace, person_id, card_no, visit, \(sql.value { $0.date.yyyymmdd })::date,
-                   total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
-                   balance_after, admission_id, catalog_version, policy_version, aid_payer
-            FROM sx
-        ), lines AS (
-            INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
-            SELECT settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first
+        ), lx AS (
+            -- A settlement's lines as its row's arrays (migration 0013), in line order.
+            SELECT settlement_id, array_agg(code ORDER BY line_no) AS codes, array_agg(qty_milli ORDER BY line_no) AS qty_milli,
+                   array_agg(price ORDER BY line_no) AS prices, array_agg(amount ORDER BY line_no) AS amounts,
+                   array_agg(selfpay_full ORDER BY line_no) AS selfpay_full, array_agg(selfpay_first ORDER BY line_no) AS selfpay_first
             FROM \(sql.unnest({ $0.lines }, [
                 .int64("settlement_id", { $0.settlement }), .int32("line_no", { Int64($0.number) }), .text("code", { $0.line.line.code }),
                 .int64("qty_milli", { $0.line.line.quantity.milli }), .int64("price", { $0.line.line.price }), .int64("amount", { $0.line.amount }),
                 .int64("selfpay_full", { $0.line.selfpayFull }), .int64("selfpay_first", { $0.line.selfpayFirst }),
             ], as: "x"))
+            GROUP BY settlement_id
+        ), s AS (
+            INSERT INTO settlement (id, terminal, institution, trace, person_id, card_no, visit, business_date,
+                                    total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
+                                    balance_after, admission_id, catalog_version, policy_version, aid_payer,
+                                    line_codes, line_qty_milli, line_prices, line_amounts, line_selfpay_full, line_selfpay_first)
+            OVERRIDING SYSTEM VALUE
+            SELECT sx.id, terminal, institution, trace, person_id, card_no, visit, \(sql.value { $0.date.yyyymmdd })::date,
+                   total, sx.selfpay_full, sx.selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
+                   balance_after, admission_id, catalog_version, policy_version, aid_payer,
+                   coalesce(lx.codes, '{}'), coalesce(lx.qty_milli, '{}'), coalesce(lx.prices, '{}'), coalesce(lx.amounts, '{}'),
+                   coalesce(lx.selfpay_full, '{}'), coalesce(lx.selfpay_first, '{}')
+            FROM sx LEFT JOIN lx ON lx.settlement_id = sx.id
         ), codes AS (
             -- In code order, so that two transactions selling common codes wait for each other
             -- at the first of them and never deadlock.

@@ -25,16 +25,15 @@ extension LoadSeeder {
                 WITH s AS (
                     INSERT INTO settlement (terminal, institution, trace, person_id, card_no, visit, business_date,
                                             total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash,
-                                            balance_after)
+                                            balance_after, line_codes, line_qty_milli, line_prices, line_amounts,
+                                            line_selfpay_full, line_selfpay_first)
                     SELECT t.id, t.institution, 'HIST-' || g, c.person_id, c.card_no, 'pharmacy',
-                           date '2026-01-01' + (g % 330)::integer, 1200, 0, 0, 1200, 0, 0, 0, 1200, 0
+                           date '2026-01-01' + (g % 330)::integer, 1200, 0, 0, 1200, 0, 0, 0, 1200, 0,
+                           '{A002}', '{1000}', '{1200}', '{1200}', '{0}', '{0}'
                     FROM generate_series($1::bigint, $2::bigint) g
                     JOIN card c ON c.card_no = 'L' || lpad(((g % $3) + 1)::text, 8, '0')
                     JOIN terminal t ON t.id = 'LOAD-P' || lpad(((g % $4) + 1)::text, 4, '0')
                     RETURNING id, terminal, trace
-                ), lines AS (
-                    INSERT INTO settlement_line (settlement_id, line_no, code, qty_milli, price, amount, selfpay_full, selfpay_first)
-                    SELECT id, 1, 'A002', 1000, 1200, 1200, 0, 0 FROM s
                 )
                 INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
                 SELECT terminal, trace, 'SETTLE', sha256(convert_to(trace, 'UTF8')), id FROM s
@@ -44,7 +43,7 @@ extension LoadSeeder {
         }
         // As a database that grew over months would be: vacuumed (hint bits set, visibility map
         // built) and analyzed, rather than fresh from a bulk load that the first reads rewrite.
-        for table in ["settlement", "settlement_line", "trace"] { try connection.execute("VACUUM ANALYZE \(table)") }
+        for table in ["settlement", "trace"] { try connection.execute("VACUUM ANALYZE \(table)") }
         return max(0, count - existing)
     }
 }
