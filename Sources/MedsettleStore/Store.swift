@@ -43,6 +43,7 @@ public final class Store: Sendable {
                 metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) throws {
         var batching = batching
         batching.workers = max(1, min(batching.workers, pool.size / 2))
+        batching.lightLoadWorkers = max(batching.workers, min(batching.lightLoadWorkers, pool.size / 2))
         self.pool = pool
         self.clock = clock
         self.batching = batching

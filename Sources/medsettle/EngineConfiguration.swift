@@ -70,6 +70,7 @@ struct EngineConfiguration {
         }
         demoDatabase = try demo || settings.bool("demo-database")
         batching = SettleBatching(workers: try settings.integer("settle-workers", in: 1...64),
+                                  lightLoadWorkers: try settings.integer("settle-workers-light", in: 1...64),
                                   maxBatch: try settings.integer("settle-batch", in: 1...1000))
         secret = ServerSecretSetting(settings: settings)
         guard demo || secret.chosenKey != nil else {

@@ -75,7 +75,7 @@ public enum Operators {
             guard try transaction.query(OperatorSQL.insert(name, PGBytes(tokenHash(token)))).first != nil else {
                 throw OperatorError.nameTaken(name)
             }
-            try transaction.commit(with: AuditLog.insert(AuditEntry(actor: actor, action: "operator.add", target: name, outcome: .done)))
+            _ = try transaction.commit(with: AuditLog.insert(AuditEntry(actor: actor, action: "operator.add", target: name, outcome: .done)))
             return IssuedOperatorToken(name: name, token: token)
         }
     }
@@ -84,7 +84,7 @@ public enum Operators {
     public static func revoke(_ connection: PGConnection, name: String, by actor: AuditActor) throws {
         try connection.withTransaction { transaction in
             guard try transaction.query(OperatorSQL.revoke(name)).first != nil else { throw OperatorError.unknown(name) }
-            try transaction.commit(with: AuditLog.insert(AuditEntry(actor: actor, action: "operator.revoke", target: name, outcome: .done)))
+            _ = try transaction.commit(with: AuditLog.insert(AuditEntry(actor: actor, action: "operator.revoke", target: name, outcome: .done)))
         }
     }
 

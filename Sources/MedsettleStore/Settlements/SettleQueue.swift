@@ -39,23 +39,36 @@ extension [(SettleJob, Answer<Settled>)] {
 
 /// How SETTLE requests are grouped into shared transactions (group commit).
 public struct SettleBatching: Sendable {
-    /// Threads that each run one batch at a time on a pooled connection. Two let one batch's
-    /// reads and pricing overlap another's commit.
+    /// Threads that each run one batch at a time on a pooled connection, under load. Two let one
+    /// batch's reads and pricing overlap another's commit; more would split the waiting
+    /// settlements into smaller batches, and PostgreSQL's work per settlement grows.
     public var workers: Int
+    /// Threads while the load is light (at most `lightLoad` settlements queued or in a batch):
+    /// then batches are small anyway, and a few more commits in flight at once (which
+    /// PostgreSQL flushes together) shorten each settlement's wait instead.
+    public var lightLoadWorkers: Int
+    /// Settlements queued or being settled up to which the load counts as light.
+    public var lightLoad: Int
     /// The most settlements one transaction carries.
     public var maxBatch: Int
     /// Settlements waiting for a worker; past it a SETTLE answers BUSY at once.
     public var queueCapacity: Int
 
-    public init(workers: Int = 2, maxBatch: Int = 64, queueCapacity: Int = 8192) {
-        precondition(workers >= 1 && maxBatch >= 1 && queueCapacity >= 1, "batching limits are positive")
+    public init(workers: Int = 2, lightLoadWorkers: Int = 4, lightLoad: Int = 16, maxBatch: Int = 64, queueCapacity: Int = 8192) {
+        precondition(workers >= 1 && maxBatch >= 1 && queueCapacity >= 1 && lightLoad >= 0, "batching limits are positive")
         self.workers = workers
+        self.lightLoadWorkers = max(workers, lightLoadWorkers)
+        self.lightLoad = lightLoad
         self.maxBatch = maxBatch
         self.queueCapacity = queueCapacity
     }
+
+    /// The drains allowed with `inFlight` settlements queued or being settled.
+    func drains(inFlight: Int) -> Int { inFlight <= lightLoad ? lightLoadWorkers : workers }
 }
 
-/// A bounded queue of settlements, drained in batches by at most `workers` drains at a time on
+/// A bounded queue of settlements, drained in batches by at most `workers` drains at a time
+/// (`lightLoadWorkers` while the load is light) on
 /// a thread pool of its own (libpq blocks, so never on an event loop; and of its own, so that a
 /// flood of other requests cannot keep settlements waiting for a thread).
 ///
@@ -68,19 +81,25 @@ final class SettleQueue: Sendable {
         var pending: [SettleJob] = []
         var head = 0
         var running = 0
+        /// Settlements queued or in a batch being settled: the load, which sets how many drains run.
+        var inFlight = 0
         var closed = false
         /// `close()` callers waiting for the last drain to end.
         var closers: [CheckedContinuation<Void, Never>] = []
 
         var waiting: Int { pending.count - head }
 
-        /// The next batch, or nil (and one drain fewer) when there is none.
-        mutating func nextBatch(max: Int) -> [SettleJob]? {
-            guard waiting > 0 else {
+        /// The next batch after `finished` settlements were answered, or nil (and one drain
+        /// fewer) when there is none or the load has grown past what this many drains are for.
+        mutating func nextBatch(finished: Int, limits: SettleBatching) -> [SettleJob]? {
+            inFlight -= finished
+            assert(inFlight >= waiting, "every waiting settlement is in flight")
+            // A drain beyond the allowed number stops; `running - 1` others remain to go on.
+            guard waiting > 0, running <= limits.drains(inFlight: inFlight) else {
                 running -= 1
                 return nil
             }
-            let end = min(pending.count, head + max)
+            let end = min(pending.count, head + limits.maxBatch)
             let batch = Array(pending[head..<end])
             head = end
             if head == pending.count {
@@ -102,7 +121,7 @@ final class SettleQueue: Sendable {
     init(limits: SettleBatching, run: @escaping @Sendable ([SettleJob]) -> Void) {
         self.limits = limits
         self.run = run
-        threads = NIOThreadPool(numberOfThreads: limits.workers)
+        threads = NIOThreadPool(numberOfThreads: limits.lightLoadWorkers)
         threads.start()
     }
 
@@ -111,7 +130,8 @@ final class SettleQueue: Sendable {
         let startDrain = state.withLock { state -> Bool? in
             guard !state.closed, state.waiting < limits.queueCapacity else { return nil }
             state.pending.append(job)
-            guard state.running < limits.workers else { return false }
+            state.inFlight += 1
+            guard state.running < limits.drains(inFlight: state.inFlight) else { return false }
             state.running += 1
             return true
         }
@@ -135,8 +155,10 @@ final class SettleQueue: Sendable {
     }
 
     private func drain() {
-        while let batch = state.withLock({ $0.nextBatch(max: limits.maxBatch) }) {
+        var finished = 0
+        while let batch = state.withLock({ $0.nextBatch(finished: finished, limits: limits) }) {
             run(batch)
+            finished = batch.count
         }
         let closers = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard state.running == 0, state.closed else { return [] }
