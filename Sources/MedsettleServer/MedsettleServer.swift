@@ -211,7 +211,7 @@ func randomChallenge() -> [UInt8] {
 /// deadline.
 private func addTLS(_ sync: ChannelPipeline.SynchronousOperations, _ configuration: ServerConfiguration) throws {
     guard let tls = configuration.tls else { return }
-    try sync.addHandler(NIOSSLServerHandler(context: tls))
+    try sync.addHandler(NIOSSLServerHandler(context: tls.current))
     try sync.addHandler(HandshakeDeadlineHandler(deadline: configuration.lineTimeout))
 }
 
