@@ -29,7 +29,7 @@ SOURCES=${SOURCES:-8}
 SECONDS_EACH=${SECONDS_EACH:-60}
 PEOPLE=${PEOPLE:-10000}
 HOSTILE_DRAIN=${HOSTILE_DRAIN:-40}
-RSS_LIMIT_MB=${RSS_LIMIT_MB:-512}
+RSS_LIMIT_MB=${RSS_LIMIT_MB:-256}
 MAX_RATIO=${MAX_RATIO:-2}
 
 # The engine and the hostile harness each hold over a thousand sockets.
@@ -42,10 +42,11 @@ stop_helpers() {
     for pid in $hostile_pid $sampler_pid; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
     hostile_pid=""; sampler_pid=""
 }
-trap 'stop_helpers; ms_cleanup' EXIT
 
 ms_build
 ms_start_postgres
+trap 'stop_helpers; ms_cleanup' EXIT # after ms_start_postgres, which sets its own
+trap 'exit 1' INT TERM      # so that a signal runs the cleanup too
 ms_migrate_and_seed "$PEOPLE" "$CLIENTS"
 metrics_port=$(ms_free_port)
 # Production limits per client address (lib.sh turns the connection cap off for its other runs).

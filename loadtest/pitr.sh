@@ -33,12 +33,14 @@ PEOPLE=${PEOPLE:-10000}
 
 restored_port=""
 stop_restored() {
+    [ -n "${harness:-}" ] && kill "$harness" 2>/dev/null && wait "$harness" 2>/dev/null || true
     [ -n "$dir" ] && [ -d "$dir/restored" ] && as_pg "$PGBIN/pg_ctl" -D "$dir/restored" -m fast -w stop >/dev/null 2>&1 || true
 }
-trap 'stop_restored; ms_cleanup' EXIT
 
 ms_build
 ms_start_postgres
+trap 'stop_restored; ms_cleanup' EXIT # after ms_start_postgres, which sets its own
+trap 'exit 1' INT TERM      # so that a signal runs the cleanup too
 # Archiving and commit timestamps need a restart.
 as_pg mkdir "$dir/archive"
 cat >> "$dir/data/postgresql.conf" <<CONF

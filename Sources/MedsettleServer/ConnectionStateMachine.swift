@@ -88,13 +88,14 @@ struct ConnectionStateMachine {
     private var writable = true
     /// A socket read was swallowed and is owed once reading may go on.
     private(set) var readHeld = false
-    /// Lines dropped while finishing.
+    /// Bytes of lines dropped while finishing.
     private var droppedWhileFinishing = 0
 
-    /// Lines a finishing connection reads and drops before it closes at once: reading on lets a
-    /// client that stops sending take its last reply before the close, but a client that keeps
-    /// sending would have the engine read (and frame) its bytes at full speed for the whole 2 s.
-    static let maxDroppedWhileFinishing = 128
+    /// Bytes a finishing connection reads and drops before it closes at once: reading on lets a
+    /// client that stops sending take its last reply before the close (a terminal that pipelined
+    /// requests behind its SIGNOUT has sent far less), but a client that keeps sending would have
+    /// the engine read (and frame) its bytes at full speed for the whole 2 s.
+    static let maxDroppedWhileFinishing = 1 << 20
 
     init(maxInFlight: Int, idleTimeout: TimeAmount, signInTimeout: TimeAmount = .seconds(10), session: Session) {
         precondition(maxInFlight >= 1, "at least one request in flight")
@@ -122,7 +123,7 @@ struct ConnectionStateMachine {
         guard isAnswering else {
             // Finishing: input is dropped, up to a bound.
             guard state == .finishing else { return .none }
-            droppedWhileFinishing += 1
+            if case .line(let bytes) = line { droppedWhileFinishing += bytes.count + 1 }
             return droppedWhileFinishing > Self.maxDroppedWhileFinishing ? closeNow(flushing: false) : .none
         }
         queue.append(line)
@@ -254,8 +255,13 @@ struct ConnectionStateMachine {
                 if session.terminal == nil {
                     session.linesBeforeSignIn += 1
                     if session.linesBeforeSignIn > Session.maxLinesBeforeSignIn {
-                        return finish(with: .error(tag: "*", code: .notSignedIn,
-                                                   message: "more than \(Session.maxLinesBeforeSignIn) requests before signing in"))
+                        // No terminal does this: closed at once, not gently (a client that keeps
+                        // sending would be read until the gentle close's 2 s are up).
+                        Reply.error(tag: "*", code: .notSignedIn, message: "more than \(Session.maxLinesBeforeSignIn) requests before signing in")
+                            .encode(into: &unwritten.bytes)
+                        unwritten.replies += 1
+                        repliesUnsent += 1
+                        return closeNow(flushing: true)
                     }
                 }
                 routing = true
