@@ -54,7 +54,7 @@ compile() {
 }
 
 # A library module, instrumented, as a static library plus its .swiftmodule: NAME from
-# Sources/NAME, or from the directory given as SOURCES_DIR (the CSV package's checkout).
+# Sources/NAME, or from the directory after --from (the CSV package's checkout).
 build_module() {
     local name="$1"; shift
     local from="$root/Sources/$name"
