@@ -23,8 +23,8 @@ import Testing
         try Self.replace(certificate, with: directory + "/a.pem")
         try Self.replace(key, with: directory + "/a.key")
         let port = try ServeProcessTests().freePort()
-        let process = try await Self.startServe(port: port, conninfo: engine.conninfo, ["--tls-cert", certificate, "--tls-key", key],
-                                                tls: try MSLPClientTLS.context(caPath: directory + "/a.pem"))
+        let process = try await ServeProcessTests.startServe(port: port, conninfo: engine.conninfo,
+                                                            arguments: ["--tls-cert", certificate, "--tls-key", key])
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
         let trustA = try MSLPClientTLS.context(caPath: directory + "/a.pem")
         let trustB = try MSLPClientTLS.context(caPath: directory + "/b.pem")
@@ -65,8 +65,8 @@ import Testing
         try Self.replace(key, with: directory + "/a.key")
         let trustA = try MSLPClientTLS.context(caPath: directory + "/a.pem")
         let port = try ServeProcessTests().freePort()
-        let process = try await Self.startServe(port: port, conninfo: engine.conninfo, ["--tls-cert", certificate, "--tls-key", key],
-                                                tls: trustA)
+        let process = try await ServeProcessTests.startServe(port: port, conninfo: engine.conninfo,
+                                                            arguments: ["--tls-cert", certificate, "--tls-key", key])
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
         try "not a key\n".write(toFile: key, atomically: true, encoding: .utf8)
         kill(process.processIdentifier, SIGHUP)
@@ -115,8 +115,8 @@ import Testing
         try Self.insertUsedTokens(engine, card: card, count: 2, expires: realNow + 3_600, first: 100)
         let port = try ServeProcessTests().freePort()
         let metricsPort = try ServeProcessTests().freePort()
-        let process = try await Self.startServe(port: port, conninfo: engine.conninfo,
-                                                ["--metrics", "\(metricsPort)", "--qr-purge-interval", "1", "--qr-purge-batch", "2"])
+        let process = try await ServeProcessTests.startServe(port: port, conninfo: engine.conninfo,
+                                                             arguments: ["--metrics", "\(metricsPort)", "--qr-purge-interval", "1", "--qr-purge-batch", "2"])
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
         var purged = false
         for _ in 0..<200 where !purged {
@@ -137,25 +137,6 @@ import Testing
     }
 
     // MARK: - Helpers
-
-    /// `medsettle serve` on `port` with `arguments`, once a connection (over `tls`, if given) gets
-    /// the greeting.
-    static func startServe(port: Int, conninfo: String, _ arguments: [String], tls: NIOSSLContext? = nil) async throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServeProcessTests.binary)
-        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", conninfo, "--log-level", "critical",
-                             "--demo-database"] + ServeProcessTests.patientSignIn + arguments
-        process.environment = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<100 {
-            if (try? await MSLPClient.withConnection(host: "127.0.0.1", port: port, tls: tls) { _ in true }) == true { return process }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        process.terminate()
-        throw TestFailure("medsettle serve did not start listening")
-    }
 
     static func temporaryDirectory(_ purpose: String) throws -> String {
         let path = NSTemporaryDirectory() + "medsettle-\(purpose)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
