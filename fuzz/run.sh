@@ -3,7 +3,7 @@
 #
 #   fuzz/run.sh [TARGET] [SECONDS] [-- LIBFUZZER_FLAGS...]
 #
-# TARGET is request, items, reply, all (the default: each in turn) or build (build only).
+# TARGET is request, items, reply, csv, all (the default: each in turn) or build (build only).
 # SECONDS is the run time per target (default 60). Builds into fuzz/.build/, keeps the generated
 # corpus in fuzz/.work/<target>/ and crashes in fuzz/.work/artifacts/<target>/ (both git-ignored);
 # the committed seeds in fuzz/corpus/<target>/ are read, never written.
@@ -15,7 +15,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-targets_all=(request items reply)
+targets_all=(request items reply csv)
 
 target="${1:-all}"
 seconds="${2:-60}"
@@ -32,8 +32,8 @@ work="$here/.work"
 case "$target" in
     all) targets=("${targets_all[@]}") ;;
     build) targets=() ;;
-    request|items|reply) targets=("$target") ;;
-    *) echo "usage: fuzz/run.sh [request|items|reply|all|build] [seconds] [-- libFuzzer flags]" >&2; exit 2 ;;
+    request|items|reply|csv) targets=("$target") ;;
+    *) echo "usage: fuzz/run.sh [request|items|reply|csv|all|build] [seconds] [-- libFuzzer flags]" >&2; exit 2 ;;
 esac
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "seconds must be a number: $seconds" >&2; exit 2; }
 
@@ -53,10 +53,13 @@ compile() {
     "${nice_cmd[@]}" "$swiftc" "$@" 2> >(grep -v "Cannot export local symbol '__asan" >&2)
 }
 
-# The two library modules, instrumented, each as a static library plus its .swiftmodule.
+# A library module, instrumented, as a static library plus its .swiftmodule: NAME from
+# Sources/NAME, or from the directory after --from (the CSV package's checkout).
 build_module() {
     local name="$1"; shift
-    local sources=("$root/Sources/$name"/*.swift)
+    local from="$root/Sources/$name"
+    if [[ "${1:-}" == --from ]]; then from="$2"; shift 2; fi
+    local sources=("$from"/*.swift)
     if stale "$build/lib$name.a" "${sources[@]}" "$here/run.sh" "$@"; then
         echo "building $name ($opt)" >&2
         compile "${common[@]}" -module-name "$name" -I "$build" -enable-testing -wmo \
@@ -68,11 +71,24 @@ build_module() {
 build_target() {
     local t="$1"
     local sources=("$here/Targets/Support.swift" "$here/Targets/$t.swift")
-    if stale "$build/fuzz-$t" "${sources[@]}" "$build/libMedsettleCore.a" "$build/libMSLP.a"; then
+    local libraries=(-lMSLP -lMedsettleCore)
+    [[ "$t" == csv ]] && libraries=(-lReferenceFiles -lCSV "${libraries[@]}")
+    if stale "$build/fuzz-$t" "${sources[@]}" "$build"/lib*.a; then
         echo "building fuzz-$t" >&2
         compile "${common[@]}" -module-name "Fuzz_$t" -I "$build" \
-            -L "$build" -lMSLP -lMedsettleCore -o "$build/fuzz-$t" "${sources[@]}"
+            -L "$build" "${libraries[@]}" -o "$build/fuzz-$t" "${sources[@]}"
     fi
+}
+
+# The CSV parser the reference files use (yaslab/CSV.swift), from the package's checkout:
+# `swift package resolve` fetches it when the checkout is missing.
+csv_sources() {
+    local checkout="$root/.build/checkouts/CSV.swift/Sources/CSV"
+    if [[ ! -d "$checkout" ]]; then
+        echo "resolving the package's dependencies for CSV.swift" >&2
+        (cd "$root" && swift package resolve >&2)
+    fi
+    echo "$checkout"
 }
 
 mkdir -p "$build"
@@ -80,6 +96,10 @@ mkdir -p "$build"
 if [[ "$(cat "$build/opt" 2>/dev/null)" != "$opt" ]]; then rm -f "$build"/*.a "$build"/fuzz-*; echo "$opt" > "$build/opt"; fi
 build_module MedsettleCore
 build_module MSLP "$build/libMedsettleCore.a"
+if [[ " ${targets[*]:-${targets_all[*]}} " == *" csv "* ]]; then
+    build_module CSV --from "$(csv_sources)"
+    build_module ReferenceFiles "$build/libMedsettleCore.a" "$build/libCSV.a"
+fi
 for t in "${targets[@]:-${targets_all[@]}}"; do build_target "$t"; done
 
 status=0

@@ -73,9 +73,10 @@ ms_migrate_and_seed() {
 # ms_start_server [serve flags…]: starts the engine on $MSLP_PORT and waits until it listens.
 ms_start_server() {
     # --demo-database: the seeded terminals' keys are published (demo data set, load-test keys).
-    # --max-connections-per-address 0: every connection of a run comes from 127.0.0.1.
+    # --max-connections-per-address 0: every connection of a run comes from 127.0.0.1 (a script
+    # that tests the cap sets MS_MAX_CONNECTIONS_PER_ADDRESS).
     "$BIN/medsettle" serve --listen "127.0.0.1:$MSLP_PORT" --log-level warning --demo-database \
-        --max-connections-per-address 0 "$@" &
+        --max-connections-per-address "${MS_MAX_CONNECTIONS_PER_ADDRESS:-0}" "$@" &
     server_pid=$!
     for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MSLP_PORT") 2>/dev/null && return 0; sleep 0.1; done
     echo "the engine did not start listening on $MSLP_PORT" >&2

@@ -54,6 +54,10 @@ public enum MedsettleSettings {
               help: "the QR key before rotation, still accepted"),
         .init("qr-lifetime", environment: "MEDSETTLE_QR_LIFETIME", default: "60", flag: .value(name: "seconds"),
               help: "seconds a payment QR token stays valid"),
+        .init("qr-purge-interval", environment: "MEDSETTLE_QR_PURGE_INTERVAL", default: "60", flag: .value(name: "seconds"),
+              help: "seconds between purges of used QR tokens expired over 5 minutes ago (0: never)"),
+        .init("qr-purge-batch", environment: "MEDSETTLE_QR_PURGE_BATCH", default: "500", flag: .value(name: "n"),
+              help: "most used QR tokens deleted per transaction by the purge"),
         .init("max-line", environment: "MEDSETTLE_MAX_LINE", default: "16384", flag: .value(name: "bytes"),
               help: "longest request line in bytes"),
         .init("max-in-flight", environment: "MEDSETTLE_MAX_IN_FLIGHT", default: "128", flag: .value(name: "n"),
@@ -83,7 +87,7 @@ public enum MedsettleSettings {
         .init("shutdown-grace", environment: "MEDSETTLE_SHUTDOWN_GRACE", default: "30", flag: .value(name: "seconds"),
               help: "seconds to finish requests after SIGTERM"),
         .init("metrics", environment: "MEDSETTLE_METRICS", flag: .value(name: "host:port"),
-              help: "Prometheus endpoint, HOST:PORT (GET /metrics)"),
+              help: "Prometheus endpoint with the health checks, [HOST:]PORT (GET /metrics, /healthz, /readyz); without a host, on 127.0.0.1 only"),
         // The operators' HTTP side (docs/OPERATIONS.md "The admin side"): off unless set; the
         // demo's is on at 127.0.0.1:7412.
         .init("admin-listen", environment: "MEDSETTLE_ADMIN_LISTEN", flag: .value(name: "host:port"),

@@ -88,6 +88,14 @@ struct ConnectionStateMachine {
     private var writable = true
     /// A socket read was swallowed and is owed once reading may go on.
     private(set) var readHeld = false
+    /// Bytes of lines dropped while finishing.
+    private var droppedWhileFinishing = 0
+
+    /// Bytes a finishing connection reads and drops before it closes at once: reading on lets a
+    /// client that stops sending take its last reply before the close (a terminal that pipelined
+    /// requests behind its SIGNOUT has sent far less), but a client that keeps sending would have
+    /// the engine read (and frame) its bytes at full speed for the whole 2 s.
+    static let maxDroppedWhileFinishing = 1 << 20
 
     init(maxInFlight: Int, idleTimeout: TimeAmount, signInTimeout: TimeAmount = .seconds(10), session: Session) {
         precondition(maxInFlight >= 1, "at least one request in flight")
@@ -112,7 +120,12 @@ struct ConnectionStateMachine {
 
     /// A line (or the news of a line too long) came from the socket.
     mutating func lineRead(_ line: FramedLine) -> Action {
-        guard isAnswering else { return .none } // finishing: input is dropped
+        guard isAnswering else {
+            // Finishing: input is dropped, up to a bound.
+            guard state == .finishing else { return .none }
+            if case .line(let bytes) = line { droppedWhileFinishing += bytes.count + 1 }
+            return droppedWhileFinishing > Self.maxDroppedWhileFinishing ? closeNow(flushing: false) : .none
+        }
         queue.append(line)
         inReadBurst = true
         return nextAction()
@@ -239,6 +252,18 @@ struct ConnectionStateMachine {
         if !routing, let item = queue.popFirst() {
             switch item {
             case .line(let bytes):
+                if session.terminal == nil {
+                    session.linesBeforeSignIn += 1
+                    if session.linesBeforeSignIn > Session.maxLinesBeforeSignIn {
+                        // No terminal does this: closed at once, not gently (a client that keeps
+                        // sending would be read until the gentle close's 2 s are up).
+                        Reply.error(tag: "*", code: .notSignedIn, message: "more than \(Session.maxLinesBeforeSignIn) requests before signing in")
+                            .encode(into: &unwritten.bytes)
+                        unwritten.replies += 1
+                        repliesUnsent += 1
+                        return closeNow(flushing: true)
+                    }
+                }
                 routing = true
                 return .route(bytes)
             case .tooLong:

@@ -19,6 +19,9 @@ public final class MedsettleServer: Sendable {
     /// The port actually bound (useful with port 0).
     public var localPort: Int { channel.localAddress?.port ?? 0 }
 
+    /// SO_RCVBUF and SO_SNDBUF of every connection.
+    static let socketBufferBytes: SocketOptionValue = 64 * 1024
+
     private init(channel: any Channel, threadPool: NIOThreadPool,
                  connections: OpenConnections, logger: Logger) {
         self.channel = channel
@@ -50,6 +53,14 @@ public final class MedsettleServer: Sendable {
             // they drain below 32 KiB (ConnectionHandler): a client that never reads cannot make
             // the server buffer without bound.
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 64 * 1024))
+            // The kernel's buffers of each connection bounded too: left to autotuning, a client that
+            // sends without reading grows the receive buffer of a connection whose reads are held
+            // back (and the send buffer of its replies) to megabytes each (tcp_rmem's maximum), and
+            // a few hundred such clients push the machine's TCP memory into pressure, where the
+            // kernel drops packets of every connection. MSLP lines are small: 64 KiB each way
+            // (which the kernel doubles) keeps a LAN connection's throughput far above a terminal's.
+            .childChannelOption(.socketOption(.so_rcvbuf), value: Self.socketBufferBytes)
+            .childChannelOption(.socketOption(.so_sndbuf), value: Self.socketBufferBytes)
             .childChannelInitializer { channel in
                 let client = ClientAddress(channel.remoteAddress)
                 switch connections.admit(channel, from: client) {
@@ -211,7 +222,7 @@ func randomChallenge() -> [UInt8] {
 /// deadline.
 private func addTLS(_ sync: ChannelPipeline.SynchronousOperations, _ configuration: ServerConfiguration) throws {
     guard let tls = configuration.tls else { return }
-    try sync.addHandler(NIOSSLServerHandler(context: tls))
+    try sync.addHandler(NIOSSLServerHandler(context: tls.current))
     try sync.addHandler(HandshakeDeadlineHandler(deadline: configuration.lineTimeout))
 }
 

@@ -32,7 +32,7 @@ public struct ServerConfiguration: Sendable {
     public var signInFailureWindow: TimeAmount
     public var signInCooldown: TimeAmount
     /// TLS on the listener (the same MSLP bytes inside), or nil for plain TCP.
-    public var tls: NIOSSLContext?
+    public var tls: ReloadableTLS?
 
     public init(host: String = "127.0.0.1", port: Int = 7411, maxLineLength: Int = 16_384,
                 maxInFlight: Int = 128, maxConnections: Int = 4_096, idleTimeout: TimeAmount = .seconds(300),
@@ -53,7 +53,7 @@ public struct ServerConfiguration: Sendable {
         self.maxSignInFailures = maxSignInFailures
         self.signInFailureWindow = signInFailureWindow
         self.signInCooldown = signInCooldown
-        self.tls = tls
+        self.tls = tls.map { ReloadableTLS(fixed: $0) }
     }
 }
 

@@ -14,6 +14,9 @@ struct Session {
     /// since ends the session.
     var standing = SignedInStanding(keyVersion: 0, disabledCount: 0)
     var authFailures = 0
+    /// Lines routed before the sign-in: an unsigned connection may send only `PING` and
+    /// `SIGNIN`, and no terminal needs many of them.
+    var linesBeforeSignIn = 0
 
     init(challenge: String, client: ClientAddress? = nil) {
         self.challenge = challenge
@@ -22,6 +25,10 @@ struct Session {
 
     /// After this many failed sign-ins the connection finishes (PROTOCOL.md "Session").
     static let maxAuthFailures = 3
+    /// Lines a connection may send before it signs in; the next one finishes it with
+    /// `* ERR NOT_SIGNED_IN`. Without a bound, a client that never signs in could keep the engine
+    /// answering PINGs as fast as it sends them until its sign-in deadline.
+    static let maxLinesBeforeSignIn = 16
 }
 
 /// What the connection does after writing a reply.

@@ -29,6 +29,9 @@ struct EngineConfiguration {
     let batching: SettleBatching
     let secret: ServerSecretSetting
     let qrLifetime: Int64
+    /// Seconds between purges of expired used QR tokens; 0: never.
+    let qrPurgeInterval: Int
+    let qrPurgeBatch: Int
     let maxLine: Int
     let maxInFlight: Int
     let maxConnections: Int
@@ -77,6 +80,8 @@ struct EngineConfiguration {
             throw SettingError("no server secret: set secret-file (flag, MEDSETTLE_SECRET_FILE or config file) or MEDSETTLE_SECRET")
         }
         qrLifetime = Int64(try settings.integer("qr-lifetime", in: 5...3600))
+        qrPurgeInterval = try settings.integer("qr-purge-interval", in: 0...86_400)
+        qrPurgeBatch = try settings.integer("qr-purge-batch", in: 1...10_000)
         maxLine = try settings.integer("max-line", in: 256...1_048_576)
         maxInFlight = try settings.integer("max-in-flight", in: 128...65_536)
         maxConnections = try settings.integer("max-connections", in: 1...1_000_000)
@@ -89,7 +94,7 @@ struct EngineConfiguration {
         signInFailureWindow = try settings.integer("signin-failure-window", in: 1...86_400)
         signInCooldown = try settings.integer("signin-cooldown", in: 1...86_400)
         shutdownGrace = try settings.integer("shutdown-grace", in: 0...3_600)
-        metrics = try settings.string("metrics").map { try parseHostPort($0) }
+        metrics = try settings.string("metrics").map(Self.metricsAddress)
         admin = try AdminListenerSettings(settings, demo: demo)
         logLevel = try LogSetting.level(settings)
         logFile = settings.string("log-file")
@@ -97,6 +102,13 @@ struct EngineConfiguration {
         if tls == nil, !insecure, !Self.isLoopback(host) {
             throw SettingError("plain TCP on \(host) would carry PINs in the clear: give tls-cert and tls-key, or insecure = true")
         }
+    }
+
+    /// The metrics endpoint's `HOST:PORT`, or a bare `PORT` (or `:PORT`) on 127.0.0.1: the
+    /// endpoint answers anyone who reaches it, so it stays on loopback unless a host is named.
+    static func metricsAddress(_ text: String) throws -> (String, Int) {
+        if let port = Int(text), (0...65535).contains(port) { return ("127.0.0.1", port) }
+        return try parseHostPort(text)
     }
 
     static func isLoopback(_ host: String) -> Bool {
@@ -120,13 +132,17 @@ struct EngineConfiguration {
 
     var server: ServerConfiguration {
         get throws {
-            ServerConfiguration(
+            var server = ServerConfiguration(
                 host: host, port: port, maxLineLength: maxLine, maxInFlight: maxInFlight, maxConnections: maxConnections,
                 idleTimeout: .seconds(Int64(idleTimeout)), lineTimeout: .seconds(Int64(lineTimeout)),
                 maxQueuedRequests: maxQueued, signInTimeout: .seconds(Int64(signInTimeout)),
                 maxConnectionsPerAddress: maxConnectionsPerAddress, maxSignInFailures: maxSignInFailures,
-                signInFailureWindow: .seconds(Int64(signInFailureWindow)), signInCooldown: .seconds(Int64(signInCooldown)),
-                tls: try tls.map { try ServerTLS.context(certificatePath: $0.cert, keyPath: $0.key, clientCAPath: $0.clientCA) })
+                signInFailureWindow: .seconds(Int64(signInFailureWindow)), signInCooldown: .seconds(Int64(signInCooldown)))
+            // The files are read again on every reload (SIGHUP), so that renewed certificates take effect.
+            server.tls = try tls.map { files in
+                try ReloadableTLS { try ServerTLS.context(certificatePath: files.cert, keyPath: files.key, clientCAPath: files.clientCA) }
+            }
+            return server
         }
     }
 }

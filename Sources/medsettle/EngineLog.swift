@@ -36,11 +36,7 @@ final class EngineLog: Sendable {
         LoggingSystem.bootstrap { label in KeyValueLogHandler(label: label, level: level, sink: writer.write) }
         var hangup: (any DispatchSourceSignal)?
         if config.logFile != nil {
-            signal(SIGHUP, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-            source.setEventHandler { writer.reopen() }
-            source.resume()
-            hangup = source
+            hangup = observeHangup { writer.reopen() }
         }
         return EngineLog(writer: writer, hangup: hangup)
     }

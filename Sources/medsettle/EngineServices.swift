@@ -12,10 +12,11 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 
-/// How `serve` and `demo` run: the settlement workers, the HTTP side (when configured) and
-/// the engine's front are services of one `ServiceGroup`. SIGTERM or SIGINT shuts the group down
-/// gracefully, in reverse order: the front drains first (its SETTLEs still need the workers), then
-/// the HTTP side closes, then the settlement workers answer their queue and the pool closes.
+/// How `serve` and `demo` run: the settlement workers, the purge of expired used QR tokens, the
+/// HTTP side (when configured) and the engine's front are services of one `ServiceGroup`. SIGTERM
+/// or SIGINT shuts the group down gracefully, in reverse order: the front drains first (its
+/// SETTLEs still need the workers), then the HTTP side closes and the purge stops, then the
+/// settlement workers answer their queue and the pool closes.
 /// Returns false when the drain did not finish cleanly (the grace ran out), for exit 1.
 func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerSecrets, log: EngineLog, logger: Logger,
                onAdminListening: @escaping @Sendable (AdminHTTPConfiguration, Int) -> Void = { _, _ in },
@@ -33,9 +34,19 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
         throw error
     }
     let refusals = RefusalTally(today: { [store] in store.businessDate() })
-    let engine = EngineService(server: try config.server, store: store, grace: .seconds(Int64(config.shutdownGrace)),
+    let server = try config.server
+    // SIGHUP rereads the certificate and key: renewed certificates take effect for new connections.
+    let certificateReload = server.tls.map { tls in observeHangup { reloadCertificates(tls, logger: logger) } }
+    defer { certificateReload?.cancel() }
+    let engine = EngineService(server: server, store: store, grace: .seconds(Int64(config.shutdownGrace)),
                                metricsFactory: factory, refusals: refusals, log: log, logger: logger, onListening: onListening)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: SettlementService(store: store, pool: pool))]
+    // After the settlement service, so that it stops before the pool closes.
+    if config.qrPurgeInterval > 0 {
+        services.append(.init(service: QRPurgeService(purge: QRUsePurge(pool: pool, clock: store.clock),
+                                                      interval: .seconds(config.qrPurgeInterval), batch: config.qrPurgeBatch,
+                                                      metricsFactory: factory, logger: logger)))
+    }
     // The HTTP side: `--metrics` alone (health, readiness, metrics) and `--admin-listen` (those,
     // the admin API and the console), each on its own address; one listener when they are the same.
     var listeners: [AdminHTTPConfiguration] = []
@@ -55,6 +66,17 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
     configuration.maximumGracefulShutdownDuration = .seconds(config.shutdownGrace + 10)
     try await ServiceGroup(configuration: configuration).run()
     return engine.drainedCleanly
+}
+
+/// Rereads the listener's certificate and key (SIGHUP). A renewal that cannot be read leaves the
+/// current certificate in place and says why.
+private func reloadCertificates(_ tls: ReloadableTLS, logger: Logger) {
+    do {
+        try tls.reload()
+        logger.notice("TLS certificate reloaded: new connections present it, open ones keep theirs")
+    } catch {
+        logger.error("TLS certificate not reloaded; the current one stays", metadata: ["error": "\(error)"])
+    }
 }
 
 /// The Prometheus registry behind `--metrics`, with the histograms' buckets.

@@ -11,11 +11,11 @@ import Testing
 /// it was promised is lost when it reads again; and the server's own closes drain its input.
 @Suite(.timeLimit(.minutes(2)))
 struct BackpressureTests {
-    /// 300 000 cheap lines without reading — CARDINFO before sign-in, each answered at once with a
-    /// 50-byte `NOT_SIGNED_IN` (15 MB of replies): far more than the kernel's buffers can hold as
-    /// replies (the server's send buffer grows to at most 4 MiB here, the client's receive buffer
+    /// 300 000 cheap lines without reading, after signing in as a pharmacy — ENROLL, each answered
+    /// at once with a 75-byte `FORBIDDEN` (22 MB of replies): far more than the kernel's buffers can
+    /// hold as replies (the server's socket buffers are 64 KiB each way, the client's receive buffer
     /// is pinned small), so a server that reads on regardless would answer them all into its own
-    /// memory. This one stops reading: its answered count stops short of the total. (The kernel
+    /// memory. (Before sign-in a connection may send only 16 lines.) This one stops reading: its answered count stops short of the total. (The kernel
     /// may hold all of the client's lines unread, so the client's write finishing proves nothing.)
     /// Then the client reads, and every reply is there, once, in order. Long replies to short
     /// lines keep the line count, and so the load on a machine running other tests, low.
@@ -26,19 +26,25 @@ struct BackpressureTests {
         let group = MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
         let replies = loop.makePromise(of: ByteBuffer.self)
+        let greeting = loop.makePromise(of: String.self)
         let client = try await ClientBootstrap(group: loop)
             .channelOption(.autoRead, value: false)
             .channelOption(.socketOption(.so_rcvbuf), value: 16 * 1024)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ReplyCollector(lines: 1 + total, promise: replies))
+                    try channel.pipeline.syncOperations.addHandler(ReplyCollector(lines: 2 + total, promise: replies, firstLine: greeting))
                 }
             }
             .connect(host: "127.0.0.1", port: engine.port).get()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(total * 18)
+        // The greeting's challenge, for the SIGNIN in front of the lines.
+        client.read()
+        let hello = try await greeting.futureResult.get()
+        let challenge = try #require(Greeting.parse(Array(hello.utf8))?.challenge, "\(hello)")
+        let mac = Greeting.hex(MAC.hmacSHA256(key: Terminals.key("P001-01"), message: Array("\(challenge):P001-01".utf8)))
+        var bytes = Array("SIGNIN s terminal=P001-01 mac=\(mac)\n".utf8)
+        bytes.reserveCapacity(total * 16)
         for i in 0..<total {
-            bytes.append(contentsOf: "CARDINFO p".utf8)
+            bytes.append(contentsOf: "ENROLL p".utf8)
             Self.appendPadded(i, to: &bytes)
             bytes.append(UInt8(ascii: "\n"))
         }
@@ -62,13 +68,15 @@ struct BackpressureTests {
         try await client.setOption(.autoRead, value: true).get()
         client.read()
         var received = try await replies.futureResult.get()
-        _ = received.readBytes(length: received.readableBytesView.firstIndex(of: 0x0A)! + 1 - received.readerIndex) // the greeting
+        for _ in 0..<2 { // the greeting and the SIGNIN's OK
+            _ = received.readBytes(length: received.readableBytesView.firstIndex(of: 0x0A)! + 1 - received.readerIndex)
+        }
         var expected: [UInt8] = []
-        expected.reserveCapacity(total * 50)
+        expected.reserveCapacity(total * 75)
         for i in 0..<total {
             expected.append(UInt8(ascii: "p"))
             Self.appendPadded(i, to: &expected)
-            expected.append(contentsOf: " ERR NOT_SIGNED_IN msg=sign%20in%20first\n".utf8)
+            expected.append(contentsOf: " ERR FORBIDDEN msg=ENROLL%20is%20not%20allowed%20for%20a%20pharmacy%20terminal\n".utf8)
         }
         let same = received.withUnsafeReadableBytes { got in
             expected.withUnsafeBytes { want in got.count == want.count && memcmp(got.baseAddress!, want.baseAddress!, want.count) == 0 }
@@ -103,9 +111,9 @@ struct BackpressureTests {
         }
     }
 
-    /// `mslp_requests_total{verb="CARDINFO",code="NOT_SIGNED_IN"}` from the registry.
+    /// `mslp_requests_total{verb="ENROLL",code="FORBIDDEN"}` from the registry.
     static func answered(_ registry: PrometheusCollectorRegistry) -> Int {
-        let prefix = #"mslp_requests_total{verb="CARDINFO",code="NOT_SIGNED_IN"} "#
+        let prefix = #"mslp_requests_total{verb="ENROLL",code="FORBIDDEN"} "#
         for line in registry.emitToString().split(separator: "\n") where line.hasPrefix(prefix) {
             return Int(Double(line.dropFirst(prefix.count)) ?? 0)
         }
@@ -113,21 +121,25 @@ struct BackpressureTests {
     }
 }
 
-/// Collects everything the server sends; succeeds with it once it holds `lines` lines.
+/// Collects everything the server sends; succeeds with it once it holds `lines` lines, and with
+/// the first line (the greeting) as soon as it is in.
 private final class ReplyCollector: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     struct Closed: Error {}
 
     let promise: EventLoopPromise<ByteBuffer>
+    let firstLine: EventLoopPromise<String>
     private let lines: Int
     private var received = ByteBuffer()
     private var seen = 0
     private var done = false
+    private var greeted = false
 
-    init(lines: Int, promise: EventLoopPromise<ByteBuffer>) {
+    init(lines: Int, promise: EventLoopPromise<ByteBuffer>, firstLine: EventLoopPromise<String>) {
         self.lines = lines
         self.promise = promise
+        self.firstLine = firstLine
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -144,6 +156,10 @@ private final class ReplyCollector: ChannelInboundHandler {
             return count
         }
         received.writeBuffer(&buffer)
+        if !greeted, let end = received.readableBytesView.firstIndex(of: 0x0A) {
+            greeted = true
+            firstLine.succeed(String(decoding: received.readableBytesView[..<end], as: UTF8.self))
+        }
         if seen >= lines {
             done = true
             promise.succeed(received)
@@ -151,6 +167,10 @@ private final class ReplyCollector: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if !greeted {
+            greeted = true
+            firstLine.fail(Closed())
+        }
         guard !done else { return }
         done = true
         promise.fail(Closed())

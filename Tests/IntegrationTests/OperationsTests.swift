@@ -383,14 +383,15 @@ final class RawConnection: @unchecked Sendable {
 
     /// `medsettle serve` on `port` against `conninfo`, started and listening.
     /// - Parameter demoDatabase: the database holds the demo data set's terminals (published keys).
+    /// - Parameter arguments: more flags (TLS, metrics, …).
     static func startServe(port: Int, conninfo: String,
                            environment: [String: String] = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "PATH": "/usr/bin:/bin"],
-                           demoDatabase: Bool = true)
+                           demoDatabase: Bool = true, arguments: [String] = [])
         async throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--database-url", conninfo, "--log-level", "critical"]
-            + (demoDatabase ? ["--demo-database"] : []) + patientSignIn
+            + (demoDatabase ? ["--demo-database"] : []) + patientSignIn + arguments
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

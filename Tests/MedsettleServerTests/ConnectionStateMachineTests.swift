@@ -215,6 +215,50 @@ import Testing
         #expect(m.state == .open)
     }
 
+    /// Before sign-in a connection may send 16 lines (only PING and SIGNIN are served); the 17th
+    /// closes it at once with `* ERR NOT_SIGNED_IN`, after the replies to the 16.
+    @Test func aConnectionThatDoesNotSignInMaySendSixteenLines() {
+        var m = Self.machine()
+        var answered: [Reply] = []
+        for index in 1...Session.maxLinesBeforeSignIn {
+            #expect(m.lineRead(Self.line("PING p\(index)")) == Self.route("PING p\(index)"))
+            #expect(m.replyReady(Self.ok("p\(index)")) == .none)
+            answered.append(.ok(tag: "p\(index)"))
+        }
+        let tooMany = Reply.error(tag: "*", code: .notSignedIn, message: "more than 16 requests before signing in")
+        var expected = Outbound()
+        for reply in answered + [tooMany] { reply.encode(into: &expected.bytes) }
+        expected.replies = answered.count + 1
+        #expect(m.lineRead(Self.line("PING p17")) == .closeNow(expected))
+        #expect(m.state == .closed)
+    }
+
+    /// Once signed in, the count before sign-in no longer matters.
+    @Test func aSignedInConnectionIsNotCountedAgainstTheLimitBeforeSignIn() {
+        var m = Self.machine()
+        _ = m.lineRead(Self.line("SIGNIN a"))
+        _ = m.replyReady(Self.ok("a", Self.signedIn))
+        for index in 1...(2 * Session.maxLinesBeforeSignIn) {
+            #expect(m.lineRead(Self.line("PING p\(index)")) == Self.route("PING p\(index)"))
+            _ = m.replyReady(Self.ok("p\(index)"))
+        }
+        #expect(m.state == .open)
+    }
+
+    /// A finishing connection drops what it reads, but a client that keeps sending is closed at
+    /// once after 1 MiB rather than read at full speed until the 2 s are up.
+    @Test func aFinishingConnectionDropsABoundedAmountThenCloses() {
+        var m = Self.machine()
+        _ = m.lineRead(Self.line("SIGNOUT t1"))
+        _ = m.replyReady(Self.ok("t1", .close))
+        let line = String(repeating: "x", count: 1023) // 1 KiB with its LF
+        for _ in 0..<(Machine.maxDroppedWhileFinishing / 1024) {
+            #expect(m.lineRead(Self.line(line)) == .none)
+        }
+        #expect(m.lineRead(Self.line("PING one-more")) == .closeNow(Outbound()))
+        #expect(m.state == .closed)
+    }
+
     @Test func aFailedRouteClosesAtOnceAfterTheRepliesAlreadyAnswered() {
         var m = Self.machine()
         _ = m.lineRead(Self.line("PING a"))

@@ -74,6 +74,7 @@ func checkItems(_ result: Result<[ClaimLine], ValueError>, of bytes: UnsafeBuffe
         // No code twice in one list.
         let codes = lines.flatMap(\.traceCodes)
         check(Set(codes).count == codes.count, "a traceability code twice")
+        checkTraceCodes(lines)
         // The canonical spelling parses back to the same lines and is never longer than the input.
         let canonical = ItemList.encode(lines)
         check(canonical.utf8.count <= bytes.count, "canonical form longer than the input")
@@ -117,4 +118,29 @@ func checkValueHelpers(_ value: String) {
     }
     _ = ValueSyntax.oneOf(value, key: "insurance", as: InsuranceType.self)
     _ = ValueSyntax.oneOf(value, key: "reason", allowed: ["lost", "damaged", "info"])
+}
+
+/// What the engine does with a parsed list's traceability codes: each splits into the two integers
+/// the database keeps and comes back the same; they order as their digits do; the catalog's rule
+/// (a traced item names one code per package, an untraced one none) agrees with the line; and the
+/// first code already sold is the first in request order.
+func checkTraceCodes(_ lines: [ClaimLine]) {
+    let codes = lines.flatMap(\.traceCodes)
+    for code in codes {
+        check((0...99).contains(code.high) && (0...999_999_999_999_999_999).contains(code.low), "split of \(code) out of range")
+        check(TraceCode(high: code.high, low: code.low) == code, "\(code) does not survive its split")
+        check(TraceCode(code.digits) == code, "\(code) does not survive its digits")
+    }
+    for (a, b) in zip(codes, codes.dropFirst()) { check((a < b) == (a.digits < b.digits), "order of \(a) and \(b)") }
+    let traced = CatalogItem(code: "T", name: "t", itemClass: .a, unit: "u", priceLimit: 0, firstSelfPayBP: 0, traced: true)
+    let untraced = CatalogItem(code: "U", name: "u", itemClass: .a, unit: "u", priceLimit: 0, firstSelfPayBP: 0, traced: false)
+    for line in lines {
+        let packages = line.quantity.milli % 1000 == 0 ? line.quantity.milli / 1000 : -1
+        let fits = !line.traceCodes.isEmpty && Int64(line.traceCodes.count) == packages
+        check((TraceCodeRules.problem(of: line, for: traced) == nil) == fits, "traced rule disagrees on \(line)")
+        check((TraceCodeRules.problem(of: line, for: untraced) == nil) == line.traceCodes.isEmpty, "untraced rule disagrees on \(line)")
+    }
+    // Every other code taken as sold: the first of them in request order is the one named.
+    let sold = Set(codes.enumerated().filter { $0.offset % 2 == 1 }.map(\.element))
+    check(TraceCodeRules.firstSold(in: lines, sold: sold) == codes.first(where: sold.contains), "firstSold is not the first sold code")
 }

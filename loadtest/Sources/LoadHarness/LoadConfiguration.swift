@@ -20,6 +20,10 @@ public struct LoadConfiguration: Sendable {
         case ping
         /// Connections sign in and stay quiet for the run; at the end a sample must answer PING.
         case idle
+        /// Connections that never sign in and mean harm (`HostileLoad`): they never read, send a
+        /// byte a second, flood SIGNIN with wrong macs or pipeline malformed lines, until the
+        /// engine closes each; all must be closed by the engine.
+        case hostile
     }
 
     public var host = "127.0.0.1"
@@ -56,6 +60,19 @@ public struct LoadConfiguration: Sendable {
     /// Settle mix: every line is a traced drug carrying a fresh traceability code per package.
     public var tracedLines = false
 
+    /// Hostile mix: the local addresses its connections come from, in turn (empty: the kernel's choice).
+    public var sourceAddresses: [String] = []
+    /// Hostile mix: after `seconds`, how long every connection still open has to be closed by the engine.
+    public var hostileDrainSeconds = 40
+    /// Hostile mix: how long a slot waits after the engine closed its connection before the next.
+    public var hostilePause: Duration = .seconds(1)
+    /// Hostile mix: how long the silent kind holds off reading (it reads then only to see the close).
+    public var hostileSilentSeconds = 20
+    /// Hostile mix: the kinds of connection, in turn (empty: all four).
+    public var hostileKinds: [String] = []
+    /// Hostile mix: the engine's longest line (`max-line`); some garbage lines are longer.
+    public var hostileMaxLine = 16_384
+
     public init() {}
 
     /// The generated terminal connection `index` signs in as.
@@ -84,7 +101,7 @@ public struct LoadConfiguration: Sendable {
         if connections < 1 { return "--connections must be positive" }
         if seconds < 1 { return "--seconds must be positive" }
         if mode == .open && rate < 1 { return "--rate must be positive" }
-        if mode == .open && (mix == .ping || mix == .idle) { return "the \(mix.rawValue) mix runs closed loop only" }
+        if mode == .open && (mix == .ping || mix == .idle || mix == .hostile) { return "the \(mix.rawValue) mix runs closed loop only" }
         if !(1...1_024).contains(pipeline) { return "--pipeline must be 1-1024" }
         if pipeline > 1 && mix != .ping { return "--pipeline is for the ping mix" }
         if let terminals, !(1...9_999).contains(terminals) { return "--terminals must be 1-9999" }
@@ -94,6 +111,8 @@ public struct LoadConfiguration: Sendable {
         if let requests, requests < 1 { return "--requests must be positive" }
         if requests != nil && mix != .mixed { return "--requests is for the mixed mix" }
         if tracedLines && mix != .settle { return "--traced is for the settle mix" }
+        if !sourceAddresses.isEmpty && mix != .hostile { return "--source-addresses is for the hostile mix" }
+        if mix == .hostile && tls != nil { return "the hostile mix speaks plain TCP" }
         return nil
     }
 }

@@ -28,7 +28,7 @@ struct LoadCommand: AsyncParsableCommand {
     var requests: Int?
     @Option(help: "closed (each terminal waits for its reply) or open (fixed arrival rate).") var mode = "closed"
     @Option(help: "Requests per second over all connections, open loop only.") var rate = 2_000
-    @Option(help: "settle (SETTLE only), mixed, ping (PING only: the front alone) or idle (sign in, then hold the connections quiet).")
+    @Option(help: "settle (SETTLE only), mixed, ping (PING only: the front alone), idle (sign in, then hold the connections quiet) or hostile (never sign in, mean harm).")
     var mix = "mixed"
     @Option(help: "PINGs in flight per connection, ping mix only (redis-benchmark's -P).") var pipeline = 1
     @Option(help: "Generated terminals to sign in as, in turn (default: one per connection); many connections may share one.")
@@ -43,12 +43,34 @@ struct LoadCommand: AsyncParsableCommand {
     var reconnect = false
     @Flag(help: "Settle mix: every line a traced drug, a fresh traceability code per package (what codes cost).")
     var traced = false
+    @Option(help: "Hostile mix: local addresses to connect from, in turn, comma-separated (e.g. 127.0.0.2,127.0.0.3).")
+    var sourceAddresses: String?
+    @Option(help: "Hostile mix: seconds after the run for the engine to close every hostile connection still open.")
+    var hostileDrain = 40
+    @Option(help: "Hostile mix: the engine's max-line (some garbage lines are longer).") var hostileMaxLine = 16_384
+    @Option(help: "Hostile mix: the kinds of connection, in turn, comma-separated (default: silent,trickle,signin_flood,garbage).")
+    var hostileKinds: String?
+    @Option(help: "Run nothing: check the invariants in --database-url for the run of this id, which must have made --expect-settlements settlements (a restored database, pitr.sh).")
+    var checkRun: String?
+    @Option(help: "With --check-run: the settlements of that run the database must hold.") var expectSettlements = 0
+    @Option(help: "With --check-run: how many of them were paid by QR.") var expectQrSettlements = 0
     @Flag(help: "Speak TLS to the engine (implied by --tls-ca).") var tls = false
     @Option(help: "PEM CAs that sign the engine's certificate (default: the system's).") var tlsCa: String?
     @Option(help: "PEM client certificate, for an engine that requires one.") var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
 
     func run() async throws {
+        if let checkRun {
+            guard let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else {
+                throw ValidationError("--check-run needs --database-url or DATABASE_URL")
+            }
+            let check = try InvariantCheck.check(conninfo: url, runID: checkRun, okSettlements: expectSettlements,
+                                                 okQRSettlements: expectQrSettlements)
+            say(check.passed ? "invariants green: " + check.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                : "invariants FAILED: " + check.failures.joined(separator: "; "))
+            if !check.passed { throw ExitCode(1) }
+            return
+        }
         var config = LoadConfiguration()
         config.host = host
         config.port = port
@@ -60,7 +82,7 @@ struct LoadCommand: AsyncParsableCommand {
         config.seconds = seconds
         config.requests = requests
         guard let mode = LoadConfiguration.Mode(rawValue: mode), let mix = LoadConfiguration.Mix(rawValue: mix) else {
-            throw ValidationError("--mode is closed or open; --mix is settle, mixed, ping or idle")
+            throw ValidationError("--mode is closed or open; --mix is settle, mixed, ping, idle or hostile")
         }
         config.mode = mode
         config.mix = mix
@@ -71,7 +93,19 @@ struct LoadCommand: AsyncParsableCommand {
         config.connectConcurrency = connectConcurrency
         config.pingSample = pingSample
         config.tracedLines = traced
+        config.sourceAddresses = sourceAddresses.map { $0.split(separator: ",").map(String.init) } ?? []
+        config.hostileDrainSeconds = hostileDrain
+        config.hostileMaxLine = hostileMaxLine
+        config.hostileKinds = hostileKinds.map { $0.split(separator: ",").map(String.init) } ?? []
         if let problem = config.problem { throw ValidationError(problem) }
+        if mix == .hostile {
+            let tally = try await HostileLoad.run(config, notice: { say($0) })
+            try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+            try tally.json().write(to: URL(fileURLWithPath: reportDir + "/hostile.json"))
+            say(tally.summary)
+            if !tally.passed { throw ExitCode(1) }
+            return
+        }
         let run = LoadRun(configuration: config)
         try await run.run(progress: { second in
             say(String(format: "t=%3ds  %6d req/s  p50 %6.2f ms  p99 %7.2f ms  errors %d", second.second + 1, second.requests,
