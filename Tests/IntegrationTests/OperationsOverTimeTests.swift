@@ -120,7 +120,7 @@ import Testing
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
         var purged = false
         for _ in 0..<200 where !purged {
-            let text = (try? await OperationsTests.httpGet(port: metricsPort, path: "/metrics")) ?? ""
+            let text = (try? await TestAdmin.get(port: metricsPort, path: "/metrics"))?.text ?? ""
             purged = text.contains("medsettle_qr_uses_purged_total 5")
             if !purged { try await Task.sleep(for: .milliseconds(100)) }
         }

@@ -62,12 +62,22 @@ final class TestAdmin: Sendable {
     /// One HTTP request; the status, the headers (lowercased names) and the body.
     func request(_ method: String, _ path: String, token: String? = nil, body: Data? = nil,
                  headers: [String: String] = [:]) async throws -> HTTPAnswer {
-        var request = URLRequest(url: URL(string: base + path)!)
+        try await Self.send(method, base + path, token: token, body: body, headers: headers)
+    }
+
+    /// A GET against the HTTP side of a `medsettle serve` a test started, on 127.0.0.1:`port`.
+    static func get(port: Int, path: String) async throws -> HTTPAnswer {
+        try await send("GET", "http://127.0.0.1:\(port)" + path)
+    }
+
+    private static func send(_ method: String, _ url: String, token: String? = nil, body: Data? = nil,
+                             headers: [String: String] = [:]) async throws -> HTTPAnswer {
+        var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
-        let (data, response) = try await Self.session.data(for: request)
+        let (data, response) = try await session.data(for: request)
         let http = response as! HTTPURLResponse
         var fields: [String: String] = [:]
         for (name, value) in http.allHeaderFields { fields["\(name)".lowercased()] = "\(value)" }
