@@ -61,11 +61,11 @@ import Testing
         let now = try JSONDecoder().decode(RunFigures.self, from: LoadReport(run: Self.recordedRun()).json())
         let text = BaselineComparison(now: now, before: before, baselineName: "old/report.json").text
         #expect(text.contains("against the baseline Rold (old/report.json): mixed mix, 32 connections"), "\(text)")
-        #expect(text.contains("throughput 1000 → 3/s (-99.7 %)"), "\(text)")
+        #expect(text.contains("throughput 1000 → 3.0/s (-99.7 %)"), "\(text)")
         #expect(text.contains("p50 2.00 → "), "\(text)")
         #expect(text.contains("  SETTLE      not in the baseline"), "\(text)")
         let same = BaselineComparison(now: now, before: now, baselineName: "same").text
-        #expect(same.contains("  SETTLE      throughput 2 → 2/s (+0.0 %)  p50 "), "\(same)")
+        #expect(same.contains("  SETTLE      throughput 1.5 → 1.5/s (+0.0 %)  p50 "), "\(same)")
         #expect(BaselineComparison.change(from: 8_944, to: 9_512) == "+6.4 %")
         #expect(BaselineComparison.change(from: 7.2, to: 6.9) == "-4.2 %")
         #expect(BaselineComparison.change(from: 0, to: 5) == "new")

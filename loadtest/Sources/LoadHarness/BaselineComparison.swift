@@ -81,7 +81,9 @@ public struct BaselineComparison: Sendable {
             let a = before.latencyMicros[key] ?? 0, b = now.latencyMicros[key] ?? 0
             return "\(key) \(ms(a)) → \(ms(b)) ms (\(Self.change(from: Double(a), to: Double(b))))"
         }
-        let throughput = String(format: "%.0f → %.0f/s", before.throughputPerSecond, now.throughputPerSecond)
+        // A rare verb's few requests a second keep a decimal, so that its change can be read.
+        func rate(_ perSecond: Double) -> String { String(format: perSecond < 100 ? "%.1f" : "%.0f", perSecond) }
+        let throughput = "\(rate(before.throughputPerSecond)) → \(rate(now.throughputPerSecond))/s"
         return label(name) + "throughput \(throughput) (\(Self.change(from: before.throughputPerSecond, to: now.throughputPerSecond)))  "
             + latency("p50") + "  " + latency("p99")
     }
