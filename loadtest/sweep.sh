@@ -94,6 +94,8 @@ table() {
 chart() {
     awk -F'\t' -v title="$1" '
         { n++; clients[n] = $1; pg[n] = $2; st[n] = $3; ratio[n] = $4; if ($2 > top) top = $2; if ($3 > top) top = $3 }
+        # A figure written below its dot stays above the axis.
+        function below(ly) { return ly > up + ph - 4 ? up + ph - 4 : ly }
         END {
             w = 760; h = 420; left = 70; right = 30; up = 50; down = 70; pw = w - left - right; ph = h - up - down
             step = 1; while (step * 5 < top) step *= (substr(step, 1, 1) == "2" ? 2.5 : 2)
@@ -110,7 +112,7 @@ chart() {
             printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", left, up + ph, w - right, up + ph
             printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", left, up, left, up + ph
             for (i = 1; i <= n; i++) {
-                x[i] = left + (n > 1 ? pw * (i - 1) / (n - 1) : pw / 2)
+                x[i] = left + 30 + (n > 1 ? (pw - 60) * (i - 1) / (n - 1) : (pw - 60) / 2)
                 printf "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d</text>\n", x[i], up + ph + 18, clients[i]
                 printf "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%s</text>\n", x[i], up + ph + 34, ratio[i]
             }
@@ -126,7 +128,7 @@ chart() {
                 for (i = 1; i <= n; i++) {
                     v = (line == 1 ? pg[i] : st[i])
                     printf "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", x[i], y[i], colour[line]
-                    printf "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">%d</text>\n", x[i], y[i] + ((line == 1) == (pg[i] >= st[i]) ? -8 : 16), colour[line], v
+                    printf "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">%d</text>\n", x[i], below(y[i] + ((line == 1) == (pg[i] >= st[i]) ? -8 : 16)), colour[line], v
                 }
             }
             print "</svg>"
