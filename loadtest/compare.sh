@@ -6,6 +6,11 @@
 #   CLIENTS=8 SECONDS_EACH=10 PEOPLE=10000 loadtest/compare.sh
 #   TRACED=1 loadtest/compare.sh            # every line a traced drug, a fresh code per package
 #
+# The engine logs as in production (lib.sh: the default level, a line per request, into a file);
+# the line before the last says how many lines it wrote and dropped: log_lines=<n> log_dropped=<n>.
+# The harness's report (report.json, report.svg, the .hgrm latency distributions) is kept in
+# loadtest-report/compare/.
+#
 # Last line: settle_tps=<n> pgbench_tps=<n> ratio=<settle/pgbench>
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,10 +35,8 @@ pgbench_tps=$(echo "$pgbench_out" | sed -nE 's/^tps = ([0-9.]+).*/\1/p' | head -
 
 echo "medsettle settle-only closed loop: $CLIENTS terminals, $SECONDS_EACH s" >&2
 ms_start_server --pool-size "$POOL"
-settle_tps=$(ms_settle_tps "$CLIENTS" "$SECONDS_EACH" "$PEOPLE" "$dir/report")
-# The settle run's report is kept in loadtest-report/ (ignored by git); the rest goes with $dir.
-mkdir -p loadtest-report
-cp "$dir/report/report.json" "$dir/report/report.svg" loadtest-report/ 2>/dev/null || true
+settle_tps=$(ms_settle_tps "$CLIENTS" "$SECONDS_EACH" "$PEOPLE" loadtest-report/compare)
+ms_log_summary
 
 ratio=$(awk -v s="$settle_tps" -v p="$pgbench_tps" 'BEGIN { printf "%.2f", (p > 0 ? s / p : 0) }')
 printf 'settle_tps=%.0f pgbench_tps=%.0f ratio=%s\n' "$settle_tps" "$pgbench_tps" "$ratio"

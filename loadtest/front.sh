@@ -55,7 +55,7 @@ engine_cpu_before=$(cpu_ms "$server_pid")
 "$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$CLIENTS" --seconds "$SECONDS_EACH" --mix ping \
     --pipeline "$PIPELINE" --report-dir "$dir/report" >&2
 engine_cpu=$(( $(cpu_ms "$server_pid") - engine_cpu_before ))
-ping_tps=$(sed -nE 's/.*"throughputPerSecond" : ([0-9.]+).*/\1/p' "$dir/report/report.json" | head -1)
+ping_tps=$(ms_report_field "$dir/report/report.json" throughputPerSecond)
 ping_requests=$(sed -nE 's/^  "requests" : ([0-9]+).*/\1/p' "$dir/report/report.json" | head -1)
 
 # On shared cores the throughput also depends on what each client costs; the servers' own CPU

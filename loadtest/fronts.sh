@@ -38,8 +38,9 @@ pids=()
 stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; ms_cleanup; }
 trap stop_all EXIT
 for port in "$front_a" "$front_b"; do
-    # Behind HAProxy every client has HAProxy's address: no limits per address.
-    "$BIN/medsettle" serve --listen "127.0.0.1:$port" --pool-size 8 --log-level warning --demo-database \
+    # Behind HAProxy every client has HAProxy's address: no limits per address. Logging as in
+    # production (lib.sh): the default level, each front into a file of its own.
+    "$BIN/medsettle" serve --listen "127.0.0.1:$port" --pool-size 8 --log-file "$dir/engine-$port.log" --demo-database \
         --max-connections-per-address 0 --max-signin-failures 0 &
     pids+=($!)
 done

@@ -16,6 +16,8 @@ ms_free_port() {
 }
 
 MSLP_PORT=${MSLP_PORT:-$(ms_free_port)}
+# The engine's Prometheus endpoint, for the figures a script reads off it (ms_log_summary).
+MS_METRICS_PORT=${MS_METRICS_PORT:-$(ms_free_port)}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 server_pid=""
 dir=""
@@ -75,7 +77,10 @@ ms_start_server() {
     # --demo-database: the seeded terminals' keys are published (demo data set, load-test keys).
     # --max-connections-per-address 0: every connection of a run comes from 127.0.0.1 (a script
     # that tests the cap sets MS_MAX_CONNECTIONS_PER_ADDRESS).
-    "$BIN/medsettle" serve --listen "127.0.0.1:$MSLP_PORT" --log-level warning --demo-database \
+    # Logging as in production: the default level (info, a line per request) into a file, and the
+    # metrics endpoint. Given through the environment, so that a script's own flags win.
+    MEDSETTLE_LOG_FILE=${MEDSETTLE_LOG_FILE:-$dir/engine.log} MEDSETTLE_METRICS=${MEDSETTLE_METRICS:-127.0.0.1:$MS_METRICS_PORT} \
+    "$BIN/medsettle" serve --listen "127.0.0.1:$MSLP_PORT" --demo-database \
         --max-connections-per-address "${MS_MAX_CONNECTIONS_PER_ADDRESS:-0}" "$@" &
     server_pid=$!
     for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MSLP_PORT") 2>/dev/null && return 0; sleep 0.1; done
@@ -90,12 +95,37 @@ ms_stop_server() {
     fi
 }
 
-# ms_settle_tps CONNECTIONS SECONDS PEOPLE REPORT_DIR: a settle-only closed loop; prints its throughput.
-# With TRACED=1 every line is a traced drug with a fresh traceability code per package.
+# ms_log_summary: stops the engine (its stop writes out every line it logged), then prints
+# `log_lines=<lines in the engine's log files> log_dropped=<medsettle_log_lines_dropped_total>`.
+ms_log_summary() {
+    local metrics dropped="?"
+    if metrics=$(curl -sf "http://127.0.0.1:$MS_METRICS_PORT/metrics" 2>/dev/null); then
+        dropped=$(awk '/^medsettle_log_lines_dropped_total/ { d = $2 } END { printf "%d", d }' <<<"$metrics")
+    fi
+    ms_stop_server
+    printf 'log_lines=%d log_dropped=%s\n' "$(cat "$dir"/engine*.log 2>/dev/null | wc -l)" "$dropped"
+}
+
+# ms_report_field REPORT_JSON KEY: a top-level number of the harness's report.json (the per-verb
+# figures nested in it have keys of the same names).
+ms_report_field() {
+    sed -nE "s/^  \"$2\" : ([0-9.]+),?\$/\\1/p" "$1"
+}
+
+# ms_report_latency_ms REPORT_JSON PERCENTILE: the whole run's p50, p99, … (latencyMicros), in ms.
+ms_report_latency_ms() {
+    awk -v key="\"$2\"" '/^  "latencyMicros" : \{/ { inside = 1; next }
+        inside && /}/ { exit }
+        inside && $1 == key { sub(",", "", $3); printf "%.2f", $3 / 1000 }' "$1"
+}
+
+# ms_settle_tps CONNECTIONS SECONDS PEOPLE REPORT_DIR [harness flags…]: a settle-only closed loop;
+# prints its throughput. With TRACED=1 every line is a traced drug with a fresh traceability code
+# per package.
 ms_settle_tps() {
     "$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$1" --seconds "$2" --mix settle \
-        --people "$3" --report-dir "$4" $([ "${TRACED:-}" = 1 ] && echo --traced) >&2
-    sed -nE 's/.*"throughputPerSecond" : ([0-9.]+).*/\1/p' "$4/report.json" | head -1
+        --people "$3" --report-dir "$4" $([ "${TRACED:-}" = 1 ] && echo --traced) "${@:5}" >&2
+    ms_report_field "$4/report.json" throughputPerSecond
 }
 
 # ms_mixed_load: the harness's mixed load with --reconnect ($CLIENTS terminals, $SECONDS_EACH s,

@@ -42,6 +42,11 @@ struct LoadHarnessSmokeTests {
         let report = LoadReport(run: run)
         let json = try report.json()
         #expect(report.svg().hasPrefix("<svg") && !json.isEmpty)
+        // Latency by verb: every verb of the mix has its own figures, and they add up to the run's.
+        #expect(Set(report.verbs.keys) == ["SETTLE", "CARDINFO", "QRCODE", "REVERSE", "CANCEL", "ADMIT", "FEES", "FEESUNDO",
+                                           "DISCHARGE", "ADMITCANCEL"], "\(report.verbs.keys.sorted())")
+        #expect(report.verbs.values.map(\.requests).reduce(0, +) == report.requests)
+        #expect(LatencyDistribution.files(of: run.stats).count == 1 + report.verbs.count)
         await engine.stop()
     }
 

@@ -10,6 +10,9 @@ public struct LoadReport: Codable, Sendable {
     public let requests: UInt64
     public let throughputPerSecond: Double
     public let latencyMicros: [String: UInt64]
+    /// Requests, throughput and latency by MSLP verb (`SETTLE`, `CARDINFO`, `QRCODE`, …): the
+    /// mixed load's verbs cost the engine very different amounts.
+    public let verbs: [String: LatencyFigures]
     public let replies: [String: Int]
     /// Requests by operation: `settle_card`, `settle_qr`, `qrcode`, `cardinfo`, `ping`, ….
     public let operations: [String: Int]
@@ -47,8 +50,8 @@ public struct LoadReport: Codable, Sendable {
         // A run bounded by `requests` may end early: its rate is over the time it took.
         let elapsed = c.requests == nil ? Double(max(1, c.seconds)) : max(0.001, stats.elapsedSeconds)
         throughputPerSecond = Double(stats.requests) / elapsed
-        latencyMicros = ["p50": stats.percentile(50), "p90": stats.percentile(90), "p99": stats.percentile(99),
-                         "p99.9": stats.percentile(99.9), "max": stats.maxMicros]
+        latencyMicros = LatencyFigures.percentiles(of: stats.latencies)
+        verbs = stats.latenciesByVerb.mapValues { LatencyFigures($0, seconds: elapsed) }
         replies = stats.replyCodes
         operations = stats.requestsByOperation
         settlementsCreated = stats.createdSettlements
@@ -71,6 +74,16 @@ public struct LoadReport: Codable, Sendable {
             "run \(runID): \(mode) loop, \(mix) mix, \(connections) connections, \(seconds) s",
             "requests \(requests), throughput \(String(format: "%.0f", throughputPerSecond))/s, settlements created \(settlementsCreated) (\(qrSettlementsCreated) by QR)",
             "latency p50 \(ms(latencyMicros["p50"])) p90 \(ms(latencyMicros["p90"])) p99 \(ms(latencyMicros["p99"])) p99.9 \(ms(latencyMicros["p99.9"])) max \(ms(latencyMicros["max"]))",
+        ]
+        if verbs.count > 1 {
+            lines += verbs.sorted { ($0.value.requests, $1.key) > ($1.value.requests, $0.key) }.map { verb, figures in
+                let latency = figures.latencyMicros
+                return "  \(verb.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(format: "%8d", figures.requests)) requests "
+                    + "\(String(format: "%7.0f", figures.throughputPerSecond))/s  p50 \(ms(latency["p50"])) p99 \(ms(latency["p99"])) "
+                    + "p99.9 \(ms(latency["p99.9"])) max \(ms(latency["max"]))"
+            }
+        }
+        lines += [
             "replies " + replies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
             "operations " + operations.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
         ]

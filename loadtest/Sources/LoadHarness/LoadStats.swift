@@ -39,8 +39,8 @@ public enum OperationKind: String, Sendable, CaseIterable {
     var isSettle: Bool { self == .settleByCard || self == .settleByQR || self == .discharge }
 }
 
-/// Latencies and reply codes of a run: one HDR histogram over the whole run and one per second,
-/// shared by all connections behind a `Mutex`.
+/// Latencies and reply codes of a run: one HDR histogram over the whole run, one per verb and one
+/// per second, shared by all connections behind a `Mutex`.
 public final class LoadStats: Sendable {
     public struct Second: Sendable, Codable {
         public let second: Int
@@ -53,8 +53,15 @@ public final class LoadStats: Sendable {
     /// Latencies above a minute are recorded as a minute.
     static let highestMicros: UInt64 = 60_000_000
 
+    /// A histogram over a whole run (or a verb's share of it): three significant digits.
+    static func runHistogram() -> Histogram<UInt64> {
+        Histogram(highestTrackableValue: highestMicros, numberOfSignificantValueDigits: .three)
+    }
+
     private struct State {
-        var total = Histogram<UInt64>(highestTrackableValue: LoadStats.highestMicros, numberOfSignificantValueDigits: .three)
+        var total = LoadStats.runHistogram()
+        /// The same latencies by MSLP verb (SETTLE, CARDINFO, QRCODE, …).
+        var byVerb: [Verb: Histogram<UInt64>] = [:]
         /// One histogram per second of the run, mutated in place (a copy out of a dictionary and
         /// back would copy its counts on every record).
         var perSecond: [Histogram<UInt64>]
@@ -91,6 +98,7 @@ public final class LoadStats: Sendable {
         state.withLock { state in
             let second = min(max(0, second), state.perSecond.count - 1)
             _ = state.total.record(micros)
+            _ = state.byVerb[operation.verb, default: Self.runHistogram()].record(micros)
             _ = state.perSecond[second].record(micros)
             state.codes[code, default: 0] += 1
             state.operations[operation, default: 0] += 1
@@ -114,6 +122,12 @@ public final class LoadStats: Sendable {
     }
 
     public func percentile(_ p: Double) -> UInt64 { state.withLock { $0.total.valueAtPercentile(p) } }
+    /// The whole run's latencies, in microseconds (for the `.hgrm` percentile distribution).
+    var latencies: Histogram<UInt64> { state.withLock { $0.total } }
+    /// The latencies by MSLP verb (`SETTLE`, `CARDINFO`, …), in microseconds.
+    var latenciesByVerb: [String: Histogram<UInt64>] {
+        state.withLock { Dictionary(uniqueKeysWithValues: $0.byVerb.map { ($0.key.rawValue, $0.value) }) }
+    }
     public var maxMicros: UInt64 { state.withLock { $0.total.max } }
     public var replyCodes: [String: Int] { state.withLock { $0.codes } }
     /// Requests by operation (`settle_card`, `settle_qr`, `qrcode`, …).

@@ -10,8 +10,9 @@ struct LoadCommand: AsyncParsableCommand {
         abstract: "Drive a medsettle engine with a realistic terminal load and check the database afterwards.",
         discussion: """
             Needs the generated population and terminals: `medsettle seed --people N --terminals C` on the \
-            engine's database first. Prints a progress line every second, then the summary; writes \
-            DIR/report.json and DIR/report.svg; with --database-url checks the invariants after a settle or \
+            engine's database first. Prints a progress line every second, then the summary (with --baseline, \
+            the change against an earlier report.json); writes DIR/report.json, DIR/report.svg and the latency \
+            distributions DIR/latency.hgrm and DIR/latency-VERB.hgrm; with --database-url checks the invariants after a settle or \
             mixed run (exit 1 when one fails). The mixed mix also sends probes whose answers are known in \
             advance — repeats, late originals of reversed traces, PIN tries until a card locks, paid QR codes \
             offered again — on a second connection per terminal (through HAProxy, often another engine), and \
@@ -36,7 +37,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Connections opened at once, idle mix.") var connectConcurrency = 64
     @Option(help: "Held connections that must answer a PING at the end, idle mix.") var pingSample = 100
     @Option(help: "People 1…N of `medsettle seed` to draw cardholders from.") var people = 100_000
-    @Option(help: "Directory for report.json and report.svg.") var reportDir = "loadtest-report"
+    @Option(help: "Directory for report.json, report.svg and the .hgrm latency distributions.") var reportDir = "loadtest-report"
+    @Option(help: "An earlier run's report.json: print this run's change against it (throughput, p50, p99; overall and by verb).")
+    var baseline: String?
     @Option(name: .customLong("database-url"), help: "Check the invariants in this database afterwards (default: $DATABASE_URL).")
     var databaseURL: String?
     @Flag(help: "Settle and mixed loads: after a lost connection, connect again, QUERY the request in flight and go on.")
@@ -106,6 +109,11 @@ struct LoadCommand: AsyncParsableCommand {
             if !tally.passed { throw ExitCode(1) }
             return
         }
+        // Read before the run, so that a wrong path does not cost a whole run.
+        var before: RunFigures?
+        if let baseline {
+            do { before = try RunFigures.read(path: baseline) } catch { throw ValidationError("--baseline \(baseline): \(error)") }
+        }
         let run = LoadRun(configuration: config)
         try await run.run(progress: { second in
             say(String(format: "t=%3ds  %6d req/s  p50 %6.2f ms  p99 %7.2f ms  errors %d", second.second + 1, second.requests,
@@ -123,8 +131,18 @@ struct LoadCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
         try report.json().write(to: URL(fileURLWithPath: reportDir + "/report.json"))
         try Data(report.svg().utf8).write(to: URL(fileURLWithPath: reportDir + "/report.svg"))
+        // An earlier run's distributions of verbs this run did not send would pass for this run's.
+        for old in try FileManager.default.contentsOfDirectory(atPath: reportDir) where old.hasPrefix("latency") && old.hasSuffix(".hgrm") {
+            try FileManager.default.removeItem(atPath: reportDir + "/" + old)
+        }
+        for (name, text) in LatencyDistribution.files(of: run.stats) {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: reportDir + "/" + name))
+        }
         say(report.summary)
-        say("report: \(reportDir)/report.json, \(reportDir)/report.svg")
+        if let before, let path = baseline {
+            say(BaselineComparison(now: RunFigures(report: report), before: before, baselineName: path).text)
+        }
+        say("report: \(reportDir)/report.json, \(reportDir)/report.svg, \(reportDir)/latency*.hgrm")
         if failed { throw ExitCode(1) }
     }
 }
