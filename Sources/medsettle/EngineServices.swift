@@ -61,7 +61,7 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
 private func prometheusMetrics() -> (PrometheusCollectorRegistry, PrometheusMetricsFactory) {
     let registry = PrometheusCollectorRegistry()
     var factory = PrometheusMetricsFactory(registry: registry)
-    factory.durationHistogramBuckets["mslp_request_duration_seconds"] =
+    factory.durationHistogramBuckets["medsettle_request_duration_seconds"] =
         [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5].map { Duration.seconds($0) }
     factory.durationHistogramBuckets["medsettle_db_pool_wait_seconds"] =
         [0.0001, 0.001, 0.01, 0.1, 0.5, 1, 2, 5].map { Duration.seconds($0) }

@@ -103,9 +103,9 @@ struct BackpressureTests {
         }
     }
 
-    /// `mslp_requests_total{verb="CARDINFO",code="NOT_SIGNED_IN"}` from the registry.
+    /// `medsettle_requests_total{verb="CARDINFO",code="NOT_SIGNED_IN"}` from the registry.
     static func answered(_ registry: PrometheusCollectorRegistry) -> Int {
-        let prefix = #"mslp_requests_total{verb="CARDINFO",code="NOT_SIGNED_IN"} "#
+        let prefix = #"medsettle_requests_total{verb="CARDINFO",code="NOT_SIGNED_IN"} "#
         for line in registry.emitToString().split(separator: "\n") where line.hasPrefix(prefix) {
             return Int(Double(line.dropFirst(prefix.count)) ?? 0)
         }

@@ -179,7 +179,7 @@ final class SocketDouble: ChannelOutboundHandler {
         h.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
         #expect(try h.written() == ["* ERR NOT_SIGNED_IN msg=not%20signed%20in%20within%2010%20s"])
         #expect(h.socket.closes == [.output]) // finished gently, like every server-side close
-        #expect(try h.metrics.expectCounter("mslp_signin_timeouts_total").totalValue == 1)
+        #expect(try h.metrics.expectCounter("medsettle_signin_timeouts_total").totalValue == 1)
         h.receive("LOGIN late") // too late: read and dropped
         #expect(try h.written().isEmpty)
     }
@@ -192,7 +192,7 @@ final class SocketDouble: ChannelOutboundHandler {
         #expect(h.socket.closes.isEmpty)
         h.receive("PING b")
         #expect(try h.written() == ["b OK"])
-        #expect(try h.metrics.expectCounter("mslp_signin_timeouts_total").totalValue == 0)
+        #expect(try h.metrics.expectCounter("medsettle_signin_timeouts_total").totalValue == 0)
     }
 
     @Test func theClientsCloseEndsTheDrainAtOnce() throws {
