@@ -103,16 +103,18 @@ public final class ServerMetrics: Sendable {
     }
 }
 
-/// The database pool's use as metrics: connections in use and open, and the wait for one.
+/// The database pool's use as metrics: connections in use and open, the wait for one, and the
+/// pool's size (`pool-size`), against which saturation is measured.
 public struct PoolMetrics: PGPoolObserver {
     private let inUse: Gauge
     private let open: Gauge
     private let wait: Timer
 
-    public init(factory: any MetricsFactory) {
+    public init(factory: any MetricsFactory, size: Int) {
         inUse = Gauge(label: "medsettle_db_pool_connections_in_use", factory: factory)
         open = Gauge(label: "medsettle_db_pool_connections_open", factory: factory)
         wait = Timer(label: "medsettle_db_pool_wait_seconds", factory: factory)
+        Gauge(label: "medsettle_db_pool_connections_max", factory: factory).record(size)
     }
 
     public func acquired(waitedNanoseconds: Int64) { wait.recordNanoseconds(waitedNanoseconds) }

@@ -22,20 +22,27 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
                onListening: @escaping @Sendable (Int) -> Void) async throws -> Bool {
     let (registry, factory) = prometheusMetrics()
     log.countDrops(in: factory)
+    let processMetrics = ProcessMetrics(factory: factory, version: BuildInfo.version)
+    let tracing = try config.otelEndpoint.map { try EngineTracing(endpoint: $0, logger: logger) }
     let pool = PGPool(conninfo: conninfo, size: config.poolSize, acquireTimeoutSeconds: Double(config.poolWait),
-                      sessionSettings: config.databaseTimeouts, observer: PoolMetrics(factory: factory))
+                      sessionSettings: config.databaseTimeouts, observer: PoolMetrics(factory: factory, size: config.poolSize))
     let store: Store
     do {
         store = try Store(pool: pool, secrets: secrets, qrTokens: try config.qrTokens(secrets), batching: config.batching,
-                          metricsFactory: factory)
+                          metricsFactory: factory, tracer: tracing?.requests.tracer)
     } catch {
         pool.close()
         throw error
     }
     let refusals = RefusalTally(today: { [store] in store.businessDate() })
-    let engine = EngineService(server: try config.server, store: store, grace: .seconds(Int64(config.shutdownGrace)),
+    var server = try config.server
+    server.tracing = tracing?.requests
+    let engine = EngineService(server: server, store: store, grace: .seconds(Int64(config.shutdownGrace)),
                                metricsFactory: factory, refusals: refusals, log: log, logger: logger, onListening: onListening)
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: SettlementService(store: store, pool: pool))]
+    // The span exporter first, so that it stops last: the spans of the requests answered while
+    // the front drains are still sent.
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = tracing.map { [.init(service: $0.service)] } ?? []
+    services.append(.init(service: SettlementService(store: store, pool: pool)))
     // The HTTP side: `--metrics` alone (health, readiness, metrics) and `--admin-listen` (those,
     // the admin API and the console), each on its own address; one listener when they are the same.
     var listeners: [AdminHTTPConfiguration] = []
@@ -47,7 +54,7 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
     if !listeners.isEmpty {
         services.append(.init(service: try AdminHTTPService(
             listeners: listeners, conninfo: config.admin?.databaseURL ?? conninfo, engineConninfo: conninfo, secrets: secrets,
-            registry: registry, store: store, refusals: refusals, logger: logger, onListening: onAdminListening)))
+            registry: registry, processMetrics: processMetrics, store: store, refusals: refusals, logger: logger, onListening: onAdminListening)))
     }
     services.append(.init(service: engine, successTerminationBehavior: .gracefullyShutdownGroup))
     var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

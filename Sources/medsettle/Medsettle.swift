@@ -11,6 +11,7 @@ struct Medsettle: AsyncParsableCommand {
             private PostgreSQL it starts itself (or on DATABASE_URL when set). Then try a settlement with \
             `medsettle client`.
             """,
+        version: BuildInfo.version,
         subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, InstitutionCommand.self, CatalogCommand.self, PolicyCommand.self, TerminalCommand.self, OperatorCommand.self, ClientCommand.self, CardCommand.self, ReconCommand.self, ReportCommand.self, SeedCommand.self, ConfigCommand.self]
     )
 

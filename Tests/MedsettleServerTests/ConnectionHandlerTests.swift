@@ -6,6 +6,7 @@ import MedsettleStore
 import MetricsTestKit
 import NIOCore
 import NIOEmbedded
+import Tracing
 import Testing
 
 @testable import MedsettleServer
@@ -17,7 +18,7 @@ final class FakeRouter: RequestRouting {
     private(set) var routed: [String] = []
     private(set) var pending: [EventLoopPromise<RoutedReply>] = []
 
-    func route(_ line: [UInt8], session: Session, on eventLoop: any EventLoop) -> RouteStep {
+    func route(_ line: [UInt8], session: Session, trace: ServiceContext?, on eventLoop: any EventLoop) -> RouteStep {
         let text = String(decoding: line, as: UTF8.self)
         guard !text.isEmpty else { return .none }
         routed.append(text)
