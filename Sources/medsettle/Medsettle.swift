@@ -19,7 +19,9 @@ struct Medsettle: AsyncParsableCommand {
     /// command: `MedsettleSettings`); ArgumentParser parses the rest.
     static func main() async {
         switch CommandLineSettings.parsed {
-        case .success(let flags): await main(flags.rest)
+        case .success(let flags):
+            if CompletionScripts.printIfAsked(flags.rest) { return }
+            await main(flags.rest)
         case .failure(let error): exit(withError: ValidationError(error.description))
         }
     }

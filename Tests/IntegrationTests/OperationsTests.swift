@@ -492,7 +492,7 @@ final class RawConnection: @unchecked Sendable {
         let flags = help.split(separator: "\n").compactMap { line -> String? in
             guard line.hasPrefix("  --") else { return nil }
             return String(line.dropFirst(4).prefix { $0.isLetter || $0 == "-" })
-        }.filter { $0 != "config" }
+        }.filter { $0 != "config" && $0 != "version" } // --config names the file; --version is ArgumentParser's
         #expect(flags.count > 10, "\(help)")
         let toggles: Set = ["insecure", "demo-database"]
         let arguments = flags.flatMap { toggles.contains($0) ? ["--\($0)"] : ["--\($0)", "7"] }
