@@ -69,6 +69,22 @@ struct TracingTests {
         #expect(logged.contains("trace_id=\(ok.traceID)"), "\(logged)")
     }
 
+    /// `otel-endpoint` is an http(s) URL, and a flag that disagrees with OpenTelemetry's own
+    /// variable (which the exporter reads too) is refused rather than silently overridden.
+    @Test func otelEndpointIsCheckedAtStart() throws {
+        let binary = ServeProcessTests.binary
+        let secret = ["MEDSETTLE_SECRET": TestDatabaseServer.secretHex, "DATABASE_URL": "host=/nonexistent"]
+        let bad = try DeployFilesTests.run(binary, ["config", "print", "--otel-endpoint", "collector:4318"], environment: secret)
+        #expect(bad.status != 0 && bad.output.contains("otel-endpoint must be an http:// or https:// URL"), "\(bad.output)")
+        let conflict = try DeployFilesTests.run(binary, ["config", "print", "--otel-endpoint", "http://a:4318"],
+                                                environment: secret.merging(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://b:4318"]) { $1 })
+        #expect(conflict.status != 0 && conflict.output.contains("disagrees with OTEL_EXPORTER_OTLP_ENDPOINT"), "\(conflict.output)")
+        let fromVariable = try DeployFilesTests.run(binary, ["config", "print"],
+                                                    environment: secret.merging(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://b:4318"]) { $1 })
+        #expect(fromVariable.status == 0 && fromVariable.output.contains("otel-endpoint"), "\(fromVariable.output)")
+        #expect(fromVariable.output.contains("environment OTEL_EXPORTER_OTLP_ENDPOINT"), "\(fromVariable.output)")
+    }
+
     private func attribute(_ span: FinishedInMemorySpan, _ key: String) -> SpanAttribute? {
         span.attributes[key]?.toSpanAttribute()
     }
