@@ -90,10 +90,10 @@ hostile_pid=""
 kill "$sampler_pid"; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
 cat "$dir/hostile.log" >&2
 
-open_after=$(metric mslp_connections_open)
-echo "engine: open connections after the run ${open_after:-?}, sign-in deadlines $(metric mslp_signin_timeouts_total)," \
-     "refused per address $(metric mslp_connections_refused_per_address_total), addresses blocked for failed sign-ins" \
-     "$(metric mslp_signin_blocks_total)" >&2
+open_after=$(metric medsettle_connections_open)
+echo "engine: open connections after the run ${open_after:-?}, sign-in deadlines $(metric medsettle_signin_timeouts_total)," \
+     "refused per address $(metric medsettle_connections_refused_per_address_total), addresses blocked for failed sign-ins" \
+     "$(metric medsettle_signin_blocks_total)" >&2
 
 quiet_p99=$(p99_ms "$dir/quiet")
 legit_p99=$(p99_ms "$dir/legit")

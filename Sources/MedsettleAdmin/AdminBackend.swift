@@ -15,6 +15,8 @@ public struct AdminBackend: Sendable {
     public let secrets: ServerSecrets
     public let readiness: ReadinessProbe
     public let metrics: PrometheusCollectorRegistry?
+    /// Brings the figures read on demand (the process's own) up to date before `/metrics` answers.
+    public let beforeScrape: @Sendable () -> Void
     /// The business date now (the store's clock).
     public let today: @Sendable () -> BusinessDate
     /// This engine's refusals of a business date, by code (`RefusalTally`).
@@ -23,11 +25,13 @@ public struct AdminBackend: Sendable {
     let threads: NIOThreadPool
 
     public init(pool: PGPool, secrets: ServerSecrets, readiness: ReadinessProbe, metrics: PrometheusCollectorRegistry?,
-                today: @escaping @Sendable () -> BusinessDate, refusals: @escaping @Sendable (BusinessDate) -> [String: Int64]) {
+                today: @escaping @Sendable () -> BusinessDate, refusals: @escaping @Sendable (BusinessDate) -> [String: Int64],
+                beforeScrape: @escaping @Sendable () -> Void = {}) {
         self.pool = pool
         self.secrets = secrets
         self.readiness = readiness
         self.metrics = metrics
+        self.beforeScrape = beforeScrape
         self.today = today
         self.refusals = refusals
         threads = NIOThreadPool(numberOfThreads: max(1, min(pool.size, 8)))

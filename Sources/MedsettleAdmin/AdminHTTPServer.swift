@@ -59,6 +59,7 @@ struct MonitoringRoutes: Sendable {
         }
         routes.add(.get, "/metrics") { [backend] _, _ in
             guard let registry = backend.metrics else { return Reply.text("no metrics in this process\n", status: .notFound) }
+            backend.beforeScrape()
             return Reply.bytes(registry.emitToBuffer(), type: "text/plain; version=0.0.4; charset=utf-8")
         }
     }

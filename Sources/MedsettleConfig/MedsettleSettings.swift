@@ -100,6 +100,10 @@ public enum MedsettleSettings {
               help: "largest request body the admin side takes (413 beyond)"),
         .init("admin-page-rows", environment: "MEDSETTLE_ADMIN_PAGE_ROWS", default: "500", flag: .value(name: "n"),
               help: "most rows in one page of an admin API list"),
+        // Tracing (docs/OPERATIONS.md "Tracing"): off unless a collector is named. The variable
+        // is OpenTelemetry's own, which swift-otel reads too.
+        .init("otel-endpoint", environment: "OTEL_EXPORTER_OTLP_ENDPOINT", flag: .value(name: "url"),
+              help: "OpenTelemetry collector, OTLP/HTTP base URL (e.g. http://127.0.0.1:4318): a span per request and per settlement round, sent to URL/v1/traces (off unless set)"),
         // Schema migrations (`medsettle migrate`).
         .init("migration-lock-timeout", environment: "MEDSETTLE_MIGRATION_LOCK_TIMEOUT", default: "3", scope: .migration,
               flag: .value(name: "seconds"),

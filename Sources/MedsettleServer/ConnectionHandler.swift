@@ -3,6 +3,7 @@ import MSLP
 import MedsettleCore
 import MSLPChannel
 import NIOCore
+import Tracing
 
 /// Sent down every connection's pipeline when the server shuts down gracefully: finish and answer
 /// the requests already read, read no more, then close.
@@ -11,7 +12,8 @@ struct DrainEvent: Sendable {}
 /// What the connection needs from the router: a line and the session in, a reply (now or later)
 /// out. `RequestRouter` in the server; a fake in the tests.
 protocol RequestRouting {
-    func route(_ line: [UInt8], session: Session, on eventLoop: any EventLoop) -> RouteStep
+    /// - Parameter trace: the request's span context, when it is traced (work for it links to it).
+    func route(_ line: [UInt8], session: Session, trace: ServiceContext?, on eventLoop: any EventLoop) -> RouteStep
 }
 
 extension RequestRouter: RequestRouting {}
@@ -36,6 +38,8 @@ final class ConnectionHandler<Router: RequestRouting>: ChannelDuplexHandler {
     private let logger: Logger
     private let metrics: ServerMetrics
     private let greeting: Greeting
+    /// Nil: requests are not traced.
+    private let tracing: RequestTracing?
     private var machine: ConnectionStateMachine
     private var idleTimer: Scheduled<Void>?
     private var signInTimer: Scheduled<Void>?
@@ -46,8 +50,9 @@ final class ConnectionHandler<Router: RequestRouting>: ChannelDuplexHandler {
     /// - Parameter client: where the connection comes from, for the sign-in failures counted per
     ///   address.
     init(router: Router, maxInFlight: Int, idleTimeout: TimeAmount, signInTimeout: TimeAmount = .seconds(10),
-         challenge: [UInt8], client: ClientAddress? = nil, metrics: ServerMetrics, logger: Logger) {
+         challenge: [UInt8], client: ClientAddress? = nil, tracing: RequestTracing? = nil, metrics: ServerMetrics, logger: Logger) {
         self.router = router
+        self.tracing = tracing
         self.idleTimeout = idleTimeout
         self.metrics = metrics
         self.logger = logger
@@ -117,19 +122,23 @@ final class ConnectionHandler<Router: RequestRouting>: ChannelDuplexHandler {
             case .route(let line):
                 lastActivity = .now()
                 let started = NIODeadline.now()
-                switch router.route(line, session: machine.session, on: context.eventLoop) {
+                // An empty line is no request (ignored, unanswered): no span.
+                let span = line.isEmpty ? nil : tracing?.start(verb: Self.verb(of: line))
+                switch router.route(line, session: machine.session, trace: span?.recordedContext, on: context.eventLoop) {
                 case .none:
+                    span?.endUnanswered()
                     action = machine.lineIgnored()
                 case .now(let routed):
-                    log(line, routed, started)
+                    log(line, routed, started, span)
                     action = machine.replyReady(routed)
                 case .later(let future):
                     future.assumeIsolated().whenComplete { result in
                         switch result {
                         case .success(let routed):
-                            self.log(line, routed, started)
+                            self.log(line, routed, started, span)
                             self.perform(self.machine.replyReady(routed), context)
                         case .failure:
+                            span?.endUnanswered()
                             self.perform(self.machine.routeFailed(), context)
                         }
                     }
@@ -227,11 +236,17 @@ final class ConnectionHandler<Router: RequestRouting>: ChannelDuplexHandler {
         metrics.requestsInFlight.increment(by: Double(delta))
     }
 
-    /// One line per request (terminal, institution, tag, verb, code, latency) and its metrics.
-    /// Never a field value, so never a PIN, key or QR token.
-    private func log(_ line: [UInt8], _ routed: RoutedReply, _ started: NIODeadline) {
+    /// A request line's verb as the metrics, the log and the spans name it; `?` when it is none.
+    private static func verb(of line: [UInt8]) -> String {
         let word = String(decoding: line.prefix { $0 != UInt8(ascii: " ") }.prefix(16), as: UTF8.self).uppercased()
-        let verb = Verb(rawValue: word)?.rawValue ?? "?"
+        return Verb(rawValue: word)?.rawValue ?? "?"
+    }
+
+    /// One line per request (terminal, institution, tag, verb, code, latency, and the trace id
+    /// when the request is traced), its metrics, and the end of its span. Never a field value, so
+    /// never a PIN, key or QR token.
+    private func log(_ line: [UInt8], _ routed: RoutedReply, _ started: NIODeadline, _ span: RequestSpan?) {
+        let verb = Self.verb(of: line)
         let code: String
         switch routed.reply.outcome {
         case .ok: code = "OK"
@@ -239,12 +254,19 @@ final class ConnectionHandler<Router: RequestRouting>: ChannelDuplexHandler {
         }
         let nanoseconds = (NIODeadline.now() - started).nanoseconds
         metrics.answered(verb: verb, code: code, nanoseconds: nanoseconds)
-        guard logger.logLevel <= .info else { return }
         let session = machine.session
-        logger.info("request", metadata: [
-            "terminal": "\(session.terminal?.terminal ?? "-")", "institution": "\(session.terminal?.institution ?? "-")",
+        let terminal = session.terminal?.terminal ?? "-"
+        let institution = session.terminal?.institution ?? "-"
+        // Read before the span ends: an ended span is no longer recording.
+        let traceID = span?.loggedTraceID
+        span?.end(terminal: terminal, institution: institution, tag: routed.reply.tag, code: code)
+        guard logger.logLevel <= .info else { return }
+        var metadata: Logger.Metadata = [
+            "terminal": "\(terminal)", "institution": "\(institution)",
             "tag": "\(routed.reply.tag)", "verb": "\(verb)", "code": "\(code)", "latency_us": "\(nanoseconds / 1_000)",
-        ])
+        ]
+        if let traceID { metadata["trace_id"] = "\(traceID)" }
+        logger.info("request", metadata: metadata)
     }
 }
 

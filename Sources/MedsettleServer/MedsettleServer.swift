@@ -90,7 +90,7 @@ public final class MedsettleServer: Sendable {
                                                           idleTimeout: configuration.idleTimeout,
                                                           signInTimeout: configuration.signInTimeout,
                                                           challenge: randomChallenge(), client: client,
-                                                          metrics: metrics, logger: logger))
+                                                          tracing: configuration.tracing, metrics: metrics, logger: logger))
                 }
             }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

@@ -4,7 +4,7 @@ import Synchronization
 /// The refusals this engine answered on the current business date, by error code, for the
 /// console's "refusals by code". Refusals are not stored in the database (only what was done is),
 /// so the tally is this process's own: it starts empty at start-up and at each new business date,
-/// and each front behind a balancer has its own (the fleet's total is `mslp_requests_total`).
+/// and each front behind a balancer has its own (the fleet's total is `medsettle_requests_total`).
 public final class RefusalTally: Sendable {
     private struct State {
         var day: BusinessDate?

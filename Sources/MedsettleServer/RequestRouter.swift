@@ -6,6 +6,7 @@ import MedsettleStore
 import NIOCore
 import NIOPosix
 import Synchronization
+import Tracing
 
 /// A reply to send and what to do after it.
 struct RoutedReply: Sendable {
@@ -58,7 +59,7 @@ struct RequestRouter: Sendable {
         .now(RoutedReply(reply: .error(tag: tag, code: .busy, message: "the engine is busy; try again"), action: .none))
     }
 
-    func route(_ line: [UInt8], session: Session, on eventLoop: any EventLoop) -> RouteStep {
+    func route(_ line: [UInt8], session: Session, trace: ServiceContext? = nil, on eventLoop: any EventLoop) -> RouteStep {
         let request: Request
         switch RequestParser.parse(line) {
         case .empty: return .none
@@ -104,7 +105,7 @@ struct RequestRouter: Sendable {
         if request.verb == .signOut {
             return .now(RoutedReply(reply: .ok(tag: tag), action: .close))
         }
-        if request.verb == .settle { return settle(request, by: terminal, on: eventLoop) }
+        if request.verb == .settle { return settle(request, by: terminal, trace: trace, on: eventLoop) }
         if request.verb == .itemInfo { return itemInfo(request, by: terminal) }
         switch operation(for: request, by: terminal) {
         case .failure(let error):
@@ -307,8 +308,9 @@ struct RequestRouter: Sendable {
     }
 
     /// SETTLE skips the thread pool: the store's settlement workers batch it with others and
-    /// answer on their own threads; the reply hops back to the connection's event loop.
-    private func settle(_ request: Request, by terminal: TerminalContext, on eventLoop: any EventLoop) -> RouteStep {
+    /// answer on their own threads; the reply hops back to the connection's event loop. The
+    /// request's span context (when traced) goes with it: the round's span links to it.
+    private func settle(_ request: Request, by terminal: TerminalContext, trace: ServiceContext?, on eventLoop: any EventLoop) -> RouteStep {
         let tag = request.tag
         let decoded = Commands.trace(request).flatMap { trace in
             Commands.claim(request, kind: terminal.kind).map { claim in (claim, Self.traced(request, trace: trace)) }
@@ -318,7 +320,7 @@ struct RequestRouter: Sendable {
             return .now(RoutedReply(reply: error.reply(tag: tag), action: .none))
         case .success(let (claim, traced)):
             let promise = eventLoop.makePromise(of: OperationAnswer.self)
-            store.settlements.settle(claim, traced: traced, by: terminal, replies: EventLoopReplies(loop: eventLoop)) {
+            store.settlements.settle(claim, traced: traced, by: terminal, replies: EventLoopReplies(loop: eventLoop), trace: trace) {
                 promise.succeed($0.answer(Response.settled))
             }
             let metrics = self.metrics

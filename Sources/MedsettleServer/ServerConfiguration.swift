@@ -33,13 +33,15 @@ public struct ServerConfiguration: Sendable {
     public var signInCooldown: TimeAmount
     /// TLS on the listener (the same MSLP bytes inside), or nil for plain TCP.
     public var tls: ReloadableTLS?
+    /// A span per request (and per settlement round, through the store's tracer); nil: off.
+    public var tracing: RequestTracing?
 
     public init(host: String = "127.0.0.1", port: Int = 7411, maxLineLength: Int = 16_384,
                 maxInFlight: Int = 128, maxConnections: Int = 4_096, idleTimeout: TimeAmount = .seconds(300),
                 lineTimeout: TimeAmount = .seconds(30), maxQueuedRequests: Int = 4_096,
                 signInTimeout: TimeAmount = .seconds(10), maxConnectionsPerAddress: Int = 256,
                 maxSignInFailures: Int = 20, signInFailureWindow: TimeAmount = .seconds(60),
-                signInCooldown: TimeAmount = .seconds(60), tls: NIOSSLContext? = nil) {
+                signInCooldown: TimeAmount = .seconds(60), tls: NIOSSLContext? = nil, tracing: RequestTracing? = nil) {
         self.host = host
         self.port = port
         self.maxLineLength = maxLineLength
@@ -54,6 +56,7 @@ public struct ServerConfiguration: Sendable {
         self.signInFailureWindow = signInFailureWindow
         self.signInCooldown = signInCooldown
         self.tls = tls.map { ReloadableTLS(fixed: $0) }
+        self.tracing = tracing
     }
 }
 

@@ -42,13 +42,13 @@ public final class ServerMetrics: Sendable {
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance, refusals: RefusalTally? = nil) {
         self.factory = factory
         self.refusals = refusals
-        connectionsOpen = Meter(label: "mslp_connections_open", factory: factory)
-        connectionsRefused = Counter(label: "mslp_connections_refused_total", factory: factory)
-        connectionsRefusedPerAddress = Counter(label: "mslp_connections_refused_per_address_total", factory: factory)
-        signInTimeouts = Counter(label: "mslp_signin_timeouts_total", factory: factory)
-        signInBlocks = Counter(label: "mslp_signin_blocks_total", factory: factory)
-        requestsInFlight = Meter(label: "mslp_requests_in_flight", factory: factory)
-        requestsShed = Counter(label: "mslp_requests_shed_total", factory: factory)
+        connectionsOpen = Meter(label: "medsettle_connections_open", factory: factory)
+        connectionsRefused = Counter(label: "medsettle_connections_refused_total", factory: factory)
+        connectionsRefusedPerAddress = Counter(label: "medsettle_connections_refused_per_address_total", factory: factory)
+        signInTimeouts = Counter(label: "medsettle_signin_timeouts_total", factory: factory)
+        signInBlocks = Counter(label: "medsettle_signin_blocks_total", factory: factory)
+        requestsInFlight = Meter(label: "medsettle_requests_in_flight", factory: factory)
+        requestsShed = Counter(label: "medsettle_requests_shed_total", factory: factory)
         func byKind(_ label: String) -> [TerminalKind: Counter] {
             Dictionary(uniqueKeysWithValues: TerminalKind.allCases.map {
                 ($0, Counter(label: label, dimensions: [("kind", $0.rawValue)], factory: factory))
@@ -68,12 +68,12 @@ public final class ServerMetrics: Sendable {
         let (counter, timer) = requestInstruments.withLock { instruments in
             let key = RequestInstruments.Code(verb: verb, code: code)
             let counter = instruments.counters[key] ?? {
-                let counter = Counter(label: "mslp_requests_total", dimensions: [("verb", verb), ("code", code)], factory: factory)
+                let counter = Counter(label: "medsettle_requests_total", dimensions: [("verb", verb), ("code", code)], factory: factory)
                 instruments.counters[key] = counter
                 return counter
             }()
             let timer = instruments.timers[verb] ?? {
-                let timer = Timer(label: "mslp_request_duration_seconds", dimensions: [("verb", verb)], factory: factory)
+                let timer = Timer(label: "medsettle_request_duration_seconds", dimensions: [("verb", verb)], factory: factory)
                 instruments.timers[verb] = timer
                 return timer
             }()
@@ -103,16 +103,18 @@ public final class ServerMetrics: Sendable {
     }
 }
 
-/// The database pool's use as metrics: connections in use and open, and the wait for one.
+/// The database pool's use as metrics: connections in use and open, the wait for one, and the
+/// pool's size (`pool-size`), against which saturation is measured.
 public struct PoolMetrics: PGPoolObserver {
     private let inUse: Gauge
     private let open: Gauge
     private let wait: Timer
 
-    public init(factory: any MetricsFactory) {
+    public init(factory: any MetricsFactory, size: Int) {
         inUse = Gauge(label: "medsettle_db_pool_connections_in_use", factory: factory)
         open = Gauge(label: "medsettle_db_pool_connections_open", factory: factory)
         wait = Timer(label: "medsettle_db_pool_wait_seconds", factory: factory)
+        Gauge(label: "medsettle_db_pool_connections_max", factory: factory).record(size)
     }
 
     public func acquired(waitedNanoseconds: Int64) { wait.recordNanoseconds(waitedNanoseconds) }

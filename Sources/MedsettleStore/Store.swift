@@ -2,6 +2,7 @@ import CoreMetrics
 import Logging
 import MedsettleCore
 import PGClient
+import Tracing
 
 /// The engine's state in PostgreSQL, one unit per concern: the insured `people` and their
 /// `families` (mutual aid's bindings), the `cards` and
@@ -37,10 +38,12 @@ public final class Store: Sendable {
     ///   server secret and a 60 s lifetime.
     /// - Parameter batching: how SETTLE requests are grouped; its workers are capped at half the
     ///   pool so that other operations always find connections.
+    /// - Parameter tracer: when given, a span per settlement round, linked to the traced requests
+    ///   it carried; nil: rounds are not traced.
     public init(pool: PGPool, secrets: ServerSecrets, clock: any Clock = SystemClock(),
                 logger: Logger = Logger(label: "medsettle.store"), qrTokens: QRTokens? = nil,
                 batching: SettleBatching = SettleBatching(),
-                metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) throws {
+                metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance, tracer: (any Tracer)? = nil) throws {
         var batching = batching
         batching.workers = max(1, min(batching.workers, pool.size / 2))
         batching.lightLoadWorkers = max(batching.workers, min(batching.lightLoadWorkers, pool.size / 2))
@@ -60,7 +63,7 @@ public final class Store: Sendable {
         families = Families(runner: runner, clock: clock)
         cards = CardDesk(runner: runner, presenter: presenter, clock: clock)
         settlements = Settlements(runner: runner, decider: decider, clock: clock, batching: batching,
-                                  metrics: SettlementMetrics(factory: metricsFactory))
+                                  metrics: SettlementMetrics(factory: metricsFactory), tracing: tracer.map(RoundTracing.init))
         stays = HospitalStays(runner: runner, decider: decider, clock: clock)
         reconciliation = Reconciliation(runner: runner)
     }

@@ -22,13 +22,14 @@ struct AdminHTTPService: Service {
     /// - Parameter conninfo: the admin API's database (`admin-database-url`, else the engine's).
     /// - Parameter engineConninfo: the engine's database, which `/readyz` checks.
     init(listeners: [AdminHTTPConfiguration], conninfo: String, engineConninfo: String, secrets: ServerSecrets,
-         registry: PrometheusCollectorRegistry, store: Store, refusals: RefusalTally, logger: Logger,
+         registry: PrometheusCollectorRegistry, processMetrics: ProcessMetrics, store: Store, refusals: RefusalTally, logger: Logger,
          onListening: @escaping @Sendable (AdminHTTPConfiguration, Int) -> Void) throws {
         self.listeners = listeners
         pool = PGPool(conninfo: conninfo, size: Self.poolSize, acquireTimeoutSeconds: 2,
                       sessionSettings: [("statement_timeout", "10000"), ("lock_timeout", "3000")])
         backend = AdminBackend(pool: pool, secrets: secrets, readiness: ReadinessProbe(conninfo: engineConninfo), metrics: registry,
-                               today: { [store] in store.businessDate() }, refusals: { refusals.counts(on: $0) })
+                               today: { [store] in store.businessDate() }, refusals: { refusals.counts(on: $0) },
+                               beforeScrape: processMetrics.refresh)
         self.logger = logger
         self.onListening = onListening
         for listener in listeners where !EngineConfiguration.isLoopback(listener.host) {

@@ -5,8 +5,18 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Show the settings `serve` would run with.",
-        subcommands: [Print.self]
+        subcommands: [Print.self, Sample.self]
     )
+
+    struct Sample: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a config file naming every setting, commented out with its meaning and default (deploy/medsettle.conf)."
+        )
+
+        func run() throws {
+            print(ConfigSample.text(MedsettleSettings.all), terminator: "")
+        }
+    }
 
     struct Print: ParsableCommand, SettingsCommand {
         static let commandPath = "medsettle config print"

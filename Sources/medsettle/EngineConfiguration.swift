@@ -51,6 +51,8 @@ struct EngineConfiguration {
     /// Nil: standard error.
     let logFile: String?
     let logBuffer: Int
+    /// Where spans are exported (OTLP/HTTP base URL); nil: no tracing.
+    let otelEndpoint: String?
 
     /// - Parameter demo: a missing database and secret are allowed (the demo brings its own).
     init(_ settings: ResolvedSettings, demo: Bool = false) throws {
@@ -99,6 +101,7 @@ struct EngineConfiguration {
         logLevel = try LogSetting.level(settings)
         logFile = settings.string("log-file")
         logBuffer = try settings.integer("log-buffer", in: 65_536...1_073_741_824)
+        otelEndpoint = try EngineTracing.endpoint(settings)
         if tls == nil, !insecure, !Self.isLoopback(host) {
             throw SettingError("plain TCP on \(host) would carry PINs in the clear: give tls-cert and tls-key, or insecure = true")
         }

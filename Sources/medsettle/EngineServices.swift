@@ -23,24 +23,30 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
                onListening: @escaping @Sendable (Int) -> Void) async throws -> Bool {
     let (registry, factory) = prometheusMetrics()
     log.countDrops(in: factory)
+    let processMetrics = ProcessMetrics(factory: factory, version: BuildInfo.version)
+    let tracing = try config.otelEndpoint.map { try EngineTracing(endpoint: $0, logger: logger) }
     let pool = PGPool(conninfo: conninfo, size: config.poolSize, acquireTimeoutSeconds: Double(config.poolWait),
-                      sessionSettings: config.databaseTimeouts, observer: PoolMetrics(factory: factory))
+                      sessionSettings: config.databaseTimeouts, observer: PoolMetrics(factory: factory, size: config.poolSize))
     let store: Store
     do {
         store = try Store(pool: pool, secrets: secrets, qrTokens: try config.qrTokens(secrets), batching: config.batching,
-                          metricsFactory: factory)
+                          metricsFactory: factory, tracer: tracing?.requests.tracer)
     } catch {
         pool.close()
         throw error
     }
     let refusals = RefusalTally(today: { [store] in store.businessDate() })
-    let server = try config.server
+    var server = try config.server
+    server.tracing = tracing?.requests
     // SIGHUP rereads the certificate and key: renewed certificates take effect for new connections.
     let certificateReload = server.tls.map { tls in observeHangup { reloadCertificates(tls, logger: logger) } }
     defer { certificateReload?.cancel() }
     let engine = EngineService(server: server, store: store, grace: .seconds(Int64(config.shutdownGrace)),
                                metricsFactory: factory, refusals: refusals, log: log, logger: logger, onListening: onListening)
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: SettlementService(store: store, pool: pool))]
+    // The span exporter first, so that it stops last: the spans of the requests answered while
+    // the front drains are still sent.
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = tracing.map { [.init(service: $0.service)] } ?? []
+    services.append(.init(service: SettlementService(store: store, pool: pool)))
     // After the settlement service, so that it stops before the pool closes.
     if config.qrPurgeInterval > 0 {
         services.append(.init(service: QRPurgeService(purge: QRUsePurge(pool: pool, clock: store.clock),
@@ -58,7 +64,7 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
     if !listeners.isEmpty {
         services.append(.init(service: try AdminHTTPService(
             listeners: listeners, conninfo: config.admin?.databaseURL ?? conninfo, engineConninfo: conninfo, secrets: secrets,
-            registry: registry, store: store, refusals: refusals, logger: logger, onListening: onAdminListening)))
+            registry: registry, processMetrics: processMetrics, store: store, refusals: refusals, logger: logger, onListening: onAdminListening)))
     }
     services.append(.init(service: engine, successTerminationBehavior: .gracefullyShutdownGroup))
     var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -83,7 +89,7 @@ private func reloadCertificates(_ tls: ReloadableTLS, logger: Logger) {
 private func prometheusMetrics() -> (PrometheusCollectorRegistry, PrometheusMetricsFactory) {
     let registry = PrometheusCollectorRegistry()
     var factory = PrometheusMetricsFactory(registry: registry)
-    factory.durationHistogramBuckets["mslp_request_duration_seconds"] =
+    factory.durationHistogramBuckets["medsettle_request_duration_seconds"] =
         [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5].map { Duration.seconds($0) }
     factory.durationHistogramBuckets["medsettle_db_pool_wait_seconds"] =
         [0.0001, 0.001, 0.01, 0.1, 0.5, 1, 2, 5].map { Duration.seconds($0) }

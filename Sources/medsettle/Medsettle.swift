@@ -11,6 +11,7 @@ struct Medsettle: AsyncParsableCommand {
             private PostgreSQL it starts itself (or on DATABASE_URL when set). Then try a settlement with \
             `medsettle client`.
             """,
+        version: BuildInfo.version,
         subcommands: [DemoCommand.self, ServeCommand.self, MigrateCommand.self, InstitutionCommand.self, CatalogCommand.self, PolicyCommand.self, TerminalCommand.self, OperatorCommand.self, ClientCommand.self, CardCommand.self, ReconCommand.self, ReportCommand.self, SeedCommand.self, ConfigCommand.self]
     )
 
@@ -18,7 +19,9 @@ struct Medsettle: AsyncParsableCommand {
     /// command: `MedsettleSettings`); ArgumentParser parses the rest.
     static func main() async {
         switch CommandLineSettings.parsed {
-        case .success(let flags): await main(flags.rest)
+        case .success(let flags):
+            if CompletionScripts.printIfAsked(flags.rest) { return }
+            await main(flags.rest)
         case .failure(let error): exit(withError: ValidationError(error.description))
         }
     }

@@ -112,9 +112,9 @@ struct BackpressureTests {
         }
     }
 
-    /// `mslp_requests_total{verb="ENROLL",code="FORBIDDEN"}` from the registry.
+    /// `medsettle_requests_total{verb="ENROLL",code="FORBIDDEN"}` from the registry.
     static func answered(_ registry: PrometheusCollectorRegistry) -> Int {
-        let prefix = #"mslp_requests_total{verb="ENROLL",code="FORBIDDEN"} "#
+        let prefix = #"medsettle_requests_total{verb="ENROLL",code="FORBIDDEN"} "#
         for line in registry.emitToString().split(separator: "\n") where line.hasPrefix(prefix) {
             return Int(Double(line.dropFirst(prefix.count)) ?? 0)
         }

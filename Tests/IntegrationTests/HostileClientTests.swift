@@ -40,7 +40,7 @@ struct HostileClientTests {
         // On a loaded machine the PING may come after the deadline: then it is not answered.
         let deadline = "* ERR NOT_SIGNED_IN msg=not%20signed%20in%20within%20300%20ms"
         #expect(lines == ["p1 OK", deadline] || lines == [deadline], "\(lines)")
-        #expect(Self.counter(registry, "mslp_signin_timeouts_total") == 1)
+        #expect(Self.counter(registry, "medsettle_signin_timeouts_total") == 1)
         await engine.stop()
     }
 
@@ -56,8 +56,8 @@ struct HostileClientTests {
         let third = try await RawConnection.open(port: engine.port)
         #expect(try await third.readLine() == "* ERR BUSY msg=too%20many%20connections%20from%20this%20address")
         #expect(try await third.readLine() == nil)
-        #expect(Self.counter(registry, "mslp_connections_refused_per_address_total") == 1)
-        #expect(Self.counter(registry, "mslp_connections_refused_total") == 0)
+        #expect(Self.counter(registry, "medsettle_connections_refused_per_address_total") == 1)
+        #expect(Self.counter(registry, "medsettle_connections_refused_total") == 0)
         // Another address is another client.
         let other = try await RawConnection.open(port: engine.port, from: "127.0.0.2")
         #expect(try await other.readLine()?.hasPrefix("* HELLO") == true)
@@ -91,7 +91,7 @@ struct HostileClientTests {
             try await guesser.send(Self.signIn(guesser, tag, rightKey: false))
             #expect(try await guesser.readLine() == "\(tag) ERR AUTH_FAILED msg=sign-in%20failed")
         }
-        #expect(Self.counter(registry, "mslp_signin_blocks_total") == 1)
+        #expect(Self.counter(registry, "medsettle_signin_blocks_total") == 1)
 
         let next = try await RawConnection.open(port: engine.port)
         _ = try await next.readLine()

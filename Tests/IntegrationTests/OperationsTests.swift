@@ -79,14 +79,14 @@ import Testing
         let answer = try await endpoint.request("/metrics")
         #expect(answer.status == 200 && answer.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = answer.text
-        #expect(text.contains(#"mslp_requests_total{verb="SETTLE",code="OK"} 1"#))
-        #expect(text.contains(#"mslp_requests_total{verb="CARDINFO",code="PIN_WRONG"} 5"#))
-        #expect(text.contains(#"mslp_requests_total{verb="CARDINFO",code="CARD_LOCKED"} 1"#))
-        #expect(text.contains(#"mslp_request_duration_seconds_count{verb="SETTLE"} 1"#))
+        #expect(text.contains(#"medsettle_requests_total{verb="SETTLE",code="OK"} 1"#))
+        #expect(text.contains(#"medsettle_requests_total{verb="CARDINFO",code="PIN_WRONG"} 5"#))
+        #expect(text.contains(#"medsettle_requests_total{verb="CARDINFO",code="CARD_LOCKED"} 1"#))
+        #expect(text.contains(#"medsettle_request_duration_seconds_count{verb="SETTLE"} 1"#))
         #expect(text.contains(#"medsettle_settlements_total{kind="pharmacy"} 1"#))
         #expect(text.contains(#"medsettle_settled_fen_total{kind="pharmacy"} 2400"#))
         #expect(text.contains("medsettle_card_locks_total 1"))
-        #expect(text.contains("mslp_connections_open "))
+        #expect(text.contains("medsettle_connections_open "))
         #expect(try await endpoint.request("/other").status == 404)
         await endpoint.stop()
         await engine.stop()
@@ -493,7 +493,7 @@ final class RawConnection: @unchecked Sendable {
         let flags = help.split(separator: "\n").compactMap { line -> String? in
             guard line.hasPrefix("  --") else { return nil }
             return String(line.dropFirst(4).prefix { $0.isLetter || $0 == "-" })
-        }.filter { $0 != "config" }
+        }.filter { $0 != "config" && $0 != "version" } // --config names the file; --version is ArgumentParser's
         #expect(flags.count > 10, "\(help)")
         let toggles: Set = ["insecure", "demo-database"]
         let arguments = flags.flatMap { toggles.contains($0) ? ["--\($0)"] : ["--\($0)", "7"] }

@@ -6,6 +6,7 @@ import MedsettleStore
 import MetricsTestKit
 import NIOCore
 import NIOEmbedded
+import Tracing
 import Testing
 
 @testable import MedsettleServer
@@ -17,7 +18,7 @@ final class FakeRouter: RequestRouting {
     private(set) var routed: [String] = []
     private(set) var pending: [EventLoopPromise<RoutedReply>] = []
 
-    func route(_ line: [UInt8], session: Session, on eventLoop: any EventLoop) -> RouteStep {
+    func route(_ line: [UInt8], session: Session, trace: ServiceContext?, on eventLoop: any EventLoop) -> RouteStep {
         let text = String(decoding: line, as: UTF8.self)
         guard !text.isEmpty else { return .none }
         routed.append(text)
@@ -179,7 +180,7 @@ final class SocketDouble: ChannelOutboundHandler {
         h.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
         #expect(try h.written() == ["* ERR NOT_SIGNED_IN msg=not%20signed%20in%20within%2010%20s"])
         #expect(h.socket.closes == [.output]) // finished gently, like every server-side close
-        #expect(try h.metrics.expectCounter("mslp_signin_timeouts_total").totalValue == 1)
+        #expect(try h.metrics.expectCounter("medsettle_signin_timeouts_total").totalValue == 1)
         h.receive("LOGIN late") // too late: read and dropped
         #expect(try h.written().isEmpty)
     }
@@ -192,7 +193,7 @@ final class SocketDouble: ChannelOutboundHandler {
         #expect(h.socket.closes.isEmpty)
         h.receive("PING b")
         #expect(try h.written() == ["b OK"])
-        #expect(try h.metrics.expectCounter("mslp_signin_timeouts_total").totalValue == 0)
+        #expect(try h.metrics.expectCounter("medsettle_signin_timeouts_total").totalValue == 0)
     }
 
     @Test func theClientsCloseEndsTheDrainAtOnce() throws {

@@ -6,7 +6,7 @@ import Synchronization
 /// bury everything else in the log and cost the engine more than the refusals. The first
 /// occurrence is logged at once; those within the next second are only counted, and the count
 /// rides on the next line logged (`suppressed=N`). Every refusal is still counted in the metrics
-/// (`mslp_requests_total{code="UNAVAILABLE"}`).
+/// (`medsettle_requests_total{code="UNAVAILABLE"}`).
 final class LogThrottle: Sendable {
     private struct State {
         var lastLogged: ContinuousClock.Instant?

@@ -1,5 +1,6 @@
 import NIOPosix
 import Synchronization
+import Tracing
 
 /// One SETTLE waiting for a batch, and where its answer goes.
 struct SettleJob: Sendable {
@@ -9,6 +10,8 @@ struct SettleJob: Sendable {
     let complete: @Sendable (Answer<Settled>) -> Void
     /// Where `complete` runs; nil: on the settlement worker's thread.
     var replies: (any SettleReplyQueue)? = nil
+    /// The request's span context when it is traced: the round's span links to it.
+    var trace: ServiceContext? = nil
 }
 
 /// Where settlement answers are delivered, typically the event loop of the connection that asked.

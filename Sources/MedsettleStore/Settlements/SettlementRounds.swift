@@ -86,6 +86,7 @@ extension Settlements {
     /// card of a person already in it). The first member is never deferred, so rounds progress.
     private func settleRound(_ round: [RoundMember]) -> (answers: [(SettleJob, Answer<Settled>)], deferred: [RoundMember]) {
         metrics.roundSizes.record(round.count)
+        let span = tracing?.start(carrying: round.compactMap(\.job.trace))
         let date = BusinessDate(unixSeconds: clock.now())
         let result = runner.transaction("SETTLE", resolve: { connection, verdicts in
             // The settlements the round decided on exist if and only if it committed.
@@ -99,6 +100,7 @@ extension Settlements {
         }) { transaction in
             try settleRound(round, transaction, date: date)
         }
+        span?.end(claims: round.count, result)
         switch result {
         case .success(let verdicts):
             var answers: [(SettleJob, Answer<Settled>)] = []

@@ -1,6 +1,7 @@
 import Logging
 import MedsettleCore
 import PGClient
+import Tracing
 
 /// A claim as a card-presenting verb sends it (PRICE, SETTLE).
 public struct ClaimRequest: Sendable {
@@ -96,9 +97,13 @@ public final class Settlements: Sendable {
     let clock: any Clock
     private let queue: SettleQueue
     let metrics: SettlementMetrics
+    /// A span per round; nil: rounds are not traced.
+    let tracing: RoundTracing?
 
-    init(runner: TransactionRunner, decider: ClaimDecider, clock: any Clock, batching: SettleBatching, metrics: SettlementMetrics) {
+    init(runner: TransactionRunner, decider: ClaimDecider, clock: any Clock, batching: SettleBatching, metrics: SettlementMetrics,
+         tracing: RoundTracing? = nil) {
         self.runner = runner
+        self.tracing = tracing
         self.decider = decider
         self.clock = clock
         self.metrics = metrics
@@ -143,9 +148,12 @@ public final class Settlements: Sendable {
     /// (or the claim was refused). Settlements of different cardholders that wait together share
     /// one transaction (`SettlementRounds.swift`).
     /// - Parameter replies: where `completion` runs (by default on a settlement worker's thread).
+    /// - Parameter trace: the request's span context, when it is traced: the span of the round
+    ///   that carries the claim links to it.
     public func settle(_ claim: ClaimRequest, traced request: TracedRequest, by context: TerminalContext,
-                       replies: (any SettleReplyQueue)? = nil, completion: @escaping @Sendable (Answer<Settled>) -> Void) {
-        let job = SettleJob(claim: claim, traced: request, context: context, complete: completion, replies: replies)
+                       replies: (any SettleReplyQueue)? = nil, trace: ServiceContext? = nil,
+                       completion: @escaping @Sendable (Answer<Settled>) -> Void) {
+        let job = SettleJob(claim: claim, traced: request, context: context, complete: completion, replies: replies, trace: trace)
         if !queue.submit(job) {
             completion(.failure(Refusal(.busy, "too many settlements are waiting; try again")))
         }

@@ -33,17 +33,19 @@ final class TestEngine: Sendable {
                       signInTimeout: TimeAmount = .minutes(10),
                       poolSize: Int = 8, now: Int64 = defaultNow, sharing other: TestEngine? = nil,
                       database: String? = nil, sessionSettings: [(name: String, value: String)] = [],
-                      metrics: ServerMetrics = ServerMetrics(), logger custom: Logger? = nil) async throws -> TestEngine {
+                      metrics: ServerMetrics = ServerMetrics(), logger custom: Logger? = nil,
+                      tracing: RequestTracing? = nil) async throws -> TestEngine {
         let conninfo = try database ?? other?.conninfo ?? TestDatabaseServer.shared.freshDatabase()
         let pool = PGPool(conninfo: conninfo, size: poolSize, sessionSettings: sessionSettings)
         let clock = other?.clock ?? ManualClock(now)
         var logger = custom ?? Logger(label: "medsettle.test")
         if custom == nil { logger.logLevel = .warning }
-        let store = try Store(pool: pool, secrets: TestDatabaseServer.shared.secrets, clock: clock, logger: logger)
+        let store = try Store(pool: pool, secrets: TestDatabaseServer.shared.secrets, clock: clock, logger: logger, tracer: tracing?.tracer)
         var config = configuration
         config.host = "127.0.0.1"
         config.port = 0
         config.signInTimeout = signInTimeout
+        config.tracing = tracing
         let server = try await MedsettleServer.start(configuration: config, store: store, metrics: metrics, logger: logger)
         return TestEngine(conninfo: conninfo, pool: pool, store: store, server: server, clock: clock)
     }
