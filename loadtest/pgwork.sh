@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# PostgreSQL's work per settlement, in figures a busy machine does not move: WAL bytes, shared
+# buffers read, statements (pg_stat_statements), over a short settle-only closed loop on a fresh
+# PostgreSQL with full_page_writes off (so that WAL counts the settlements' own records, not page
+# images after a checkpoint). Throughput and time per statement are printed too, for what they are
+# worth on a shared machine.
+#
+#   loadtest/pgwork.sh                          # 8 terminals, 10 s, 20 000 people
+#   CLIENTS=32 loadtest/pgwork.sh
+#   BIN=/path/to/release/bin loadtest/pgwork.sh # an engine built elsewhere (an earlier commit)
+#   STATEMENTS=1 loadtest/pgwork.sh            # and the statements reading the most buffers
+#
+# Last line: settlements=<n> wal_bytes_per=<n> buffers_per=<n> statements_per=<n> exec_ms_per=<n> tps=<n>
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source loadtest/lib.sh
+
+CLIENTS=${CLIENTS:-8}
+SECONDS_EACH=${SECONDS_EACH:-10}
+PEOPLE=${PEOPLE:-20000}
+
+if [ -z "${BIN:-}" ]; then ms_build; fi
+ms_start_postgres
+printf "shared_preload_libraries = 'pg_stat_statements'\nfull_page_writes = off\n" >> "$dir/data/postgresql.conf"
+as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w restart -l "$dir/postgres.log" >/dev/null 2>&1 </dev/null
+ms_migrate_and_seed "$PEOPLE" "$CLIENTS"
+psql_ -d medsettle -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+ms_start_server --pool-size 16
+psql_ -d medsettle -c "CHECKPOINT"
+psql_ -d medsettle -c "SELECT pg_stat_statements_reset()" >/dev/null
+before=$(psql_ -d medsettle -Atc "SELECT count(*) FROM settlement")
+lsn=$(psql_ -d medsettle -Atc "SELECT pg_current_wal_lsn()")
+tps=$(ms_settle_tps "$CLIENTS" "$SECONDS_EACH" "$PEOPLE" "$dir/report")
+after=$(psql_ -d medsettle -Atc "SELECT count(*) FROM settlement")
+n=$((after - before))
+[ "$n" -gt 0 ] || { echo "no settlement was made" >&2; exit 1; }
+# The harness's own invariant check at the end of its run is left out of the statements.
+figures=$(psql_ -d medsettle -Atc "
+    SELECT 'wal_bytes_per=' || (pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn') / $n)::bigint
+        || ' buffers_per=' || round(sum(shared_blks_hit + shared_blks_read)::numeric / $n, 1)
+        || ' statements_per=' || round(sum(calls)::numeric / $n, 2)
+        || ' exec_ms_per=' || round((sum(total_exec_time) / $n)::numeric, 3)
+    FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%codes_sold_twice%'")
+if [ -n "${STATEMENTS:-}" ]; then
+    psql_ -d medsettle -c "
+        SELECT calls, round((shared_blks_hit + shared_blks_read)::numeric / calls, 1) AS buffers_per_call,
+               round(mean_exec_time::numeric, 3) AS mean_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 120) AS statement
+        FROM pg_stat_statements WHERE query NOT LIKE '%codes_sold_twice%'
+        ORDER BY shared_blks_hit + shared_blks_read DESC LIMIT 8" >&2
+fi
+printf 'settlements=%s %s tps=%.0f\n' "$n" "$figures" "$tps"
