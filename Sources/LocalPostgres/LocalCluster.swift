@@ -59,7 +59,9 @@ public struct LocalCluster: Sendable {
             listen_addresses = ''
             port = \(port)
             unix_socket_directories = '\(directory)'
-            max_connections = 300
+            # The test suite runs many engines at once (each with its pool, its LISTEN connection
+            # and an admin pool), and serve processes with theirs.
+            max_connections = 1000
             shared_buffers = 256MB
             log_min_messages = warning
 
