@@ -22,7 +22,14 @@ dir=""
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+# BIN=/path/to/bin skips the build and uses the medsettle and medsettle-load found there
+# (with their .resources bundles); without it the checkout is built.
 ms_build() {
+    if [ -n "${BIN:-}" ]; then
+        [ -x "$BIN/medsettle" ] && [ -x "$BIN/medsettle-load" ] || { echo "BIN=$BIN lacks medsettle or medsettle-load" >&2; return 1; }
+        echo "using the prebuilt binaries in $BIN" >&2
+        return 0
+    fi
     swift build -c release --product medsettle >&2
     swift build -c release --product medsettle-load >&2
     BIN=$(swift build -c release --show-bin-path)
