@@ -73,13 +73,16 @@ stop_pids() {
 
 # Patroni first (it stops its PostgreSQL), then whatever PostgreSQL is left, then etcd.
 patroni_cleanup() {
+    if [ -n "${harness:-}" ]; then kill "$harness" 2>/dev/null || true; fi
     ms_stop_server
-    [ "${#patroni_pids[@]}" -gt 0 ] && stop_pids 30 "${patroni_pids[@]}"
+    if [ "${#patroni_pids[@]}" -gt 0 ]; then stop_pids 30 "${patroni_pids[@]}"; fi
     local node
     for node in node1 node2; do
-        [ -f "$dir/$node/postmaster.pid" ] && as_pg "$PGVERSION_BIN/pg_ctl" -D "$dir/$node" -m immediate -w stop >/dev/null 2>&1
+        if [ -f "$dir/$node/postmaster.pid" ]; then
+            as_pg "$PGVERSION_BIN/pg_ctl" -D "$dir/$node" -m immediate -w stop >/dev/null 2>&1 || true
+        fi
     done
-    [ -n "$etcd_pid" ] && stop_pids 10 "$etcd_pid"
+    if [ -n "$etcd_pid" ]; then stop_pids 10 "$etcd_pid"; fi
     # Patroni's and PostgreSQL's logs outlive the run in loadtest-report/ (ignored by git).
     mkdir -p loadtest-report/patroni
     cp "$dir"/*.log loadtest-report/patroni/ 2>/dev/null || true
