@@ -217,7 +217,7 @@ kill -9 "$postmaster"
 # promoted_in_s runs from the kill to the first of the three.
 writes_accepted() {
     local sync_standbys
-    sync_standbys=$(timeout 2 psql -X -q -At \
+    sync_standbys=$(timeout 2 psql -X -q -At -v ON_ERROR_STOP=1 \
         -c "SELECT txid_current()" -c "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'" \
         "host=127.0.0.1 port=${pg_port[$standby]} user=medsettle dbname=postgres connect_timeout=2" 2>/dev/null | tail -1) || return 1
     [ "$STRICT" != 1 ] || [ "${sync_standbys:-0}" -gt 0 ]
