@@ -119,3 +119,12 @@ ms_wait_load() {
     verdict=green
     wait "$harness" || verdict=red
 }
+
+# ms_need_packages PACKAGE…: installs the Debian packages among these that are missing.
+ms_need_packages() {
+    local package missing=()
+    for package in "$@"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    echo "installing ${missing[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+}

@@ -28,7 +28,7 @@
 #   STRICT=1 loadtest/patroni.sh                 # synchronous_mode_strict (see docs/DEPLOYMENT.md)
 #   BIN=/path/to/release/bin loadtest/patroni.sh # prebuilt medsettle + medsettle-load, no build
 #
-# Needs the Debian packages patroni, python3-etcd and etcd-server (installed when missing).
+# Needs the Debian packages patroni, python3-etcd, etcd-server, jq and curl (installed when missing).
 # Everything (Patroni, PostgreSQL, etcd, the engine, the temp dir) is stopped and removed on exit.
 #
 # Last line: failover=automatic promoted_in_s=<n> unresolved=<n> invariants=<green|red> probes_failed=<n>
@@ -42,11 +42,7 @@ PEOPLE=${PEOPLE:-10000}
 STRICT=${STRICT:-0}
 PROMOTION_DEADLINE=${PROMOTION_DEADLINE:-90}
 
-missing=$(for package in patroni python3-etcd etcd-server; do dpkg -s "$package" >/dev/null 2>&1 || echo "$package"; done)
-if [ -n "$missing" ]; then
-    echo "installing" $missing >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing >&2
-fi
+ms_need_packages patroni python3-etcd etcd-server jq curl
 PGVERSION_BIN=/usr/lib/postgresql/15/bin
 [ -x "$PGVERSION_BIN/postgres" ] || { echo "PostgreSQL 15 is not installed ($PGVERSION_BIN)" >&2; exit 1; }
 

@@ -42,6 +42,7 @@ intervals=$(( total / interval ))
 SECONDS_EACH=$interval   # each interval is one run of lib.sh's mixed load
 [ "$intervals" -ge $((WARMUP_INTERVALS + 1)) ] || { echo "DURATION must cover at least $((WARMUP_INTERVALS + 1)) intervals of $interval s" >&2; exit 2; }
 
+ms_need_packages jq
 ms_build
 ms_start_postgres
 ms_migrate_and_seed "$PEOPLE" "$CLIENTS"
