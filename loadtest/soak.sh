@@ -55,6 +55,7 @@ echo "soak: $intervals intervals of $interval s, $CLIENTS terminals; series in $
 
 invariants=green
 for i in $(seq 1 "$intervals"); do
+    rm -f "$dir/report/report.json"   # a run that writes none must not show the last one's figures
     ms_mixed_load 2> "$dir/run-$i.log"
     sleep $((interval / 2))
     rss_mb=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
