@@ -24,7 +24,14 @@ dir=""
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+# BIN=/path/to/bin skips the build and uses the medsettle and medsettle-load found there
+# (with their .resources bundles); without it the checkout is built.
 ms_build() {
+    if [ -n "${BIN:-}" ]; then
+        [ -x "$BIN/medsettle" ] && [ -x "$BIN/medsettle-load" ] || { echo "BIN=$BIN lacks medsettle or medsettle-load" >&2; return 1; }
+        echo "using the prebuilt binaries in $BIN" >&2
+        return 0
+    fi
     swift build -c release --product medsettle >&2
     swift build -c release --product medsettle-load >&2
     BIN=$(swift build -c release --show-bin-path)
@@ -142,4 +149,13 @@ ms_mixed_load() {
 ms_wait_load() {
     verdict=green
     wait "$harness" || verdict=red
+}
+
+# ms_need_packages PACKAGE…: installs the Debian packages among these that are missing.
+ms_need_packages() {
+    local package missing=()
+    for package in "$@"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    echo "installing ${missing[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
 }
