@@ -44,7 +44,7 @@ public enum MedsettleSettings {
               help: "this is a demo or load-test database: serve even when terminals have published keys"),
         .init("settle-workers", environment: "MEDSETTLE_SETTLE_WORKERS", default: "2", flag: .value(name: "n"),
               help: "settlement threads (group commit) under load, at most half the pool"),
-        .init("settle-workers-light", environment: "MEDSETTLE_SETTLE_WORKERS_LIGHT", default: "4", flag: .value(name: "n"),
+        .init("settle-workers-light", environment: "MEDSETTLE_SETTLE_WORKERS_LIGHT", default: "2", flag: .value(name: "n"),
               help: "settlement threads while at most 16 settlements are queued or being settled (never fewer than settle-workers; at most half the pool)"),
         .init("settle-batch", environment: "MEDSETTLE_SETTLE_BATCH", default: "64", flag: .value(name: "n"),
               help: "most settlements per shared transaction"),
