@@ -32,9 +32,7 @@ struct CardCommand: ParsableCommand {
                 throw ValidationError("no card \(card)")
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(events), as: UTF8.self))
+                try JSONOutput.print(events, escapingSlashes: false)
                 return
             }
             let header = ["time (Asia/Shanghai)", "card", "event", "channel", "terminal", "agent", "detail"]

@@ -55,9 +55,7 @@ struct OperatorCommand: ParsableCommand {
         func run() throws {
             let operators = try Operators.list(try OperatorCommand.connection(self))
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(operators), as: UTF8.self))
+                try JSONOutput.print(operators)
                 return
             }
             for entry in operators {

@@ -49,9 +49,7 @@ enum ReferenceCommands {
                 Entry(version: $0.version, effective: $0.effective.yyyymmdd, items: policy ? nil : $0.rows,
                       rows: policy ? $0.rows : nil, benefits: policy ? $0.benefits : nil, importedAt: $0.importedAt)
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+            try JSONOutput.print(entries)
             return
         }
         for v in versions {

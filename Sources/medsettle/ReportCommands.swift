@@ -87,9 +87,7 @@ struct ReportCommand: ParsableCommand {
             case .csv:
                 print(SettlementReports.csv(header: SettlementReports.dailyHeader, rows: rows), terminator: "")
             case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(AdminDocuments.DailyReport(date: day, rows: rows)), as: UTF8.self))
+                try JSONOutput.print(AdminDocuments.DailyReport(date: day, rows: rows), escapingSlashes: false)
             }
         }
     }

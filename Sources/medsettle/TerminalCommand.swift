@@ -107,9 +107,7 @@ struct TerminalCommand: ParsableCommand {
             if json {
                 let entries = terminals.map { ["terminal": $0.id, "institution": $0.institution, "kind": $0.kind.rawValue,
                                                "enabled": $0.enabled ? "1" : "0"] }
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+                try JSONOutput.print(entries)
                 return
             }
             for terminal in terminals {
