@@ -262,10 +262,10 @@ final class ConnectionHandler<Router: RequestRouting>: ChannelDuplexHandler {
         span?.end(terminal: terminal, institution: institution, tag: routed.reply.tag, code: code)
         guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
-            "terminal": "\(terminal)", "institution": "\(institution)",
-            "tag": "\(routed.reply.tag)", "verb": "\(verb)", "code": "\(code)", "latency_us": "\(nanoseconds / 1_000)",
+            "terminal": .string(terminal), "institution": .string(institution),
+            "tag": .string(routed.reply.tag), "verb": .string(verb), "code": .string(code), "latency_us": .string(String(nanoseconds / 1_000)),
         ]
-        if let traceID { metadata["trace_id"] = "\(traceID)" }
+        if let traceID { metadata["trace_id"] = .string(traceID) }
         logger.info("request", metadata: metadata)
     }
 }

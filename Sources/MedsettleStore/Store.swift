@@ -33,6 +33,18 @@ public final class Store: Sendable {
     public let stays: HospitalStays
     public let reconciliation: Reconciliation
 
+    /// Server settings every connection of the store's pool sets when it opens (with the
+    /// operator's timeouts): `PGPool(sessionSettings: Store.sessionSettings + …)`.
+    ///
+    /// `plan_cache_mode = force_generic_plan`: every statement here is written so that its
+    /// generic plan is the right one — index look-ups through `= ANY(ARRAY(…))`, `LATERAL … LIMIT
+    /// 1`, never a plan that depends on a parameter's value. Left to choose, PostgreSQL planned
+    /// the settlement round's statements afresh at every execution (their generic cost estimate,
+    /// over arrays of unknown length, stays above the custom one), and that planning was as much
+    /// CPU as executing them: 0.37 ms of planning per settlement against 0.42 ms of execution at 8
+    /// terminals (docs/PERFORMANCE.md, "Planning once").
+    public static let sessionSettings: [(name: String, value: String)] = [("plan_cache_mode", "force_generic_plan")]
+
     /// Loads the reference data and starts following its changes on a connection of its own.
     /// - Parameter qrTokens: the QR signing keys and lifetime; by default a key derived from the
     ///   server secret and a 60 s lifetime.

@@ -26,7 +26,7 @@ func runEngine(_ config: EngineConfiguration, conninfo: String, secrets: ServerS
     let processMetrics = ProcessMetrics(factory: factory, version: BuildInfo.version)
     let tracing = try config.otelEndpoint.map { try EngineTracing(endpoint: $0, logger: logger) }
     let pool = PGPool(conninfo: conninfo, size: config.poolSize, acquireTimeoutSeconds: Double(config.poolWait),
-                      sessionSettings: config.databaseTimeouts, observer: PoolMetrics(factory: factory, size: config.poolSize))
+                      sessionSettings: Store.sessionSettings + config.databaseTimeouts, observer: PoolMetrics(factory: factory, size: config.poolSize))
     let store: Store
     do {
         store = try Store(pool: pool, secrets: secrets, qrTokens: try config.qrTokens(secrets), batching: config.batching,

@@ -36,7 +36,7 @@ final class TestEngine: Sendable {
                       metrics: ServerMetrics = ServerMetrics(), logger custom: Logger? = nil,
                       tracing: RequestTracing? = nil) async throws -> TestEngine {
         let conninfo = try database ?? other?.conninfo ?? TestDatabaseServer.shared.freshDatabase()
-        let pool = PGPool(conninfo: conninfo, size: poolSize, sessionSettings: sessionSettings)
+        let pool = PGPool(conninfo: conninfo, size: poolSize, sessionSettings: Store.sessionSettings + sessionSettings)
         let clock = other?.clock ?? ManualClock(now)
         var logger = custom ?? Logger(label: "medsettle.test")
         if custom == nil { logger.logLevel = .warning }
