@@ -108,7 +108,8 @@ public final class PGConnection: @unchecked Sendable {
 
     /// Runs one typed statement (outside a transaction: on its own, in autocommit).
     public func query<Row>(_ bound: PGBound<Row>) throws -> [Row] {
-        let result = try pipeline([bound.query])[0]
+        guard let query = bound.query else { return [] }
+        let result = try pipeline([query])[0]
         return rows(of: result, bound)
     }
 
@@ -123,13 +124,22 @@ public final class PGConnection: @unchecked Sendable {
     }
 
     private func run<each Row>(_ bound: repeat PGBound<each Row>, committing: Bool) throws -> (repeat [each Row]) {
+        // `noRows` statements are not sent; the others' results come back in their order.
         var queries: [PGQuery] = []
-        for query in repeat each bound { queries.append(query.query) }
-        let results = committing ? try commit(with: queries) : try pipeline(queries)
+        for bound in repeat each bound {
+            if let query = bound.query { queries.append(query) }
+        }
+        let results: [PGResult]
+        if committing {
+            results = try commit(with: queries)
+        } else {
+            results = queries.isEmpty ? [] : try pipeline(queries)
+        }
         var index = 0
-        func next<R>(_ query: PGBound<R>) -> [R] {
+        func next<R>(_ bound: PGBound<R>) -> [R] {
+            guard bound.query != nil else { return [] }
             defer { index += 1 }
-            return rows(of: results[index], query)
+            return rows(of: results[index], bound)
         }
         return (repeat next(each bound))
     }

@@ -42,7 +42,17 @@ public struct PGStatement<Row: PGRowDecodable, each Param: PGBindable>: Sendable
 /// A typed statement with its parameters: one query for `PGConnection.query`, a pipeline or a
 /// commit, whose result reads as `[Row]`.
 public struct PGBound<Row: PGRowDecodable> {
-    let query: PGQuery
+    /// nil: `noRows`.
+    let query: PGQuery?
+
+    init(query: PGQuery) { self.query = query }
+
+    private init() { query = nil }
+
+    /// A statement the caller knows to find nothing (a look-up of an empty set of keys): in a
+    /// pipeline it is not sent, and it answers no rows. A statement costs PostgreSQL a bind and
+    /// an executor start-up even when its arrays are empty, and a settlement round sends eight.
+    public static var noRows: PGBound<Row> { PGBound() }
 }
 
 /// What PostgreSQL says a prepared statement takes and returns.

@@ -61,6 +61,31 @@ struct TypedSQLTests {
         #expect(counted.map(\.n) == [2])
     }
 
+    /// `noRows` answers nothing and is not sent; the statements around it keep their results.
+    @Test func aStatementKnownToFindNothingIsNotSent() throws {
+        let connection = try PGConnection(conninfo: try TestDatabaseServer.shared.freshDatabase())
+        try connection.execute("CREATE TABLE thing (id bigint PRIMARY KEY, label text NOT NULL, colour text NOT NULL, shade text, note varchar(20), blob bytea NOT NULL, flag boolean NOT NULL)")
+        _ = try connection.query(Self.insert(1, "x", "red", nil, nil, PGBytes([]), false))
+        let (skipped, counted, read) = try connection.pipeline(PGBound<Thing>.noRows, Self.count(), Self.select(PGArray([1])))
+        #expect(skipped.isEmpty)
+        #expect(counted.map(\.n) == [1])
+        #expect(read.map(\.id) == [1])
+        #expect(try connection.query(PGBound<Count>.noRows).isEmpty)
+        let (alone,) = try connection.pipeline(PGBound<Count>.noRows)
+        #expect(alone.isEmpty)
+        // In a transaction, before and with its commit.
+        let committed = try connection.withTransaction { transaction in
+            let (nothing,) = try transaction.pipeline(PGBound<Count>.noRows)
+            #expect(nothing.isEmpty)
+            let (_, none, counted) = try transaction.commit(with: Self.insert(2, "y", "green", nil, nil, PGBytes([]), true),
+                                                           PGBound<Thing>.noRows, Self.count())
+            #expect(none.isEmpty)
+            return counted
+        }
+        #expect(committed.map(\.n) == [2])
+        #expect(!connection.inTransaction)
+    }
+
     @Test func aTransactionIsCommittedOnlyByItsCommit() throws {
         let connection = try PGConnection(conninfo: try TestDatabaseServer.shared.freshDatabase())
         try connection.execute("CREATE TABLE thing (id bigint PRIMARY KEY, label text NOT NULL, colour text NOT NULL, shade text, note varchar(20), blob bytea NOT NULL, flag boolean NOT NULL)")

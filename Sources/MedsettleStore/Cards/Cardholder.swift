@@ -106,15 +106,17 @@ enum CardholderSQL {
     /// The holders of the named cards and, for a claim, their standing family payers (RULES.md
     /// §9: member and payer locked together), all in person-id order. Every step is an index
     /// look-up (`= ANY(ARRAY(…))` keeps the generic plan from joining: a join of the bindings
-    /// with the cards was planned as a scan, ~900 buffers a round at 20 000 people).
+    /// with the cards was planned as a scan, ~900 buffers a round at 20 000 people), and each
+    /// holder's binding a `LATERAL … LIMIT 1` look-up in the standing-member index (a
+    /// `member_id = ANY(…)` there read every standing binding: `FamilySQL.payersOfCards`).
     static let lockClaimants = PGStatement<HolderRow, PGArray<String>>("lock_claimants_of_cards", """
         WITH holders AS (SELECT person_id FROM card WHERE card_no = ANY($1::text[]))
         SELECT id, id_no, name, insurance, has_account, balance, insured, assist FROM person
         WHERE id = ANY(ARRAY(
             SELECT person_id FROM holders
             UNION ALL
-            SELECT payer_id FROM family_binding
-            WHERE member_id = ANY(ARRAY(SELECT person_id FROM holders)) AND ended_at IS NULL))
+            SELECT b.payer_id FROM holders h CROSS JOIN LATERAL (
+                SELECT payer_id FROM family_binding WHERE member_id = h.person_id AND ended_at IS NULL LIMIT 1) b))
         ORDER BY id FOR UPDATE
         """)
     static let readCards = PGStatement<CardRow, PGArray<String>>("read_cards", """
@@ -133,6 +135,11 @@ enum CardholderSQL {
     static let qrUsed = PGStatement<UsedToken, PGArray<PGBytes>>("qr_used", """
         SELECT token_id FROM qr_use WHERE token_id = ANY($1::bytea[])
         """)
+
+    /// Which of `tokens` were used (not sent when there are none: a round of card payments).
+    static func qrUsed(tokens: [PGBytes]) -> PGBound<UsedToken> {
+        tokens.isEmpty ? .noRows : qrUsed(PGArray(tokens))
+    }
 }
 
 struct UsedToken: PGRowDecodable {

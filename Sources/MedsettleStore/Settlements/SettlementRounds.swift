@@ -134,7 +134,7 @@ extension Settlements {
             TraceSQL.lookup(PGArray(round.map(\.job.context.terminal)), PGArray(round.map(\.job.traced.trace))),
             CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
             AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
-            CardholderSQL.qrUsed(PGArray(round.flatMap(\.claim.tokens))),
+            CardholderSQL.qrUsed(tokens: round.flatMap(\.claim.tokens)),
             TraceCodeSQL.sold(in: round.flatMap(\.job.claim.lines)),
             WriteSetSQL.allocateIDs(Int64(round.count)))
         precondition(ids.count == round.count, "one settlement id per claim")

@@ -16,9 +16,10 @@ enum TraceCodeSQL {
         JOIN trace_code t ON t.code_hi = x.hi AND t.code_lo = x.lo AND t.released_at IS NULL
         """)
 
-    /// The probe for every code of `lines`.
+    /// The probe for every code of `lines` (not sent when they present none).
     static func sold(in lines: [ClaimLine]) -> PGBound<SoldCode> {
         let codes = lines.flatMap(\.traceCodes)
+        guard !codes.isEmpty else { return .noRows }
         return sold(PGArray(codes.map(\.high)), PGArray(codes.map(\.low)))
     }
 }
