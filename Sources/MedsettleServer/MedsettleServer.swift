@@ -61,6 +61,11 @@ public final class MedsettleServer: Sendable {
             // (which the kernel doubles) keeps a LAN connection's throughput far above a terminal's.
             .childChannelOption(.socketOption(.so_rcvbuf), value: Self.socketBufferBytes)
             .childChannelOption(.socketOption(.so_sndbuf), value: Self.socketBufferBytes)
+            // Each connection keeps its receive buffer between reads. NIO starts it at 2 KiB; a
+            // terminal's lines are a few hundred bytes, and 10 000 idle terminals held 20 MB of
+            // such buffers. 512 bytes to start with; it still grows (to 64 KiB) for a connection
+            // whose reads fill it.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536))
             .childChannelInitializer { channel in
                 let client = ClientAddress(channel.remoteAddress)
                 switch connections.admit(channel, from: client) {
