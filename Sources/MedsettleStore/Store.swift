@@ -74,9 +74,10 @@ public final class Store: Sendable {
         people = People(runner: runner, clock: clock)
         families = Families(runner: runner, clock: clock)
         cards = CardDesk(runner: runner, presenter: presenter, clock: clock)
-        settlements = Settlements(runner: runner, decider: decider, clock: clock, batching: batching,
+        let settlementIDs = SettlementIDs()
+        settlements = Settlements(runner: runner, decider: decider, clock: clock, ids: settlementIDs, batching: batching,
                                   metrics: SettlementMetrics(factory: metricsFactory), tracing: tracer.map(RoundTracing.init))
-        stays = HospitalStays(runner: runner, decider: decider, clock: clock)
+        stays = HospitalStays(runner: runner, decider: decider, clock: clock, ids: settlementIDs)
         reconciliation = Reconciliation(runner: runner)
     }
 

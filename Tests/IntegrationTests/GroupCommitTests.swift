@@ -70,6 +70,29 @@ import Testing
         await engine.stop()
     }
 
+    /// Settlement ids come from the sequence a block at a time; one front hands them out in order,
+    /// and a round that finds the block short takes a new one in its reads.
+    @Test func settlementIDsComeInBlocksAndInOrder() async throws {
+        let engine = try await TestEngine.start()
+        let ids = SettlementIDs()
+        #expect(ids.take(1) == nil)
+        let first = try engine.pool.withConnection { try $0.query(ids.allocate(3)) }
+        #expect(first.count == SettlementIDs.block)
+        #expect(ids.keep(first, taking: 3) == Array(first.prefix(3).map(\.id)))
+        #expect(ids.take(2) == first[3..<5].map(\.id))
+        #expect(ids.take(SettlementIDs.block) == nil)
+        // Rounds of the engine's own front: consecutive ids, whatever the rounds' sizes.
+        var holders: [(String, String)] = []
+        for _ in 0..<2 { holders.append(try await engine.newCardholder(credit: 10_000)) }
+        let answers = Self.batch(engine.store, [(Self.claim(card: holders[0].1), "ID-1", Self.pharmacy),
+                                                 (Self.claim(card: holders[1].1), "ID-2", Self.pharmacy)])
+            + Self.batch(engine.store, [(Self.claim(card: holders[0].1), "ID-3", Self.pharmacy)])
+        let settled = answers.compactMap { $0.settled?.id }
+        #expect(settled.count == 3, "\(answers)")
+        #expect(settled == Array(settled[0]...settled[0] + 2))
+        await engine.stop()
+    }
+
     @Test func twoClaimsOfOneCardBothSettleInTurn() async throws {
         let engine = try await TestEngine.start()
         let (idNo, card) = try await engine.newCardholder(credit: 3000)

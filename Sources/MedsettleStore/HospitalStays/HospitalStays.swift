@@ -150,6 +150,8 @@ public struct HospitalStays: Sendable {
     let runner: TransactionRunner
     let decider: ClaimDecider
     let clock: any Clock
+    /// Settlement ids, from the block the front's settlement rounds take theirs from.
+    let ids: SettlementIDs
 
     var presenter: CardPresenter { decider.presenter }
 
@@ -269,10 +271,11 @@ public struct HospitalStays: Sendable {
             guard found.institution == context.institution else { return .failure(.otherInstitutionsAdmission) }
             // Lock the holder, then read the card, the admission again, its fees and the year.
             let cards = PGArray(member.cardNo.map { [$0] } ?? [])
-            let (holders, cardRows, payers, admissions, fees, accumulators, used, ids) = try transaction.pipeline(
+            let reserved = ids.take(1)
+            let (holders, cardRows, payers, admissions, fees, accumulators, used, allocated) = try transaction.pipeline(
                 CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
                 HospitalStaysSQL.admission(id), HospitalStaysSQL.fees(id), AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
-                CardholderSQL.qrUsed(PGArray(member.tokens)), WriteSetSQL.allocateIDs(1))
+                CardholderSQL.qrUsed(tokens: member.tokens), reserved == nil ? ids.allocate(1) : .noRows)
             let rows = ClaimRows(holders, cardRows, payers, accumulators, used)
             let claim = ClaimMember(claim: ClaimRequest(credential: credential, lines: fees.map(\.line), visit: .inpatient,
                                                         useAccount: useAccount, classified: fees.map(\.classification)),
@@ -290,7 +293,7 @@ public struct HospitalStays: Sendable {
                 return try transaction.commit(writes, alone: true, answering: .failure(refusal))
             case .success(let priced):
                 guard let admission = admissions.first else { preconditionFailure("an admissible discharge has its admission") }
-                let settlement = ids[0].id
+                let settlement = reserved?.first ?? ids.keep(allocated, taking: 1)[0]
                 writes.settle(id: settlement, priced, visit: .inpatient, traced: request,
                               admission: admission.id, by: context, qrDetail: "settlement=\(WireID.settlement.encode(settlement))")
                 let record = SettlementRecord(id: settlement, split: priced.claim.split, balanceAfter: priced.claim.balanceAfter, state: .settled)

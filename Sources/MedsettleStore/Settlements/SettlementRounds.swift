@@ -7,8 +7,8 @@ import PGClient
 ///
 /// A round costs two round trips and one commit however many claims it holds: one pipeline (with
 /// BEGIN) looks their traces up, locks every holder in person-id order (so two rounds never
-/// deadlock) with their family payers, reads their cards, accumulators and used QR tokens, and
-/// allocates settlement ids;
+/// deadlock) with their family payers, reads their cards, accumulators and used QR tokens (and
+/// settlement ids, when the front's block of them has run out: `SettlementIDs`);
 /// each claim is then decided by `Settlements.decide` (the decision PRICE and DISCHARGE take too),
 /// and a second pipeline writes every row with one statement (`WriteSet`) and commits. A lone
 /// SETTLE is a round of one: there is no second path.
@@ -130,13 +130,15 @@ extension Settlements {
 
     private func settleRound(_ round: [RoundMember], _ transaction: consuming PGTransaction, date: BusinessDate) throws -> Answer<[RoundVerdict]> {
         let cards = PGArray(round.compactMap(\.claim.cardNo))
-        let (traceRecords, holders, cardRows, payers, accumulators, used, sold, ids) = try transaction.pipeline(
+        let reserved = self.ids.take(round.count)
+        let (traceRecords, holders, cardRows, payers, accumulators, used, sold, allocated) = try transaction.pipeline(
             TraceSQL.lookup(PGArray(round.map(\.job.context.terminal)), PGArray(round.map(\.job.traced.trace))),
             CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
             AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
             CardholderSQL.qrUsed(tokens: round.flatMap(\.claim.tokens)),
             TraceCodeSQL.sold(in: round.flatMap(\.job.claim.lines)),
-            WriteSetSQL.allocateIDs(Int64(round.count)))
+            reserved == nil ? self.ids.allocate(round.count) : .noRows)
+        let ids = reserved ?? self.ids.keep(allocated, taking: round.count)
         precondition(ids.count == round.count, "one settlement id per claim")
         var records: [Int: TraceRecord] = [:]
         for record in traceRecords { records[record.position - 1] = record }
@@ -165,9 +167,9 @@ extension Settlements {
             case .failure(let refusal):
                 verdicts.append(.answer(.failure(refusal)))
             case .success(let priced):
-                writes.settle(id: ids[index].id, priced, visit: job.claim.visit, traced: job.traced,
+                writes.settle(id: ids[index], priced, visit: job.claim.visit, traced: job.traced,
                               by: job.context)
-                let record = SettlementRecord(id: ids[index].id, split: priced.claim.split, balanceAfter: priced.claim.balanceAfter,
+                let record = SettlementRecord(id: ids[index], split: priced.claim.split, balanceAfter: priced.claim.balanceAfter,
                                               state: .settled)
                 verdicts.append(.answer(.success(Settled(settlement: record, isRepeat: false))))
             }

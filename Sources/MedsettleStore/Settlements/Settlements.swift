@@ -99,10 +99,13 @@ public final class Settlements: Sendable {
     let metrics: SettlementMetrics
     /// A span per round; nil: rounds are not traced.
     let tracing: RoundTracing?
+    /// The rounds' settlement ids, a block at a time.
+    let ids: SettlementIDs
 
-    init(runner: TransactionRunner, decider: ClaimDecider, clock: any Clock, batching: SettleBatching, metrics: SettlementMetrics,
-         tracing: RoundTracing? = nil) {
+    init(runner: TransactionRunner, decider: ClaimDecider, clock: any Clock, ids: SettlementIDs, batching: SettleBatching,
+         metrics: SettlementMetrics, tracing: RoundTracing? = nil) {
         self.runner = runner
+        self.ids = ids
         self.tracing = tracing
         self.decider = decider
         self.clock = clock

@@ -289,7 +289,8 @@ enum WriteSetSQL {
         return "WITH " + wrong + settlements + others + "\nSELECT"
     }
 
-    /// Settlement ids taken ahead of the write, so that lines, traces and answers can name them.
+    /// Settlement ids taken ahead of the write, so that lines, traces and answers can name them
+    /// (a block at a time: `SettlementIDs`).
     static let allocateIDs = PGStatement<AllocatedID, Int64>("allocate_settlement_ids", """
         SELECT nextval(pg_get_serial_sequence('settlement', 'id')) AS id FROM generate_series(1, $1::integer)
         """)

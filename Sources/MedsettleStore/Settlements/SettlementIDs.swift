@@ -1,0 +1,44 @@
+import PGClient
+import Synchronization
+
+/// Settlement ids taken from `settlement`'s sequence a block at a time, for the settlement rounds
+/// and discharges of this front: each takes its ids from the block in memory, and only one that
+/// finds too few asks the sequence for a new block, in its read pipeline. Most rounds therefore
+/// send one statement fewer (the sequence call was one of nine). One front alone hands its ids
+/// out in order, as the sequence did.
+///
+/// What it costs: ids are unique as ever (the sequence never gives a value twice) but, as with
+/// any sequence, not gap-free — a block still held when the engine stops is never used, and
+/// neither are the ids of a round that rolled back — and two fronts (or two rounds of one) hand
+/// out ids from different blocks at once, so id order is not commit order. It never was (two
+/// rounds take ids, then commit in either order); an id names a settlement, and the day's export
+/// lists a day's settlements by it as a stable order, not as a clock.
+final class SettlementIDs: Sendable {
+    /// Ids asked of the sequence at once.
+    static let block = 64
+
+    private let reserve = Mutex<[Int64]>([])
+
+    /// `count` ids from the block in memory, or nil when it holds fewer (then ask `allocate`).
+    func take(_ count: Int) -> [Int64]? {
+        precondition(count > 0, "a round settles something")
+        return reserve.withLock { reserve in
+            guard reserve.count >= count else { return nil }
+            defer { reserve.removeFirst(count) }
+            return Array(reserve.prefix(count))
+        }
+    }
+
+    /// The sequence call for a round that needs `count` ids and found too few here.
+    func allocate(_ count: Int) -> PGBound<AllocatedID> {
+        WriteSetSQL.allocateIDs(Int64(max(count, Self.block)))
+    }
+
+    /// The round's ids from what `allocate` returned; the rest join the block in memory.
+    func keep(_ allocated: [AllocatedID], taking count: Int) -> [Int64] {
+        precondition(allocated.count >= count, "the sequence gave every id asked for")
+        let ids = allocated.map(\.id)
+        reserve.withLock { $0.append(contentsOf: ids.dropFirst(count)) }
+        return Array(ids.prefix(count))
+    }
+}
