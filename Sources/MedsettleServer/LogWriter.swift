@@ -203,7 +203,8 @@ public final class LogWriter: Sendable {
                 if !batch.isEmpty, !sink.write(batch) { lost(batch, notes: notes) }
                 batch.removeAll(keepingCapacity: true)
                 let lingers = state.withLock { state in
-                    guard !state.closing, !state.reopenRequested, lingerNanoseconds > 0 else { return false }
+                    // No linger when the buffer filled past half during the write: take it now.
+                    guard !state.closing, !state.reopenRequested, lingerNanoseconds > 0, state.buffer.count * 2 < capacity else { return false }
                     state.writer = .lingering
                     return true
                 }

@@ -276,6 +276,8 @@ public struct HospitalStays: Sendable {
                 CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
                 HospitalStaysSQL.admission(id), HospitalStaysSQL.fees(id), AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
                 CardholderSQL.qrUsed(tokens: member.tokens), reserved == nil ? ids.allocate(1) : .noRows)
+            // Taken before the decision: a refused discharge leaves the new block's other ids to later ones.
+            let settlement = reserved?.first ?? ids.keep(allocated, taking: 1)[0]
             let rows = ClaimRows(holders, cardRows, payers, accumulators, used)
             let claim = ClaimMember(claim: ClaimRequest(credential: credential, lines: fees.map(\.line), visit: .inpatient,
                                                         useAccount: useAccount, classified: fees.map(\.classification)),
@@ -293,7 +295,6 @@ public struct HospitalStays: Sendable {
                 return try transaction.commit(writes, alone: true, answering: .failure(refusal))
             case .success(let priced):
                 guard let admission = admissions.first else { preconditionFailure("an admissible discharge has its admission") }
-                let settlement = reserved?.first ?? ids.keep(allocated, taking: 1)[0]
                 writes.settle(id: settlement, priced, visit: .inpatient, traced: request,
                               admission: admission.id, by: context, qrDetail: "settlement=\(WireID.settlement.encode(settlement))")
                 let record = SettlementRecord(id: settlement, split: priced.claim.split, balanceAfter: priced.claim.balanceAfter, state: .settled)

@@ -4,8 +4,9 @@ import Synchronization
 /// Settlement ids taken from `settlement`'s sequence a block at a time, for the settlement rounds
 /// and discharges of this front: each takes its ids from the block in memory, and only one that
 /// finds too few asks the sequence for a new block, in its read pipeline. Most rounds therefore
-/// send one statement fewer (the sequence call was one of nine). One front alone hands its ids
-/// out in order, as the sequence did.
+/// send one statement fewer (the sequence call was one of nine). The block is kept sorted, so
+/// one front hands its ids out in ascending order as the sequence did, but for two rounds that
+/// both found it short at once (their blocks then interleave).
 ///
 /// What it costs: ids are unique as ever (the sequence never gives a value twice) but, as with
 /// any sequence, not gap-free — a block still held when the engine stops is never used, and
@@ -38,7 +39,10 @@ final class SettlementIDs: Sendable {
     func keep(_ allocated: [AllocatedID], taking count: Int) -> [Int64] {
         precondition(allocated.count >= count, "the sequence gave every id asked for")
         let ids = allocated.map(\.id)
-        reserve.withLock { $0.append(contentsOf: ids.dropFirst(count)) }
+        reserve.withLock { reserve in
+            reserve.append(contentsOf: ids.dropFirst(count))
+            reserve.sort()
+        }
         return Array(ids.prefix(count))
     }
 }
