@@ -142,8 +142,13 @@ public final class LogWriter: Sendable {
         }
         if wake { wakeup.signal() }
         guard first else { return state.withLock { $0.stopped } }
-        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        return finished.wait(timeout: .now() + .nanoseconds(Int(nanoseconds))) == .success
+        return finished.wait(timeout: Self.deadline(after: timeout)) == .success
+    }
+
+    /// `duration` from now, for a semaphore's wait.
+    private static func deadline(after duration: Duration) -> DispatchTime {
+        let (seconds, attoseconds) = duration.components
+        return .now() + .nanoseconds(Int(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
     }
 
     /// Whether the writer must be signalled: it waits for work, or it lingers and this is
@@ -162,7 +167,6 @@ public final class LogWriter: Sendable {
     /// nothing to write.
     private func run() {
         enum Step { case write(dropped: Int, reopen: Bool), wait, stop }
-        let lingerNanoseconds = Int(linger.components.seconds * 1_000_000_000 + linger.components.attoseconds / 1_000_000_000)
         var batch: [UInt8] = []
         batch.reserveCapacity(min(capacity, 64 * 1024))
         while true {
@@ -204,13 +208,13 @@ public final class LogWriter: Sendable {
                 batch.removeAll(keepingCapacity: true)
                 let lingers = state.withLock { state in
                     // No linger when the buffer filled past half during the write: take it now.
-                    guard !state.closing, !state.reopenRequested, lingerNanoseconds > 0, state.buffer.count * 2 < capacity else { return false }
+                    guard !state.closing, !state.reopenRequested, linger > .zero, state.buffer.count * 2 < capacity else { return false }
                     state.writer = .lingering
                     return true
                 }
                 // A signal that comes after the timeout is left on the semaphore: the next wait
                 // returns at once and finds the work (or nothing) at the top of the loop.
-                if lingers { _ = wakeup.wait(timeout: .now() + .nanoseconds(lingerNanoseconds)) }
+                if lingers { _ = wakeup.wait(timeout: Self.deadline(after: linger)) }
             }
         }
     }
