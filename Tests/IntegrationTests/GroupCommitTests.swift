@@ -75,12 +75,13 @@ import Testing
     @Test func settlementIDsComeInBlocksAndInOrder() async throws {
         let engine = try await TestEngine.start()
         let ids = SettlementIDs()
-        #expect(ids.take(1) == nil)
-        let first = try engine.pool.withConnection { try $0.query(ids.allocate(3)) }
+        #expect(ids.draw(1).reserved == nil)
+        let draw = ids.draw(3)
+        let first = try engine.pool.withConnection { try $0.query(draw.query) }
         #expect(first.count == SettlementIDs.block)
-        #expect(ids.keep(first, taking: 3) == Array(first.prefix(3).map(\.id)))
-        #expect(ids.take(2) == first[3..<5].map(\.id))
-        #expect(ids.take(SettlementIDs.block) == nil)
+        #expect(draw.ids(from: first) == Array(first.prefix(3).map(\.id)))
+        #expect(ids.draw(2).reserved == first[3..<5].map(\.id))
+        #expect(ids.draw(SettlementIDs.block).reserved == nil)
         // Rounds of the engine's own front: consecutive ids, whatever the rounds' sizes.
         var holders: [(String, String)] = []
         for _ in 0..<2 { holders.append(try await engine.newCardholder(credit: 10_000)) }

@@ -271,13 +271,13 @@ public struct HospitalStays: Sendable {
             guard found.institution == context.institution else { return .failure(.otherInstitutionsAdmission) }
             // Lock the holder, then read the card, the admission again, its fees and the year.
             let cards = PGArray(member.cardNo.map { [$0] } ?? [])
-            let reserved = ids.take(1)
+            let draw = ids.draw(1)
             let (holders, cardRows, payers, admissions, fees, accumulators, used, allocated) = try transaction.pipeline(
                 CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
                 HospitalStaysSQL.admission(id), HospitalStaysSQL.fees(id), AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
-                CardholderSQL.qrUsed(tokens: member.tokens), reserved == nil ? ids.allocate(1) : .noRows)
+                CardholderSQL.qrUsed(tokens: member.tokens), draw.query)
             // Taken before the decision: a refused discharge leaves the new block's other ids to later ones.
-            let settlement = reserved?.first ?? ids.keep(allocated, taking: 1)[0]
+            let settlement = draw.ids(from: allocated)[0]
             let rows = ClaimRows(holders, cardRows, payers, accumulators, used)
             let claim = ClaimMember(claim: ClaimRequest(credential: credential, lines: fees.map(\.line), visit: .inpatient,
                                                         useAccount: useAccount, classified: fees.map(\.classification)),

@@ -20,29 +20,40 @@ final class SettlementIDs: Sendable {
 
     private let reserve = Mutex<[Int64]>([])
 
-    /// `count` ids from the block in memory, or nil when it holds fewer (then ask `allocate`).
-    func take(_ count: Int) -> [Int64]? {
+    /// `count` ids for one round or discharge: from the block in memory, or, when it holds too
+    /// few, from the sequence call the draw puts in the caller's read pipeline (`query`).
+    func draw(_ count: Int) -> Draw {
         precondition(count > 0, "a round settles something")
-        return reserve.withLock { reserve in
+        let reserved = reserve.withLock { reserve -> [Int64]? in
             guard reserve.count >= count else { return nil }
             defer { reserve.removeFirst(count) }
             return Array(reserve.prefix(count))
         }
+        return Draw(source: self, count: count, reserved: reserved)
     }
 
-    /// The sequence call for a round that needs `count` ids and found too few here.
-    func allocate(_ count: Int) -> PGBound<AllocatedID> {
-        WriteSetSQL.allocateIDs(Int64(max(count, Self.block)))
-    }
+    /// Ids being drawn: `query` goes into the read pipeline, and `ids(from:)` reads its rows.
+    struct Draw {
+        fileprivate let source: SettlementIDs
+        let count: Int
+        /// Taken from the block; nil: the sequence is asked.
+        let reserved: [Int64]?
 
-    /// The round's ids from what `allocate` returned; the rest join the block in memory.
-    func keep(_ allocated: [AllocatedID], taking count: Int) -> [Int64] {
-        precondition(allocated.count >= count, "the sequence gave every id asked for")
-        let ids = allocated.map(\.id)
-        reserve.withLock { reserve in
-            reserve.append(contentsOf: ids.dropFirst(count))
-            reserve.sort()
+        /// The sequence call for a new block, or nothing when the block had enough.
+        var query: PGBound<AllocatedID> {
+            reserved == nil ? WriteSetSQL.allocateIDs(Int64(max(count, SettlementIDs.block))) : .noRows
         }
-        return Array(ids.prefix(count))
+
+        /// The `count` ids, from the block or from `query`'s rows (their rest joins the block).
+        func ids(from allocated: [AllocatedID]) -> [Int64] {
+            if let reserved { return reserved }
+            precondition(allocated.count >= count, "the sequence gave every id asked for")
+            let ids = allocated.map(\.id)
+            source.reserve.withLock { reserve in
+                reserve.append(contentsOf: ids.dropFirst(count))
+                reserve.sort()
+            }
+            return Array(ids.prefix(count))
+        }
     }
 }

@@ -130,15 +130,15 @@ extension Settlements {
 
     private func settleRound(_ round: [RoundMember], _ transaction: consuming PGTransaction, date: BusinessDate) throws -> Answer<[RoundVerdict]> {
         let cards = PGArray(round.compactMap(\.claim.cardNo))
-        let reserved = self.ids.take(round.count)
+        let draw = ids.draw(round.count)
         let (traceRecords, holders, cardRows, payers, accumulators, used, sold, allocated) = try transaction.pipeline(
             TraceSQL.lookup(PGArray(round.map(\.job.context.terminal)), PGArray(round.map(\.job.traced.trace))),
             CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
             AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
             CardholderSQL.qrUsed(tokens: round.flatMap(\.claim.tokens)),
             TraceCodeSQL.sold(in: round.flatMap(\.job.claim.lines)),
-            reserved == nil ? self.ids.allocate(round.count) : .noRows)
-        let ids = reserved ?? self.ids.keep(allocated, taking: round.count)
+            draw.query)
+        let ids = draw.ids(from: allocated)
         precondition(ids.count == round.count, "one settlement id per claim")
         var records: [Int: TraceRecord] = [:]
         for record in traceRecords { records[record.position - 1] = record }
