@@ -23,7 +23,6 @@ for tool in redis-server redis-benchmark redis-cli; do
 done
 
 # CPU time (user + system) a process has used so far, in milliseconds.
-cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
 
 source loadtest/lib.sh
 ms_build
@@ -42,19 +41,19 @@ for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && bre
 rps_of() { tr '\r' '\n' | sed -nE 's/.*PING_INLINE: ([0-9.]+) requests per second.*/\1/p' | tail -1; }
 calibration=$(redis-benchmark -p "$redis_port" -t ping_inline -c "$CLIENTS" -P "$PIPELINE" -n 100000 -q 2>&1 | rps_of)
 requests=$(awk -v r="$calibration" -v s="$SECONDS_EACH" 'BEGIN { n = int(r * s); print (n < 100000 ? 100000 : n) }')
-redis_cpu_before=$(cpu_ms "$redis_pid")
+redis_cpu_before=$(ms_cpu_ms "$redis_pid")
 redis_out=$(redis-benchmark -p "$redis_port" -t ping_inline -c "$CLIENTS" -P "$PIPELINE" -n "$requests" -q 2>&1)
-redis_cpu=$(( $(cpu_ms "$redis_pid") - redis_cpu_before ))
+redis_cpu=$(( $(ms_cpu_ms "$redis_pid") - redis_cpu_before ))
 echo "$redis_out" | tr '\r' '\n' | grep PING_INLINE | tail -1 >&2
 redis_tps=$(echo "$redis_out" | rps_of)
 stop_redis
 
 echo "medsettle PING: $CLIENTS signed-in connections, pipeline $PIPELINE, $SECONDS_EACH s" >&2
 ms_start_server --pool-size 4
-engine_cpu_before=$(cpu_ms "$server_pid")
+engine_cpu_before=$(ms_cpu_ms "$server_pid")
 "$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$CLIENTS" --seconds "$SECONDS_EACH" --mix ping \
     --pipeline "$PIPELINE" --report-dir "$dir/report" >&2
-engine_cpu=$(( $(cpu_ms "$server_pid") - engine_cpu_before ))
+engine_cpu=$(( $(ms_cpu_ms "$server_pid") - engine_cpu_before ))
 ping_tps=$(ms_report_field "$dir/report/report.json" throughputPerSecond)
 ping_requests=$(sed -nE 's/^  "requests" : ([0-9]+).*/\1/p' "$dir/report/report.json" | head -1)
 

@@ -102,6 +102,11 @@ ms_stop_server() {
     fi
 }
 
+# ms_cpu_ms PID: the CPU time (user + system) a process has used, in ms; 0 once it is gone.
+ms_cpu_ms() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 # ms_log_summary: stops the engine (its stop writes out every line it logged), then prints
 # `log_lines=<lines in the engine's log files> log_dropped=<medsettle_log_lines_dropped_total>`.
 ms_log_summary() {

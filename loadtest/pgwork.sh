@@ -33,24 +33,23 @@ psql_ -d medsettle -c "CHECKPOINT"
 psql_ -d medsettle -c "SELECT pg_stat_statements_reset()" >/dev/null
 before=$(psql_ -d medsettle -Atc "SELECT count(*) FROM settlement")
 lsn=$(psql_ -d medsettle -Atc "SELECT pg_current_wal_lsn()")
-# CPU ticks (1/100 s) of a process, of PostgreSQL's postmaster and its children, and of this
-# shell's finished children (the harness, once it has ended: bash's `times`).
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-postgres_ticks() {
+# CPU time in ms of the engine, of PostgreSQL's postmaster and its children, and of this shell's
+# finished children (the harness, once it has ended: bash's `times`).
+postgres_cpu_ms() {
     local postmaster
     postmaster=$(head -1 "$dir/data/postmaster.pid")
-    for pid in "$postmaster" $(pgrep -P "$postmaster"); do ticks "$pid"; done | awk '{ s += $1 } END { print s + 0 }'
+    for pid in "$postmaster" $(pgrep -P "$postmaster"); do ms_cpu_ms "$pid"; done | awk '{ s += $1 } END { print s + 0 }'
 }
 # (`times` into a file: in a pipe or a $(…) it would run in a subshell, which has no children.)
-children_ticks() {
+children_cpu_ms() {
     times > "$dir/times"
-    awk 'NR == 2 { gsub(/[ms]/, " "); print int(($1 * 60 + $2 + $3 * 60 + $4) * 100) }' "$dir/times"
+    awk 'NR == 2 { gsub(/[ms]/, " "); print int(($1 * 60 + $2 + $3 * 60 + $4) * 1000) }' "$dir/times"
 }
-children_ticks > "$dir/harness0"
-engine0=$(ticks "$server_pid"); postgres0=$(postgres_ticks)
+children_cpu_ms > "$dir/harness0"
+engine0=$(ms_cpu_ms "$server_pid"); postgres0=$(postgres_cpu_ms)
 tps=$(ms_settle_tps "$CLIENTS" "$SECONDS_EACH" "$PEOPLE" "$dir/report")
-engine1=$(ticks "$server_pid"); postgres1=$(postgres_ticks)
-children_ticks > "$dir/harness1"
+engine1=$(ms_cpu_ms "$server_pid"); postgres1=$(postgres_cpu_ms)
+children_cpu_ms > "$dir/harness1"
 harness0=$(cat "$dir/harness0"); harness1=$(cat "$dir/harness1")
 after=$(psql_ -d medsettle -Atc "SELECT count(*) FROM settlement")
 n=$((after - before))
@@ -70,6 +69,6 @@ if [ -n "${STATEMENTS:-}" ]; then
         FROM pg_stat_statements WHERE query NOT LIKE '%codes_sold_twice%'
         ORDER BY shared_blks_hit + shared_blks_read DESC LIMIT 8" >&2
 fi
-per() { echo $(( ($2 - $1) * 10000 / n )); }  # ticks to µs per settlement
+per() { echo $(( ($2 - $1) * 1000 / n )); }  # ms to µs per settlement
 printf 'settlements=%s %s engine_us_per=%s postgres_us_per=%s harness_us_per=%s tps=%.0f\n' "$n" "$figures" \
     "$(per "$engine0" "$engine1")" "$(per "$postgres0" "$postgres1")" "$(per "$harness0" "$harness1")" "$tps"
