@@ -47,6 +47,13 @@ public struct PGComposer<Input> {
         return "$\(binders.count)"
     }
 
+    /// `$n::type[]`: one column of the rows `rows` of the input as one array parameter, for a
+    /// statement that takes slices of it (`($n::type[])[first:last]`) rather than a row each.
+    public mutating func array<Element>(_ rows: @escaping @Sendable (Input) -> [Element], _ column: PGColumn<Element>) -> String {
+        binders.append(Binder(types: column.arrayTypes, bind: { column.array(rows($0)) }))
+        return "$\(binders.count)::\(column.sqlType)[]"
+    }
+
     /// `unnest($a::type[], $b::type[], …) AS alias(name, …)`: the rows `rows` of the input, each
     /// column sent as one array.
     public mutating func unnest<Element>(_ rows: @escaping @Sendable (Input) -> [Element], _ columns: [PGColumn<Element>],

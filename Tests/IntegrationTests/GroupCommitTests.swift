@@ -70,6 +70,34 @@ import Testing
         await engine.stop()
     }
 
+    /// A round sends its lines as one array per column, each settlement taking its slice: every
+    /// settlement keeps its own lines, in their order, whatever the others' counts.
+    @Test func eachSettlementOfARoundKeepsItsOwnLinesInOrder() async throws {
+        let engine = try await TestEngine.start()
+        var holders: [(String, String)] = []
+        for _ in 0..<3 { holders.append(try await engine.newCardholder(credit: 10_000)) }
+        func claim(_ card: String, _ prices: [Fen]) -> ClaimRequest {
+            ClaimRequest(credential: .card(number: card, pin: "470291"),
+                         lines: prices.enumerated().map { ClaimLine(code: "A002", quantity: Quantity(milli: Int64($0.offset + 1) * 1000), price: $0.element) },
+                         visit: .pharmacy, useAccount: true)
+        }
+        let lines: [[Fen]] = [[100], [210, 220, 230], [310, 320]]
+        let answers = Self.batch(engine.store, zip(holders, lines).enumerated().map { index, pair in
+            (claim(pair.0.1, pair.1), "GL-\(index)", Self.pharmacy)
+        })
+        for (answer, prices) in zip(answers, lines) {
+            let id = try #require(answer.settled?.id, "\(answer)")
+            #expect(try engine.scalar("SELECT count(*) FROM settlement_lines WHERE settlement_id = $1", [id]) == Int64(prices.count))
+            // Weighted by line number: the right prices and quantities, in the right places.
+            #expect(try engine.scalar("SELECT sum(line_no * price) FROM settlement_lines WHERE settlement_id = $1", [id])
+                    == prices.enumerated().reduce(0) { $0 + Int64($1.offset + 1) * $1.element })
+            #expect(try engine.scalar("SELECT sum(line_no * qty_milli) FROM settlement_lines WHERE settlement_id = $1", [id])
+                    == prices.indices.reduce(0) { $0 + Int64($1 + 1) * Int64($1 + 1) * 1000 })
+            #expect(try engine.scalar("SELECT array_lower(line_codes, 1) FROM settlement WHERE id = $1", [id]) == 1)
+        }
+        await engine.stop()
+    }
+
     /// Settlement ids come from the sequence a block at a time; one front hands them out in order,
     /// and a round that finds the block short takes a new one in its reads.
     @Test func settlementIDsComeInBlocksAndInOrder() async throws {

@@ -33,12 +33,9 @@ struct WriteSet: Sendable {
         let versions: PricingVersions
         /// The family payer whose account paid `split.aid` (RULES.md §9).
         let aidPayer: Int64?
-    }
-
-    struct LineRow: Sendable {
-        let settlement: Int64
-        let number: Int
-        let line: PricedLine
+        /// Its lines' places in `WriteSet.lines` (1-based, as PostgreSQL counts array elements;
+        /// empty when it has none).
+        let lines: ClosedRange<Int>?
     }
 
     /// A traceability code sold by a settlement.
@@ -76,7 +73,8 @@ struct WriteSet: Sendable {
     let date: BusinessDate
     private(set) var wrongCounts: [WrongCount] = []
     private(set) var settlements: [SettlementRow] = []
-    private(set) var lines: [LineRow] = []
+    /// The settlements' lines, each settlement's together and in order (`SettlementRow.lines`).
+    private(set) var lines: [PricedLine] = []
     private(set) var soldCodes: [SoldCodeRow] = []
     private(set) var debits: [Debit] = []
     private var debitedPersons = Set<Int64>()
@@ -132,9 +130,10 @@ struct WriteSet: Sendable {
         settlements.append(SettlementRow(
             id: id, terminal: context.terminal, institution: context.institution, trace: request.trace, verb: request.verb,
             fingerprint: request.fingerprint, personID: holder.personID, cardNo: holder.cardNo, visit: visit, split: split,
-            balanceAfter: priced.balanceAfter, admission: admission, versions: pricedFor.versions, aidPayer: pricedFor.aidPayer))
-        for (index, line) in priced.lines.enumerated() {
-            lines.append(LineRow(settlement: id, number: index + 1, line: line))
+            balanceAfter: priced.balanceAfter, admission: admission, versions: pricedFor.versions, aidPayer: pricedFor.aidPayer,
+            lines: priced.lines.isEmpty ? nil : (lines.count + 1)...(lines.count + priced.lines.count)))
+        for line in priced.lines {
+            lines.append(line)
             for code in line.line.traceCodes { soldCodes.append(SoldCodeRow(settlement: id, code: code)) }
         }
         if split.account > 0 { debit(holder.personID, split.account) }
@@ -210,30 +209,28 @@ enum WriteSetSQL {
                     .int64("aid", { $0.split.aid }), .int64("balance_after", { $0.balanceAfter }), .optionalInt64("admission_id", { $0.admission }),
                     .int32("catalog_version", { Int64($0.versions.catalog) }), .int32("policy_version", { Int64($0.versions.policy) }),
                     .optionalInt64("aid_payer", { $0.aidPayer }),
+                    // Its lines: a slice of each line array below ([1:0], empty, when it has none).
+                    .int32("line_first", { Int64($0.lines?.lowerBound ?? 1) }), .int32("line_last", { Int64($0.lines?.upperBound ?? 0) }),
                 ], as: "u"))
-            ), lx AS (
-                -- A settlement's lines as its row's arrays (migration 0013), in line order.
-                SELECT settlement_id, array_agg(code ORDER BY line_no) AS codes, array_agg(qty_milli ORDER BY line_no) AS qty_milli,
-                       array_agg(price ORDER BY line_no) AS prices, array_agg(amount ORDER BY line_no) AS amounts,
-                       array_agg(selfpay_full ORDER BY line_no) AS selfpay_full, array_agg(selfpay_first ORDER BY line_no) AS selfpay_first
-                FROM \(sql.unnest({ $0.lines }, [
-                    .int64("settlement_id", { $0.settlement }), .int32("line_no", { Int64($0.number) }), .text("code", { $0.line.line.code }),
-                    .int64("qty_milli", { $0.line.line.quantity.milli }), .int64("price", { $0.line.line.price }), .int64("amount", { $0.line.amount }),
-                    .int64("selfpay_full", { $0.line.selfpayFull }), .int64("selfpay_first", { $0.line.selfpayFirst }),
-                ], as: "x"))
-                GROUP BY settlement_id
             ), s AS (
+                -- A settlement's lines as its row's arrays (migration 0013), in line order: the
+                -- round's lines go as one array per column, each settlement taking its slice (no
+                -- aggregate, sort or join for PostgreSQL to set up at every execution).
                 INSERT INTO settlement (id, terminal, institution, trace, person_id, card_no, visit, business_date,
                                         total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
                                         balance_after, admission_id, catalog_version, policy_version, aid_payer,
                                         line_codes, line_qty_milli, line_prices, line_amounts, line_selfpay_full, line_selfpay_first)
                 OVERRIDING SYSTEM VALUE
-                SELECT sx.id, terminal, institution, trace, person_id, card_no, visit, \(sql.value { $0.date.yyyymmdd })::date,
-                       total, sx.selfpay_full, sx.selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
+                SELECT id, terminal, institution, trace, person_id, card_no, visit, \(sql.value { $0.date.yyyymmdd })::date,
+                       total, selfpay_full, selfpay_first, inscope, deductible, fund, account, cash, illness, assist, aid,
                        balance_after, admission_id, catalog_version, policy_version, aid_payer,
-                       coalesce(lx.codes, '{}'), coalesce(lx.qty_milli, '{}'), coalesce(lx.prices, '{}'), coalesce(lx.amounts, '{}'),
-                       coalesce(lx.selfpay_full, '{}'), coalesce(lx.selfpay_first, '{}')
-                FROM sx LEFT JOIN lx ON lx.settlement_id = sx.id
+                       (\(sql.array({ $0.lines }, .text("code", { $0.line.code }))))[line_first:line_last],
+                       (\(sql.array({ $0.lines }, .int64("qty_milli", { $0.line.quantity.milli }))))[line_first:line_last],
+                       (\(sql.array({ $0.lines }, .int64("price", { $0.line.price }))))[line_first:line_last],
+                       (\(sql.array({ $0.lines }, .int64("amount", { $0.amount }))))[line_first:line_last],
+                       (\(sql.array({ $0.lines }, .int64("selfpay_full", { $0.selfpayFull }))))[line_first:line_last],
+                       (\(sql.array({ $0.lines }, .int64("selfpay_first", { $0.selfpayFirst }))))[line_first:line_last]
+                FROM sx
             ), traces AS (
                 INSERT INTO trace (terminal, trace, verb, fingerprint, settlement_id)
                 SELECT terminal, trace, verb, fingerprint, id FROM sx
