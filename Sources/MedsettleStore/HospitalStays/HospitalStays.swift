@@ -272,13 +272,12 @@ public struct HospitalStays: Sendable {
             // Lock the holder, then read the card, the admission again, its fees and the year.
             let cards = PGArray(member.cardNo.map { [$0] } ?? [])
             let draw = ids.draw(1)
-            let (holders, cardRows, payers, admissions, fees, accumulators, used, allocated) = try transaction.pipeline(
-                CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
-                HospitalStaysSQL.admission(id), HospitalStaysSQL.fees(id), AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
-                CardholderSQL.qrUsed(tokens: member.tokens), draw.query)
+            let (holders, claimants, admissions, fees, used, allocated) = try transaction.pipeline(
+                CardholderSQL.lockClaimants(cards), CardholderSQL.readClaimants(cards, Int64(date.year)),
+                HospitalStaysSQL.admission(id), HospitalStaysSQL.fees(id), CardholderSQL.qrUsed(tokens: member.tokens), draw.query)
             // Taken before the decision: a refused discharge leaves the new block's other ids to later ones.
             let settlement = draw.ids(from: allocated)[0]
-            let rows = ClaimRows(holders, cardRows, payers, accumulators, used)
+            let rows = ClaimRows(holders, claimants, used)
             let claim = ClaimMember(claim: ClaimRequest(credential: credential, lines: fees.map(\.line), visit: .inpatient,
                                                         useAccount: useAccount, classified: fees.map(\.classification)),
                                     resolved: member)

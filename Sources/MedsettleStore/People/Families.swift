@@ -52,19 +52,6 @@ enum FamilySQL {
         FROM ended e ORDER BY e.member_id
         """)
 
-    /// The standing payers of the holders of the named cards. Read after `CardholderSQL.lockClaimants`
-    /// in the same transaction: a binding that names a payer whose row that statement did not lock
-    /// (it was bound meanwhile) is not honoured by this claim.
-    ///
-    /// A look-up per card in the standing-member index, written so that the generic plan cannot
-    /// be anything else (`LIMIT 1`: a member has one standing binding): as `member_id =
-    /// ANY(…)`, the plan read every standing binding of the city through the payer index and
-    /// filtered them, 0.19 ms per round at 1 000 bindings and growing with every family bound.
-    static let payersOfCards = PGStatement<StandingPayer, PGArray<String>>("family_payers_of_cards", """
-        SELECT b.member_id, b.payer_id FROM card c CROSS JOIN LATERAL (
-            SELECT member_id, payer_id FROM family_binding WHERE member_id = c.person_id AND ended_at IS NULL LIMIT 1) b
-        WHERE c.card_no = ANY($1::text[])
-        """)
     /// A person's standing payer's row, unlocked: PRICE of an admission quotes from the balances
     /// of the moment and moves nothing.
     static let payerOf = PGStatement<HolderRow, Int64>("family_payer_of", """
@@ -83,17 +70,6 @@ struct EndedMember: PGRowDecodable {
         member = row("member_id")
         relation = row("relation")
         cardNo = row("card_no")
-    }
-}
-
-/// A member's standing payer, by person id.
-struct StandingPayer: PGRowDecodable {
-    let member: Int64
-    let payer: Int64
-
-    init(_ row: inout PGRow) {
-        member = row("member_id")
-        payer = row("payer_id")
     }
 }
 

@@ -62,10 +62,22 @@ struct ClaimRows {
     /// The claims' traceability codes that standing settlements have sold.
     let soldCodes: Set<TraceCode>
 
-    /// From the results of `CardholderSQL.lockClaimants`, `readCards`, `FamilySQL.payersOfCards`,
-    /// `AccumulatorSQL.ofCardholders`, `CardholderSQL.qrUsed` and `TraceCodeSQL.sold`.
-    init(_ locked: [HolderRow], _ cards: [CardRow], _ bindings: [StandingPayer], _ accumulators: [AccumulatorRow], _ used: [UsedToken],
-         _ sold: [SoldCode] = []) {
+    /// From the results of `CardholderSQL.lockClaimants`, `readClaimants`, `qrUsed` and
+    /// `TraceCodeSQL.sold`.
+    init(_ locked: [HolderRow], _ claimants: [ClaimantRow], _ used: [UsedToken], _ sold: [SoldCode] = []) {
+        // A card comes once per accumulator of its holder's year.
+        var seen = Set<String>()
+        var cards: [CardRow] = []
+        var bindings: [(member: Int64, payer: Int64)] = []
+        for row in claimants where seen.insert(row.card.cardNo).inserted {
+            cards.append(row.card)
+            if let payer = row.payer { bindings.append((member: row.card.personID, payer: payer)) }
+        }
+        self.init(locked, cards, bindings, claimants.compactMap(\.accumulator), used, sold)
+    }
+
+    private init(_ locked: [HolderRow], _ cards: [CardRow], _ bindings: [(member: Int64, payer: Int64)], _ accumulators: [AccumulatorRow], _ used: [UsedToken],
+                 _ sold: [SoldCode]) {
         holders = cardholders(locked, cards)
         var byID: [Int64: HolderRow] = [:]
         for row in locked { byID[row.id] = row }
@@ -80,6 +92,28 @@ struct ClaimRows {
         self.accumulators = YearAccumulators(accumulators)
         usedTokens = Set(used.map(\.tokenID))
         soldCodes = Set(sold.map(\.code))
+    }
+}
+
+/// One row of `CardholderSQL.readClaimants`: a card, its holder's standing family payer, and one
+/// of the holder's accumulators of the year.
+struct ClaimantRow: PGRowDecodable {
+    let card: CardRow
+    let payer: Int64?
+    let accumulator: AccumulatorRow?
+
+    init(_ row: inout PGRow) {
+        card = CardRow(&row)
+        payer = row("payer_id")
+        let visit: VisitType? = row("visit")
+        let met: Fen? = row("deductible_met"), paid: Fen? = row("fund_paid"), burden: Fen? = row("burden")
+        let illness: Fen? = row("illness_paid"), assist: Fen? = row("assist_paid")
+        if let visit, let met, let paid, let burden, let illness, let assist {
+            accumulator = AccumulatorRow(personID: card.personID, visit: visit, year: Accumulators(
+                deductibleMet: met, fundPaid: paid, burden: burden, illnessPaid: illness, assistPaid: assist))
+        } else {
+            accumulator = nil
+        }
     }
 }
 

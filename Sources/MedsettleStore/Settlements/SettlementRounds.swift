@@ -131,10 +131,9 @@ extension Settlements {
     private func settleRound(_ round: [RoundMember], _ transaction: consuming PGTransaction, date: BusinessDate) throws -> Answer<[RoundVerdict]> {
         let cards = PGArray(round.compactMap(\.claim.cardNo))
         let draw = ids.draw(round.count)
-        let (traceRecords, holders, cardRows, payers, accumulators, used, sold, allocated) = try transaction.pipeline(
+        let (traceRecords, holders, claimants, used, sold, allocated) = try transaction.pipeline(
             TraceSQL.lookup(PGArray(round.map(\.job.context.terminal)), PGArray(round.map(\.job.traced.trace))),
-            CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
-            AccumulatorSQL.ofCardholders(cards, Int64(date.year)),
+            CardholderSQL.lockClaimants(cards), CardholderSQL.readClaimants(cards, Int64(date.year)),
             CardholderSQL.qrUsed(tokens: round.flatMap(\.claim.tokens)),
             TraceCodeSQL.sold(in: round.flatMap(\.job.claim.lines)),
             draw.query)
@@ -142,7 +141,7 @@ extension Settlements {
         precondition(ids.count == round.count, "one settlement id per claim")
         var records: [Int: TraceRecord] = [:]
         for record in traceRecords { records[record.position - 1] = record }
-        let rows = ClaimRows(holders, cardRows, payers, accumulators, used, sold)
+        let rows = ClaimRows(holders, claimants, used, sold)
         var writes = WriteSet(date: date)
         var persons = Set<Int64>()
         var verdicts: [RoundVerdict] = []

@@ -50,6 +50,12 @@ struct AccumulatorRow: PGRowDecodable {
     let visit: VisitType
     let year: Accumulators
 
+    init(personID: Int64, visit: VisitType, year: Accumulators) {
+        self.personID = personID
+        self.visit = visit
+        self.year = year
+    }
+
     init(_ row: inout PGRow) {
         personID = row("person_id")
         visit = row("visit")
@@ -59,11 +65,6 @@ struct AccumulatorRow: PGRowDecodable {
 }
 
 enum AccumulatorSQL {
-    /// The year's accumulators of the holders of the named cards (every visit type).
-    static let ofCardholders = PGStatement<AccumulatorRow, PGArray<String>, Int64>("accumulators_of_cardholders", """
-        SELECT person_id, visit, deductible_met, fund_paid, burden, illness_paid, assist_paid FROM accumulator
-        WHERE person_id = ANY(ARRAY(SELECT person_id FROM card WHERE card_no = ANY($1::text[]))) AND year = $2
-        """)
     /// One person's accumulators of a year (every visit type).
     static let ofPerson = PGStatement<AccumulatorRow, Int64, Int64>("accumulators_of_person", """
         SELECT person_id, visit, deductible_met, fund_paid, burden, illness_paid, assist_paid FROM accumulator
@@ -133,11 +134,10 @@ public final class Settlements: Sendable {
         let member = ClaimMember(claim: claim, context: context, now: now, tokens: decider.presenter.qrTokens)
         return runner.transaction("PRICE") { transaction in
             let cards = PGArray(member.cardNo.map { [$0] } ?? [])
-            let (holders, cardRows, payers, accumulators, used, sold) = try transaction.pipeline(
-                CardholderSQL.lockClaimants(cards), CardholderSQL.readCards(cards), FamilySQL.payersOfCards(cards),
-                AccumulatorSQL.ofCardholders(cards, Int64(date.year)), CardholderSQL.qrUsed(PGArray(member.tokens)),
-                TraceCodeSQL.sold(in: claim.lines))
-            let rows = ClaimRows(holders, cardRows, payers, accumulators, used, sold)
+            let (holders, claimants, used, sold) = try transaction.pipeline(
+                CardholderSQL.lockClaimants(cards), CardholderSQL.readClaimants(cards, Int64(date.year)),
+                CardholderSQL.qrUsed(tokens: member.tokens), TraceCodeSQL.sold(in: claim.lines))
+            let rows = ClaimRows(holders, claimants, used, sold)
             var writes = WriteSet(date: date)
             let priced = decider.decide(member, rows, writes: &writes)
             return try transaction.commit(writes, alone: true, answering: priced.map(\.claim.split))
