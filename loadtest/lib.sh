@@ -107,6 +107,18 @@ ms_cpu_ms() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# ms_postgres_cpu_ms: the CPU time in ms of the cluster started by ms_start_postgres: the
+# postmaster, its live children, and the children it has reaped (autovacuum workers, ended
+# backends).
+ms_postgres_cpu_ms() {
+    local postmaster
+    postmaster=$(head -1 "$dir/data/postmaster.pid")
+    {
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($16 + $17) * 1000 / hz }' "/proc/$postmaster/stat"
+        for pid in "$postmaster" $(pgrep -P "$postmaster"); do ms_cpu_ms "$pid"; done
+    } | awk '{ s += $1 } END { print s + 0 }'
+}
+
 # ms_log_summary: stops the engine (its stop writes out every line it logged), then prints
 # `log_lines=<lines in the engine's log files> log_dropped=<medsettle_log_lines_dropped_total>`.
 ms_log_summary() {

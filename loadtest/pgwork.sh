@@ -33,22 +33,17 @@ psql_ -d medsettle -c "CHECKPOINT"
 psql_ -d medsettle -c "SELECT pg_stat_statements_reset()" >/dev/null
 before=$(psql_ -d medsettle -Atc "SELECT count(*) FROM settlement")
 lsn=$(psql_ -d medsettle -Atc "SELECT pg_current_wal_lsn()")
-# CPU time in ms of the engine, of PostgreSQL's postmaster and its children, and of this shell's
-# finished children (the harness, once it has ended: bash's `times`).
-postgres_cpu_ms() {
-    local postmaster
-    postmaster=$(head -1 "$dir/data/postmaster.pid")
-    for pid in "$postmaster" $(pgrep -P "$postmaster"); do ms_cpu_ms "$pid"; done | awk '{ s += $1 } END { print s + 0 }'
-}
+# CPU time in ms of the engine, of PostgreSQL (ms_postgres_cpu_ms), and of this shell's finished
+# children (the harness, once it has ended: bash's `times`).
 # (`times` into a file: in a pipe or a $(…) it would run in a subshell, which has no children.)
 children_cpu_ms() {
     times > "$dir/times"
     awk 'NR == 2 { gsub(/[ms]/, " "); print int(($1 * 60 + $2 + $3 * 60 + $4) * 1000) }' "$dir/times"
 }
 children_cpu_ms > "$dir/harness0"
-engine0=$(ms_cpu_ms "$server_pid"); postgres0=$(postgres_cpu_ms)
+engine0=$(ms_cpu_ms "$server_pid"); postgres0=$(ms_postgres_cpu_ms)
 tps=$(ms_settle_tps "$CLIENTS" "$SECONDS_EACH" "$PEOPLE" "$dir/report")
-engine1=$(ms_cpu_ms "$server_pid"); postgres1=$(postgres_cpu_ms)
+engine1=$(ms_cpu_ms "$server_pid"); postgres1=$(ms_postgres_cpu_ms)
 children_cpu_ms > "$dir/harness1"
 harness0=$(cat "$dir/harness0"); harness1=$(cat "$dir/harness1")
 after=$(psql_ -d medsettle -Atc "SELECT count(*) FROM settlement")
