@@ -5,16 +5,21 @@
 #
 #   loadtest/sweep.sh                                  # 1 4 8 16 32 64 clients, 20 s each, 100 000 people
 #   CLIENT_LIST="8 32" SECONDS_EACH=10 loadtest/sweep.sh
+#   REPEAT=3 loadtest/sweep.sh                         # each point three times, medians
 #   BASELINE=loadtest-report/sweep-before loadtest/sweep.sh   # each run against the same run of an earlier sweep
 #
-# At each client count a CHECKPOINT, pgbench (-M prepared), a CHECKPOINT, the settle loop. pgbench
+# At each client count a CHECKPOINT, pgbench (-M prepared), a CHECKPOINT, the settle loop; with
+# REPEAT=n that pair n times, pgbench first and settle first in turn, and each figure of the table
+# the median of its n runs (the ratio too is of the medians): on a shared machine one pgbench run
+# moves by up to 30 % from the next, so a single pair can neither meet nor miss a target. pgbench
 # is initialised once, at a scale no smaller than the largest client count (TPC-B's branches are
 # its hot rows: fewer branches than clients would measure lock waits); the engine runs once, with
 # POOL database connections, logging as in production (lib.sh: the default level into a file).
 #
 # Writes OUT (default loadtest-report/sweep, which git ignores): sweep.md (the table and the run's
 # conditions), sweep.svg (the two throughput curves), and each harness run's report.json, report.svg
-# and .hgrm latency distributions in cN/ and mixedN/ — an earlier OUT, copied aside, is a BASELINE.
+# and .hgrm latency distributions in cN/ (cN-2/, cN-3/, … for the repeats) and mixedN/ — an
+# earlier OUT, copied aside, is a BASELINE.
 #
 # Prints the table; then log_lines=<n> log_dropped=<n>, mixed_tps=<n> settle32_tps=<n>, and last
 #   min_ratio=<lowest settle/pgbench ratio among the 8–64 client points> ratio32=<ratio at 32>
@@ -26,6 +31,7 @@ CLIENT_LIST=${CLIENT_LIST:-1 4 8 16 32 64}
 SECONDS_EACH=${SECONDS_EACH:-20}
 PEOPLE=${PEOPLE:-100000}
 POOL=${POOL:-16}
+REPEAT=${REPEAT:-1}
 MIXED_CLIENTS=${MIXED_CLIENTS:-32}
 OUT=${OUT:-loadtest-report/sweep}
 BASELINE=${BASELINE:-}
@@ -55,23 +61,40 @@ ms_start_server --pool-size "$POOL"
 
 rows="$OUT/rows.tsv" # clients, pgbench tps, settle tps, ratio, settle p50, settle p99, pgbench average latency
 : > "$rows"
-for clients in $CLIENT_LIST; do
-    echo "== $clients clients: pgbench TPC-B, $SECONDS_EACH s" >&2
+# pgbench_run CLIENTS: sets pgbench_tps and pgbench_latency.
+pgbench_run() {
+    echo "== $1 clients: pgbench TPC-B, $SECONDS_EACH s" >&2
     psql_ -d postgres -c "CHECKPOINT"
-    pgbench_out=$("$PGBIN/pgbench" -M prepared -c "$clients" -j $((clients < 2 ? clients : 2)) -T "$SECONDS_EACH" \
-        -h "$dir" -p "$pgport" -U medsettle bench 2>&1)
-    echo "$pgbench_out" | grep -E "^(tps|latency)" >&2
-    pgbench_tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' <<<"$pgbench_out" | head -1)
-    pgbench_latency=$(sed -nE 's/^latency average = ([0-9.]+) ms.*/\1/p' <<<"$pgbench_out" | head -1)
-
-    echo "== $clients clients: settle-only closed loop, $SECONDS_EACH s" >&2
+    local out
+    out=$("$PGBIN/pgbench" -M prepared -c "$1" -j $(($1 < 2 ? $1 : 2)) -T "$SECONDS_EACH" -h "$dir" -p "$pgport" -U medsettle bench 2>&1)
+    echo "$out" | grep -E "^(tps|latency)" >&2
+    pgbench_tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' <<<"$out" | head -1)
+    pgbench_latency=$(sed -nE 's/^latency average = ([0-9.]+) ms.*/\1/p' <<<"$out" | head -1)
+}
+# settle_run CLIENTS REPORT_DIR: sets settle_tps, p50 and p99.
+settle_run() {
+    echo "== $1 clients: settle-only closed loop, $SECONDS_EACH s" >&2
     psql_ -d postgres -c "CHECKPOINT"
     # shellcheck disable=SC2046 # the flags are two words or none
-    settle_tps=$(ms_settle_tps "$clients" "$SECONDS_EACH" "$PEOPLE" "$OUT/c$clients" $(baseline_flags "c$clients"))
-    p50=$(ms_report_latency_ms "$OUT/c$clients/report.json" p50)
-    p99=$(ms_report_latency_ms "$OUT/c$clients/report.json" p99)
-    awk -v c="$clients" -v p="$pgbench_tps" -v s="$settle_tps" -v p50="$p50" -v p99="$p99" -v l="$pgbench_latency" \
-        'BEGIN { printf "%d\t%.0f\t%.0f\t%.2f\t%s\t%s\t%s\n", c, p, s, (p > 0 ? s / p : 0), p50, p99, l }' >> "$rows"
+    settle_tps=$(ms_settle_tps "$1" "$SECONDS_EACH" "$PEOPLE" "$2" $(baseline_flags "c$1"))
+    p50=$(ms_report_latency_ms "$2/report.json" p50)
+    p99=$(ms_report_latency_ms "$2/report.json" p99)
+}
+# The median of the numbers on standard input.
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+for clients in $CLIENT_LIST; do
+    runs="$OUT/c$clients-runs.tsv" # pgbench tps, settle tps, settle p50, settle p99, pgbench average latency
+    : > "$runs"
+    for k in $(seq 1 "$REPEAT"); do
+        report="$OUT/c$clients"; [ "$k" -gt 1 ] && report="$report-$k"
+        if [ $((k % 2)) = 1 ]; then pgbench_run "$clients"; settle_run "$clients" "$report"
+        else settle_run "$clients" "$report"; pgbench_run "$clients"; fi
+        printf '%s\t%s\t%s\t%s\t%s\n' "$pgbench_tps" "$settle_tps" "$p50" "$p99" "$pgbench_latency" >> "$runs"
+    done
+    median_of() { cut -f "$1" "$runs" | median; }
+    awk -v c="$clients" -v p="$(median_of 1)" -v s="$(median_of 2)" -v p50="$(median_of 3)" -v p99="$(median_of 4)" -v l="$(median_of 5)" \
+        'BEGIN { printf "%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\n", c, p, s, (p > 0 ? s / p : 0), p50, p99, l }' >> "$rows"
+    rm "$runs"
 done
 
 echo "== mixed load (every verb): $MIXED_CLIENTS terminals, $SECONDS_EACH s" >&2
@@ -137,7 +160,7 @@ chart() {
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
 git diff --quiet HEAD 2>/dev/null || commit="$commit+changes"
-conditions="$(date -u +%Y-%m-%d) at $commit, $(nproc) cores, $SECONDS_EACH s each, $PEOPLE people, pool $POOL; load average before $load_before, after $load_after"
+conditions="$(date -u +%Y-%m-%d) at $commit, $(nproc) cores, $SECONDS_EACH s each$([ "$REPEAT" -gt 1 ] && echo ", medians of $REPEAT runs" || true), $PEOPLE people, pool $POOL; load average before $load_before, after $load_after"
 chart "medsettle sweep, $(date -u +%Y-%m-%d) at $commit" > "$OUT/sweep.svg"
 {
     table
