@@ -25,14 +25,17 @@ SECONDS_EACH=${SECONDS_EACH:-10}
 CLIENTS=${CLIENTS:-8}
 PEOPLE=${PEOPLE:-20000}
 [ -n "${A:-}" ] || { echo "A=<folder of the other build's medsettle and medsettle-load> is required" >&2; exit 2; }
-if [ -z "${B:-}" ]; then ms_build; B=$BIN; fi
+if [ -z "${B:-}" ]; then unset BIN; ms_build; B=$BIN; fi
+for build in "$A" "$B"; do BIN=$build ms_build >/dev/null 2>&1 || { echo "$build lacks medsettle or medsettle-load" >&2; exit 2; }; done
 
-BIN=$A
+# The schema of B, this checkout's build by default (the newer one, whose migrations A's code
+# does not need).
+BIN=$B
 ms_start_postgres
 ms_migrate_and_seed "$PEOPLE" "$CLIENTS"
 # rounds: "<rounds> <settlements in them>" so far, from the engine's metrics endpoint.
 rounds() {
-    curl -sf "http://127.0.0.1:$MS_METRICS_PORT/metrics" |
+    { curl -sf "http://127.0.0.1:$MS_METRICS_PORT/metrics" || true; } |
         awk '/^medsettle_settle_batch_size_count/ { c = $2 } /^medsettle_settle_batch_size_sum/ { s = $2 } END { printf "%d %d\n", c, s }'
 }
 
@@ -41,12 +44,12 @@ run() {
     BIN=$2
     ms_start_server --pool-size 16
     "$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$CLIENTS" --seconds 2 --mix settle --people "$PEOPLE" \
-        --report-dir "$dir/warmup" >/dev/null 2>&1
+        --report-dir "$dir/warmup" > "$dir/load.out" 2>&1 || { echo "$1: the warm-up failed" >&2; cat "$dir/load.out" >&2; exit 1; }
     psql_ -d medsettle -c "CHECKPOINT"
     local rounds0 engine0 postgres0 rounds1 engine1 postgres1 n
     rounds0=$(rounds); engine0=$(ms_cpu_ms "$server_pid"); postgres0=$(ms_postgres_cpu_ms)
     "$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$CLIENTS" --seconds "$SECONDS_EACH" --mix settle \
-        --people "$PEOPLE" --report-dir "$dir/report" > "$dir/load.out" 2>&1
+        --people "$PEOPLE" --report-dir "$dir/report" > "$dir/load.out" 2>&1 || { echo "$1: the run failed" >&2; cat "$dir/load.out" >&2; exit 1; }
     engine1=$(ms_cpu_ms "$server_pid"); postgres1=$(ms_postgres_cpu_ms)
     rounds1=$(rounds)
     ms_stop_server
@@ -56,9 +59,9 @@ run() {
     tps=$(ms_report_field "$dir/report/report.json" throughputPerSecond)
     engine_us=$(( (engine1 - engine0) * 1000 / n )); postgres_us=$(( (postgres1 - postgres0) * 1000 / n ))
     printf '%s tps=%.0f engine_us=%d postgres_us=%d per_round=%s p50=%s p99=%s invariants=%s\n' "$1" "$tps" \
-        "$engine_us" "$postgres_us" "$(echo "$rounds0 $rounds1" | awk '{ printf "%.2f", ($4 - $2) / ($3 - $1) }')" \
+        "$engine_us" "$postgres_us" "$(echo "$rounds0 $rounds1" | awk '{ if ($3 > $1) printf "%.2f", ($4 - $2) / ($3 - $1); else printf "n/a" }')" \
         "$(ms_report_latency_ms "$dir/report/report.json" p50)" "$(ms_report_latency_ms "$dir/report/report.json" p99)" \
-        "$(sed -nE 's/^invariants status=(.*)/\1/p' "$dir/load.out")"
+        "$(sed -nE 's/^invariants .*status=([A-Za-z]+).*/\1/p' "$dir/load.out")"
     echo "$1 $tps $engine_us $postgres_us" >> "$dir/runs"
 }
 

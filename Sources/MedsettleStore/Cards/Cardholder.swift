@@ -123,16 +123,20 @@ enum CardholderSQL {
     /// What a claim reads once its holders are locked (`lockClaimants`), in one statement: each
     /// named card, its holder's standing family payer, and the holder's accumulators of the year
     /// (`$2`), a row per accumulator (one row with NULL accumulator columns when there is none).
-    /// Every step is an index look-up; the binding is the `LATERAL … LIMIT 1` look-up of
-    /// `lockClaimants` (a binding whose payer that statement did not lock, because it was bound
-    /// meanwhile, is not honoured: `ClaimRows`).
+    /// Each card's binding and accumulators are look-ups of their own (`LATERAL`; `OFFSET 0` keeps
+    /// the accumulators' from being pulled up into a join, which a generic plan made while the
+    /// table was small could run as a hash join over all of it); the binding is the `LIMIT 1`
+    /// look-up of `lockClaimants` (a binding whose payer that statement did not lock, because it
+    /// was bound meanwhile, is not honoured: `ClaimRows`).
     static let readClaimants = PGStatement<ClaimantRow, PGArray<String>, Int64>("read_claimants_of_cards", """
         SELECT c.card_no, c.person_id, c.status, c.wrong_count, c.status_before_loss, c.pin_salt, c.pin_hash,
                b.payer_id, a.visit, a.deductible_met, a.fund_paid, a.burden, a.illness_paid, a.assist_paid
         FROM card c
         LEFT JOIN LATERAL (
             SELECT payer_id FROM family_binding WHERE member_id = c.person_id AND ended_at IS NULL LIMIT 1) b ON true
-        LEFT JOIN accumulator a ON a.person_id = c.person_id AND a.year = $2
+        LEFT JOIN LATERAL (
+            SELECT visit, deductible_met, fund_paid, burden, illness_paid, assist_paid FROM accumulator
+            WHERE person_id = c.person_id AND year = $2 OFFSET 0) a ON true
         WHERE c.card_no = ANY($1::text[])
         """)
     static let readCards = PGStatement<CardRow, PGArray<String>>("read_cards", """
