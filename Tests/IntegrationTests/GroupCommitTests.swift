@@ -141,6 +141,30 @@ import Testing
         await engine.stop()
     }
 
+    /// A repeat is answered from its record even when its claim would be refused now (a round's
+    /// first attempt decides before it looks traces up): no wrong PIN counted, no second settlement.
+    @Test func aRepeatIsAnsweredFromItsRecordWhateverTheCardSaysNow() async throws {
+        let engine = try await TestEngine.start()
+        let (idNo, card) = try await engine.newCardholder(credit: 10_000)
+        let (_, other) = try await engine.newCardholder(credit: 10_000)
+        let settled = try #require(Self.batch(engine.store, [(Self.claim(card: card), "GC-L", Self.pharmacy)])[0].settled)
+        // The same request (the fingerprint stands for the amount) with a PIN that does not verify,
+        // beside another claim that settles.
+        let wrongPIN = Self.batch(engine.store, [(Self.claim(card: card, pin: "000000"), "GC-L", Self.pharmacy),
+                                                 (Self.claim(card: other), "GC-M", Self.pharmacy)])
+        #expect(wrongPIN[0].isRepeat == true && wrongPIN[0].settled == settled)
+        #expect(wrongPIN[1].settled != nil)
+        #expect(try engine.scalar("SELECT wrong_count FROM card WHERE card_no = $1", [card]) == 0)
+        #expect(try engine.scalar("SELECT count(*) FROM card_event WHERE card_no = $1 AND event = 'pin_failed'", [card]) == 0)
+        // Again once the card is reported lost.
+        #expect(try engine.scalar("UPDATE card SET status = 'LOST', status_before_loss = status WHERE card_no = $1 RETURNING 1", [card]) == 1)
+        let lost = Self.batch(engine.store, [(Self.claim(card: card), "GC-L", Self.pharmacy)])
+        #expect(lost[0].isRepeat == true && lost[0].settled == settled)
+        #expect(try balance(engine, idNo) == 8800)
+        #expect(try engine.scalar("SELECT count(*) FROM settlement WHERE card_no = $1", [card]) == 1)
+        await engine.stop()
+    }
+
     @Test func repeatsInAndAcrossBatchesAnswerTheFirstResult() async throws {
         let engine = try await TestEngine.start()
         let (idNo, card) = try await engine.newCardholder(credit: 10_000)

@@ -88,6 +88,11 @@ extension Settlements {
         metrics.roundSizes.record(round.count)
         let span = tracing?.start(carrying: round.compactMap(\.job.trace))
         let date = BusinessDate(unixSeconds: clock.now())
+        // The first attempt does not look the traces up (see `settleRound(_:_:date:lookUpTraces:)`);
+        // one after a conflict does, and so finds the twin that caused it.
+        var attempts = 0
+        // Drawn once: an attempt that conflicts leaves no gap in the front's settlement ids.
+        var drawn: [Int64]?
         let result = runner.transaction("SETTLE", resolve: { connection, verdicts in
             // The settlements the round decided on exist if and only if it committed.
             let ids = verdicts.compactMap { verdict -> Int64? in
@@ -97,8 +102,9 @@ extension Settlements {
             // Without one the round wrote only PIN bookkeeping, which leaves no trace to find.
             guard !ids.isEmpty else { return nil }
             return try connection.query(SettlementRoundSQL.existing(PGArray(ids))).first?.count ?? 0 > 0
-        }) { transaction in
-            try settleRound(round, transaction, date: date)
+        }) { (transaction: consuming PGTransaction) -> Answer<[RoundVerdict]> in
+            attempts += 1
+            return try settleRound(round, transaction, date: date, lookUpTraces: attempts > 1, ids: &drawn)
         }
         span?.end(claims: round.count, result)
         switch result {
@@ -128,20 +134,54 @@ extension Settlements {
         }
     }
 
-    private func settleRound(_ round: [RoundMember], _ transaction: consuming PGTransaction, date: BusinessDate) throws -> Answer<[RoundVerdict]> {
+    /// One round's transaction. Without `lookUpTraces` (a round's first attempt) the traces are
+    /// not looked up before the claims are decided: a repeat is rare, and the trace's primary key
+    /// finds one anyway — a repeat decided as a success fails the write, and the runner's next
+    /// attempt looks them up. A repeat is answered from its record, never decided anew, so the
+    /// traces of the claims decided as refusals (a card locked since, a PIN that no longer
+    /// verifies) are looked up before anything is written, and if one is bound the round is
+    /// decided again with its record.
+    /// `drawn`: the settlement ids an earlier attempt drew, or nil; set to this attempt's.
+    private func settleRound(_ round: [RoundMember], _ transaction: consuming PGTransaction, date: BusinessDate,
+                             lookUpTraces: Bool, ids drawn: inout [Int64]?) throws -> Answer<[RoundVerdict]> {
         let cards = PGArray(round.compactMap(\.claim.cardNo))
-        let draw = ids.draw(round.count)
+        let draw = drawn == nil ? ids.draw(round.count) : nil
         let (traceRecords, holders, claimants, used, sold, allocated) = try transaction.pipeline(
-            TraceSQL.lookup(PGArray(round.map(\.job.context.terminal)), PGArray(round.map(\.job.traced.trace))),
+            lookUpTraces ? Self.traceLookup(of: round) : .noRows,
             CardholderSQL.lockClaimants(cards), CardholderSQL.readClaimants(cards, Int64(date.year)),
             CardholderSQL.qrUsed(tokens: round.flatMap(\.claim.tokens)),
             TraceCodeSQL.sold(in: round.flatMap(\.job.claim.lines)),
-            draw.query)
-        let ids = draw.ids(from: allocated)
+            draw?.query ?? .noRows)
+        let ids = drawn ?? draw!.ids(from: allocated)
+        drawn = ids
         precondition(ids.count == round.count, "one settlement id per claim")
+        let rows = ClaimRows(holders, claimants, used, sold)
         var records: [Int: TraceRecord] = [:]
         for record in traceRecords { records[record.position - 1] = record }
-        let rows = ClaimRows(holders, claimants, used, sold)
+        var (writes, verdicts) = decide(round, rows, records: records, ids: ids, date: date)
+        if !lookUpTraces {
+            let refused = verdicts.indices.filter { index in
+                if case .answer(.failure) = verdicts[index] { return true }
+                return false
+            }
+            if !refused.isEmpty {
+                for record in try transaction.query(Self.traceLookup(of: refused.map { round[$0] })) {
+                    records[refused[record.position - 1]] = record
+                }
+                if !records.isEmpty { (writes, verdicts) = decide(round, rows, records: records, ids: ids, date: date) }
+            }
+        }
+        return try transaction.commit(writes, alone: true, answering: .success(verdicts))
+    }
+
+    private static func traceLookup(of members: [RoundMember]) -> PGBound<TraceRecord> {
+        TraceSQL.lookup(PGArray(members.map(\.job.context.terminal)), PGArray(members.map(\.job.traced.trace)))
+    }
+
+    /// Each claim's verdict, and what the round writes: a claim whose trace is bound (`records`, by
+    /// its place in the round) is answered from the record.
+    private func decide(_ round: [RoundMember], _ rows: ClaimRows, records: [Int: TraceRecord], ids: [Int64],
+                        date: BusinessDate) -> (WriteSet, [RoundVerdict]) {
         var writes = WriteSet(date: date)
         var persons = Set<Int64>()
         var verdicts: [RoundVerdict] = []
@@ -173,7 +213,7 @@ extension Settlements {
                 verdicts.append(.answer(.success(Settled(settlement: record, isRepeat: false))))
             }
         }
-        return try transaction.commit(writes, alone: true, answering: .success(verdicts))
+        return (writes, verdicts)
     }
 }
 
