@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import MSLPChannel
 import MedsettleCore
 @testable import MedsettleStore
 import Testing
@@ -162,6 +163,32 @@ import Testing
         #expect(lost[0].isRepeat == true && lost[0].settled == settled)
         #expect(try balance(engine, idNo) == 8800)
         #expect(try engine.scalar("SELECT count(*) FROM settlement WHERE card_no = $1", [card]) == 1)
+        await engine.stop()
+    }
+
+    /// The same when the repeat first waited behind another repeat of the round (its family payer's)
+    /// that was refused: once the payer's claim is answered from its record, the member's is not
+    /// decided anew either.
+    @Test func aRepeatThatWaitedBehindItsPayerIsAnsweredFromItsRecord() async throws {
+        let engine = try await TestEngine.start()
+        let (payer, payerCard) = try await engine.newCardholder(credit: 10_000)
+        let (member, memberCard) = try await engine.newCardholder(insurance: "resident")
+        try await engine.withTerminal("W001-01") { (window: MSLPConnection) async throws -> Void in
+            #expect(try await window.request("FAMILYBIND f id_no=\(payer) member=\(member) relation=child").ok)
+        }
+        let payerClaim = (Self.claim(card: payerCard), "GC-P", Self.pharmacy)
+        let memberClaim = (Self.claim(card: memberCard, amount: 500), "GC-C", Self.pharmacy)
+        let payerSettled = try #require(Self.batch(engine.store, [payerClaim])[0].settled)
+        let memberSettled = try #require(Self.batch(engine.store, [memberClaim])[0].settled)
+        #expect(memberSettled.split.aid == 500)
+        for card in [payerCard, memberCard] {
+            #expect(try engine.scalar("UPDATE card SET status = 'LOST', status_before_loss = status WHERE card_no = $1 RETURNING 1", [card]) == 1)
+        }
+        let again = Self.batch(engine.store, [payerClaim, memberClaim])
+        #expect(again[0].isRepeat == true && again[0].settled == payerSettled, "\(again[0])")
+        #expect(again[1].isRepeat == true && again[1].settled == memberSettled, "\(again[1])")
+        #expect(try engine.scalar("SELECT count(*) FROM settlement") == 2)
+        #expect(try balance(engine, payer) == 10_000 - 1200 - 500)
         await engine.stop()
     }
 

@@ -2,8 +2,9 @@ import Logging
 import PGClient
 
 /// Runs the store's operations on pooled connections: each as one transaction (or one read),
-/// retried when it lost a serialisation race or met a concurrent twin of its own trace (the retry
-/// then finds the twin's record), with failures of the database itself answered as the
+/// retried when it lost a serialisation race or met a twin of its own trace (a concurrent one, or
+/// a repeat that a settlement round's first attempt did not look up: the retry then finds the
+/// twin's record), with failures of the database itself answered as the
 /// protocol's `UNAVAILABLE` or `BUSY`.
 ///
 /// A connection lost while COMMIT was on its way leaves the outcome unknown, and such an operation

@@ -6,12 +6,14 @@ import PGClient
 /// set-based statements.
 ///
 /// A round costs two round trips and one commit however many claims it holds: one pipeline (with
-/// BEGIN) looks their traces up, locks every holder in person-id order (so two rounds never
-/// deadlock) with their family payers, reads their cards, accumulators and used QR tokens (and
-/// settlement ids, when the front's block of them has run out: `SettlementIDs`);
-/// each claim is then decided by `Settlements.decide` (the decision PRICE and DISCHARGE take too),
-/// and a second pipeline writes every row with one statement (`WriteSet`) and commits. A lone
-/// SETTLE is a round of one: there is no second path.
+/// BEGIN) locks every holder in person-id order (so two rounds never deadlock) with their family
+/// payers, reads their cards, bindings and accumulators and used QR tokens (and settlement ids,
+/// when the front's block of them has run out: `SettlementIDs`); each claim is then decided by
+/// `ClaimDecider.decide` (the decision PRICE and DISCHARGE take too), and a second pipeline writes
+/// every row with one statement (`WriteSet`) and commits. A repeat is answered from its trace's
+/// record: the first attempt finds one by the trace's primary key, or by looking up the traces of
+/// the claims it refused (`settleRound(_:_:date:lookUpTraces:ids:)`). A lone SETTLE is a round of
+/// one: there is no second path.
 ///
 /// Isolation between cardholders is the same as for one settlement: each holder is locked before
 /// their card is read, and a round carries at most one claim per card, trace, person (as holder
@@ -137,10 +139,12 @@ extension Settlements {
     /// One round's transaction. Without `lookUpTraces` (a round's first attempt) the traces are
     /// not looked up before the claims are decided: a repeat is rare, and the trace's primary key
     /// finds one anyway — a repeat decided as a success fails the write, and the runner's next
-    /// attempt looks them up. A repeat is answered from its record, never decided anew, so the
-    /// traces of the claims decided as refusals (a card locked since, a PIN that no longer
-    /// verifies) are looked up before anything is written, and if one is bound the round is
-    /// decided again with its record.
+    /// attempt looks them up. A repeat is answered from its record, never decided anew, so when a
+    /// claim is decided as a refusal (a card locked since, a PIN that no longer verifies), the
+    /// traces of every claim not decided as a success are looked up before anything is written,
+    /// and if one is bound the round is decided again with its record. (A success stays a success
+    /// when repeats leave the round's persons free; a claim that waited may now be decided, and
+    /// its trace was among those looked up.)
     /// `drawn`: the settlement ids an earlier attempt drew, or nil; set to this attempt's.
     private func settleRound(_ round: [RoundMember], _ transaction: consuming PGTransaction, date: BusinessDate,
                              lookUpTraces: Bool, ids drawn: inout [Int64]?) throws -> Answer<[RoundVerdict]> {
@@ -159,17 +163,15 @@ extension Settlements {
         var records: [Int: TraceRecord] = [:]
         for record in traceRecords { records[record.position - 1] = record }
         var (writes, verdicts) = decide(round, rows, records: records, ids: ids, date: date)
-        if !lookUpTraces {
-            let refused = verdicts.indices.filter { index in
-                if case .answer(.failure) = verdicts[index] { return true }
-                return false
+        let refused = verdicts.contains { if case .answer(.failure) = $0 { true } else { false } }
+        if !lookUpTraces && refused {
+            // Every claim not decided as a success: one that waited behind a refused repeat (its
+            // payer's) is decided when that repeat is answered from its record instead.
+            let unsettled = verdicts.indices.filter { if case .answer(.success) = verdicts[$0] { false } else { true } }
+            for record in try transaction.query(Self.traceLookup(of: unsettled.map { round[$0] })) {
+                records[unsettled[record.position - 1]] = record
             }
-            if !refused.isEmpty {
-                for record in try transaction.query(Self.traceLookup(of: refused.map { round[$0] })) {
-                    records[refused[record.position - 1]] = record
-                }
-                if !records.isEmpty { (writes, verdicts) = decide(round, rows, records: records, ids: ids, date: date) }
-            }
+            if !records.isEmpty { (writes, verdicts) = decide(round, rows, records: records, ids: ids, date: date) }
         }
         return try transaction.commit(writes, alone: true, answering: .success(verdicts))
     }
