@@ -59,10 +59,7 @@ public struct PGComposer<Input> {
     public mutating func unnest<Element>(_ rows: @escaping @Sendable (Input) -> [Element], _ columns: [PGColumn<Element>],
                                          as alias: String) -> String {
         precondition(!columns.isEmpty, "an unnest has columns")
-        let arrays = columns.map { column -> String in
-            binders.append(Binder(types: column.arrayTypes, bind: { column.array(rows($0)) }))
-            return "$\(binders.count)::\(column.sqlType)[]"
-        }
+        let arrays = columns.map { array(rows, $0) }
         return "unnest(\(arrays.joined(separator: ", "))) AS \(alias)(\(columns.map(\.name).joined(separator: ", ")))"
     }
 }
