@@ -65,31 +65,22 @@ struct ClaimRows {
     /// From the results of `CardholderSQL.lockClaimants`, `readClaimants`, `qrUsed` and
     /// `TraceCodeSQL.sold`.
     init(_ locked: [HolderRow], _ claimants: [ClaimantRow], _ used: [UsedToken], _ sold: [SoldCode] = []) {
+        var byID: [Int64: HolderRow] = [:]
+        for row in locked { byID[row.id] = row }
         // A card comes once per accumulator of its holder's year.
         var seen = Set<String>()
         var cards: [CardRow] = []
-        var bindings: [(member: Int64, payer: Int64)] = []
+        var payers: [Int64: HolderRow] = [:]
         for row in claimants where seen.insert(row.card.cardNo).inserted {
             cards.append(row.card)
-            if let payer = row.payer { bindings.append((member: row.card.personID, payer: payer)) }
-        }
-        self.init(locked, cards, bindings, claimants.compactMap(\.accumulator), used, sold)
-    }
-
-    private init(_ locked: [HolderRow], _ cards: [CardRow], _ bindings: [(member: Int64, payer: Int64)], _ accumulators: [AccumulatorRow], _ used: [UsedToken],
-                 _ sold: [SoldCode]) {
-        holders = cardholders(locked, cards)
-        var byID: [Int64: HolderRow] = [:]
-        for row in locked { byID[row.id] = row }
-        var payers: [Int64: HolderRow] = [:]
-        for binding in bindings {
             // Bound after the locking statement's snapshot: its payer was not locked, so this
             // claim comes before the binding.
-            guard let payer = byID[binding.payer], payer.paysForMembers else { continue }
-            payers[binding.member] = payer
+            guard let payerID = row.payer, let payer = byID[payerID], payer.paysForMembers else { continue }
+            payers[row.card.personID] = payer
         }
+        holders = cardholders(locked, cards)
         self.payers = payers
-        self.accumulators = YearAccumulators(accumulators)
+        self.accumulators = YearAccumulators(claimants.compactMap(\.accumulator))
         usedTokens = Set(used.map(\.tokenID))
         soldCodes = Set(sold.map(\.code))
     }
