@@ -90,10 +90,10 @@ extension Settlements {
         metrics.roundSizes.record(round.count)
         let span = tracing?.start(carrying: round.compactMap(\.job.trace))
         let date = BusinessDate(unixSeconds: clock.now())
-        // The first attempt does not look the traces up (see `settleRound(_:_:date:lookUpTraces:)`);
+        // The first attempt does not look the traces up (see `settleRound(_:_:date:lookUpTraces:ids:)`);
         // one after a conflict does, and so finds the twin that caused it.
         var attempts = 0
-        // Drawn once: an attempt that conflicts leaves no gap in the front's settlement ids.
+        // Drawn once: no settlement id is lost to an attempt that conflicts.
         var drawn: [Int64]?
         let result = runner.transaction("SETTLE", resolve: { connection, verdicts in
             // The settlements the round decided on exist if and only if it committed.
