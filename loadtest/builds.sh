@@ -68,8 +68,7 @@ run() {
 for pair in $(seq 1 "$PAIRS"); do
     if [ $((pair % 2)) = 1 ]; then run a "$A"; run b "$B"; else run b "$B"; run a "$A"; fi
 done
-median() { awk -v name="$1" -v col="$2" '$1 == name { print $col }' "$dir/runs" | sort -n |
-    awk '{ v[NR] = $1 } END { printf "%.0f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { printf '%.0f' "$(awk -v name="$1" -v col="$2" '$1 == name { print $col }' "$dir/runs" | ms_median)"; }
 printf 'a_tps=%s b_tps=%s a_engine_us=%s b_engine_us=%s a_postgres_us=%s b_postgres_us=%s tps_ratio=%s\n' \
     "$(median a 2)" "$(median b 2)" "$(median a 3)" "$(median b 3)" "$(median a 4)" "$(median b 4)" \
     "$(awk -v a="$(median a 2)" -v b="$(median b 2)" 'BEGIN { printf "%.2f", b / a }')"

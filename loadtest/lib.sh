@@ -116,6 +116,9 @@ ms_postgres_cpu_ms() {
     for pid in "$postmaster" $(pgrep -P "$postmaster"); do ms_cpu_ms "$pid"; done | awk '{ s += $1 } END { print s + 0 }'
 }
 
+# ms_median: the median of the numbers on standard input, one a line.
+ms_median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
 # ms_log_summary: stops the engine (its stop writes out every line it logged), then prints
 # `log_lines=<lines in the engine's log files> log_dropped=<medsettle_log_lines_dropped_total>`.
 ms_log_summary() {

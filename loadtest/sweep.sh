@@ -80,8 +80,6 @@ settle_run() {
     p50=$(ms_report_latency_ms "$2/report.json" p50)
     p99=$(ms_report_latency_ms "$2/report.json" p99)
 }
-# The median of the numbers on standard input.
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for clients in $CLIENT_LIST; do
     runs="$OUT/c$clients-runs.tsv" # pgbench tps, settle tps, settle p50, settle p99, pgbench average latency
     : > "$runs"
@@ -91,7 +89,7 @@ for clients in $CLIENT_LIST; do
         else settle_run "$clients" "$report"; pgbench_run "$clients"; fi
         printf '%s\t%s\t%s\t%s\t%s\n' "$pgbench_tps" "$settle_tps" "$p50" "$p99" "$pgbench_latency" >> "$runs"
     done
-    median_of() { cut -f "$1" "$runs" | median; }
+    median_of() { cut -f "$1" "$runs" | ms_median; }
     awk -v c="$clients" -v p="$(median_of 1)" -v s="$(median_of 2)" -v p50="$(median_of 3)" -v p99="$(median_of 4)" -v l="$(median_of 5)" \
         'BEGIN { printf "%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.3f\n", c, p, s, (p > 0 ? s / p : 0), p50, p99, l }' >> "$rows"
     rm "$runs"
