@@ -9,10 +9,16 @@
 #
 #   A=/path/to/earlier/release/bin loadtest/builds.sh              # against this checkout's build
 #   A=/path/one B=/path/other PAIRS=6 CLIENTS=16 loadtest/builds.sh
+#   A=.build/release A_SQL=with.sql B_SQL=without.sql loadtest/builds.sh  # one build, two schemas
+#   A=.build/release B_ARGS="--log-level warning" loadtest/builds.sh      # one build, two settings
 #
 # A and B are folders holding medsettle and medsettle-load (a release build's bin path, as for BIN);
 # B defaults to this checkout's release build. PAIRS (default 4) A B or B A pairs, SECONDS_EACH
 # (default 10) each after a 2 s warm-up, CLIENTS (default 8) terminals, PEOPLE (default 20 000).
+# A_SQL and B_SQL: files of SQL run against the database before each of that side's runs (a schema
+# change measured with one build: each file sets its side's schema, whichever ran before). Paths,
+# these and A's and B's, are taken from the checkout's root. A_ARGS and B_ARGS: more `serve` flags
+# for that side's engine (split on spaces).
 #
 # Last line: a_tps=<median> b_tps=<median> a_engine_us=… b_engine_us=… a_postgres_us=… b_postgres_us=…
 #   (medians per settlement) tps_ratio=<b/a>
@@ -39,10 +45,13 @@ rounds() {
         awk '/^medsettle_settle_batch_size_count/ { c = $2 } /^medsettle_settle_batch_size_sum/ { s = $2 } END { printf "%d %d\n", c, s }'
 }
 
-# run NAME FOLDER: one measured run of that build; appends "name tps engine_us postgres_us" to $dir/runs.
+# run NAME FOLDER SQL-FILE SERVE-FLAGS: one measured run of that build (after the SQL, when given,
+# with the flags, when given); appends "name tps engine_us postgres_us" to $dir/runs.
 run() {
     BIN=$2
-    ms_start_server --pool-size 16
+    if [ -n "$3" ]; then psql_ -d medsettle -v ON_ERROR_STOP=1 -f "$3" >/dev/null; fi
+    # shellcheck disable=SC2086 # the flags are split on spaces on purpose
+    ms_start_server --pool-size 16 $4
     "$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$CLIENTS" --seconds 2 --mix settle --people "$PEOPLE" \
         --report-dir "$dir/warmup" > "$dir/load.out" 2>&1 || { echo "$1: the warm-up failed" >&2; cat "$dir/load.out" >&2; exit 1; }
     psql_ -d medsettle -c "CHECKPOINT"
@@ -65,8 +74,10 @@ run() {
     echo "$1 $tps $engine_us $postgres_us" >> "$dir/runs"
 }
 
+run_a() { run a "$A" "${A_SQL:-}" "${A_ARGS:-}"; }
+run_b() { run b "$B" "${B_SQL:-}" "${B_ARGS:-}"; }
 for pair in $(seq 1 "$PAIRS"); do
-    if [ $((pair % 2)) = 1 ]; then run a "$A"; run b "$B"; else run b "$B"; run a "$A"; fi
+    if [ $((pair % 2)) = 1 ]; then run_a; run_b; else run_b; run_a; fi
 done
 median() { printf '%.0f' "$(awk -v name="$1" -v col="$2" '$1 == name { print $col }' "$dir/runs" | ms_median)"; }
 printf 'a_tps=%s b_tps=%s a_engine_us=%s b_engine_us=%s a_postgres_us=%s b_postgres_us=%s tps_ratio=%s\n' \
