@@ -77,9 +77,7 @@ struct FamilyAidTests {
         let engine = try await TestEngine.start()
         let (payer, payerCard) = try await engine.newCardholder(credit: 10_000)
         let (member, memberCard) = try await engine.newCardholder(insurance: "resident")
-        try await engine.withTerminal("W001-01") { (window: MSLPConnection) async throws -> Void in
-            #expect(try await window.request("FAMILYBIND f id_no=\(payer) member=\(member) relation=parent").ok)
-        }
+        try await engine.bindFamily(payer: payer, member: member, relation: "parent")
         let settlement = try await engine.withTerminal("P001-01") { c in
             let settled = try await c.request("SETTLE s trace=FE-1 card=\(memberCard) pin=470291 items=\(Self.items)")
             #expect(settled.value("aid") == "2500", "\(settled)")
@@ -181,9 +179,7 @@ struct FamilyAidTests {
         let engine = try await TestEngine.start()
         let (payer, _) = try await engine.newCardholder(credit: 1_000_000)
         let (member, memberCard) = try await engine.newCardholder(insurance: "resident")
-        try await engine.withTerminal("W001-01") { (window: MSLPConnection) async throws -> Void in
-            #expect(try await window.request("FAMILYBIND f id_no=\(payer) member=\(member) relation=spouse").ok)
-        }
+        try await engine.bindFamily(payer: payer, member: member, relation: "spouse")
         try await engine.withTerminal("H003-01") { c in
             let admitted = try await c.request("ADMIT a trace=FD-A card=\(memberCard) pin=470291")
             let admission = admitted.value("admission") ?? ""
@@ -227,9 +223,7 @@ struct FamilyAidTests {
         let engine = try await TestEngine.start()
         let (payer, payerCard) = try await engine.newCardholder(credit: 3_000)
         let (member, memberCard) = try await engine.newCardholder(insurance: "resident")
-        try await engine.withTerminal("W001-01") { (window: MSLPConnection) async throws -> Void in
-            #expect(try await window.request("FAMILYBIND f id_no=\(payer) member=\(member) relation=child").ok)
-        }
+        try await engine.bindFamily(payer: payer, member: member, relation: "child")
         let claims = [payerCard, payerCard, memberCard].enumerated().map { index, card in
             (GroupCommitTests.claim(card: card, amount: 1_200), "FQ-\(index)", GroupCommitTests.pharmacy)
         }

@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import MSLPChannel
 import MedsettleCore
 @testable import MedsettleStore
 import Testing
@@ -173,9 +172,7 @@ import Testing
         let engine = try await TestEngine.start()
         let (payer, payerCard) = try await engine.newCardholder(credit: 10_000)
         let (member, memberCard) = try await engine.newCardholder(insurance: "resident")
-        try await engine.withTerminal("W001-01") { (window: MSLPConnection) async throws -> Void in
-            #expect(try await window.request("FAMILYBIND f id_no=\(payer) member=\(member) relation=child").ok)
-        }
+        try await engine.bindFamily(payer: payer, member: member, relation: "child")
         let payerClaim = (Self.claim(card: payerCard), "GC-P", Self.pharmacy)
         let memberClaim = (Self.claim(card: memberCard, amount: 500), "GC-C", Self.pharmacy)
         let payerSettled = try #require(Self.batch(engine.store, [payerClaim])[0].settled)

@@ -30,6 +30,14 @@ extension TestEngine {
         }
         return (idNo, card)
     }
+
+    /// Binds `member` to `payer` for family mutual aid at the window (FAMILYBIND).
+    func bindFamily(payer: String, member: String, relation: String) async throws {
+        try await withTerminal("W001-01") { window in
+            let bound = try await window.request("FAMILYBIND f id_no=\(payer) member=\(member) relation=\(relation)")
+            guard bound.ok else { throw TestFailure("FAMILYBIND failed: \(bound)") }
+        }
+    }
 }
 
 extension MSLPConnection {
