@@ -67,6 +67,13 @@ CONF
 
 psql_() { psql -X -q -h "$dir" -p "$pgport" -U medsettle "$@"; }
 
+# ms_reconfigure_postgres: appends the settings on stdin to the cluster's postgresql.conf and
+# restarts it (preloaded libraries, archiving and the like take effect only at a start).
+ms_reconfigure_postgres() {
+    cat >> "$dir/data/postgresql.conf"
+    as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w restart -l "$dir/postgres.log" >/dev/null 2>&1 </dev/null
+}
+
 # ms_migrate_and_seed PEOPLE TERMINALS [HISTORY]
 ms_migrate_and_seed() {
     "$BIN/medsettle" migrate >&2

@@ -24,8 +24,7 @@ PEOPLE=${PEOPLE:-20000}
 
 if [ -z "${BIN:-}" ]; then ms_build; fi
 ms_start_postgres
-printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_planning = on\nfull_page_writes = off\n" >> "$dir/data/postgresql.conf"
-as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w restart -l "$dir/postgres.log" >/dev/null 2>&1 </dev/null
+printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track_planning = on\nfull_page_writes = off\n" | ms_reconfigure_postgres
 ms_migrate_and_seed "$PEOPLE" "$CLIENTS"
 psql_ -d medsettle -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 ms_start_server --pool-size 16

@@ -43,13 +43,12 @@ trap 'stop_restored; ms_cleanup' EXIT # after ms_start_postgres, which sets its 
 trap 'exit 1' INT TERM      # so that a signal runs the cleanup too
 # Archiving and commit timestamps need a restart.
 as_pg mkdir "$dir/archive"
-cat >> "$dir/data/postgresql.conf" <<CONF
+ms_reconfigure_postgres <<CONF
 wal_level = replica
 archive_mode = on
 archive_command = 'test ! -f $dir/archive/%f && cp %p $dir/archive/%f'
 track_commit_timestamp = on
 CONF
-as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w restart >/dev/null 2>&1 </dev/null
 ms_migrate_and_seed "$PEOPLE" "$CLIENTS"
 
 echo "base backup" >&2

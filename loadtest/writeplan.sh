@@ -23,7 +23,7 @@ SAMPLE=${SAMPLE:-0.02}
 
 if [ -z "${BIN:-}" ]; then ms_build; fi
 ms_start_postgres
-cat >> "$dir/data/postgresql.conf" <<CONF
+ms_reconfigure_postgres <<CONF
 shared_preload_libraries = 'auto_explain'
 auto_explain.log_min_duration = 0
 auto_explain.log_analyze = on
@@ -31,7 +31,6 @@ auto_explain.log_triggers = on
 auto_explain.log_buffers = on
 auto_explain.sample_rate = $SAMPLE
 CONF
-as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w restart -l "$dir/postgres.log" >/dev/null 2>&1 </dev/null
 ms_migrate_and_seed "$PEOPLE" "$CLIENTS"
 ms_start_server --pool-size 16
 "$BIN/medsettle-load" --port "$MSLP_PORT" --connections "$CLIENTS" --seconds "$SECONDS_EACH" --mix settle \
