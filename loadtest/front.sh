@@ -22,8 +22,6 @@ for tool in redis-server redis-benchmark redis-cli; do
     fi
 done
 
-# CPU time (user + system) a process has used so far, in milliseconds.
-
 source loadtest/lib.sh
 ms_build
 ms_start_postgres

@@ -133,7 +133,8 @@ public enum MedsettleSettings {
     /// Which of `secret-file` and `secret` gives the server secret: the one from the stronger
     /// source — `--secret-file`, then `MEDSETTLE_SECRET_FILE`, then `MEDSETTLE_SECRET`, then the
     /// config file's `secret-file`, then its `secret`. Every command chooses alike, so that
-    /// `migrate` seals terminal keys under the secret `serve` opens them with.
+    /// `terminal add`, `terminal rotate-key` and `seed` seal terminal keys under the secret `serve`
+    /// opens them with.
     public static func serverSecretKey(_ settings: ResolvedSettings) -> String? {
         settings.strongest(of: ["secret-file", "secret"])
     }
